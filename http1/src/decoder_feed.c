@@ -64,6 +64,9 @@ static void map_llhttp_error(asx_http1_decoder *d, llhttp_errno_t e) {
     case HPE_INVALID_EOF_STATE: err = ASX_HTTP1_ERR_TRUNCATED; break;
     default: break;
   }
+  if (err == ASX_HTTP1_ERR_SYNTAX && (reason_has(p, "chunk") || reason_has(p, "Chunk"))) {
+    err = ASX_HTTP1_ERR_BAD_CHUNK;
+  }
   dec_fail(d, err, "%s (llhttp %s: %s)", asx_http1_error_name(err), llhttp_errno_name(e),
            p->reason ? p->reason : "?");
 }
