@@ -197,16 +197,20 @@ static int on_headers_complete(llhttp_t *p) {
 static int on_body(llhttp_t *p, const char *at, size_t len) {
   asx_http1_decoder *d = dec_of(p);
   if (len == 0) return 0;
-  if (len > d->limits.max_body - d->st.body_bytes) {
-    return dec_fail(d, ASX_HTTP1_ERR_BODY_TOO_LARGE, "body over the %llu-byte limit",
-                    (unsigned long long)d->limits.max_body);
-  }
-  d->st.body_bytes += len;
+  /* Only a close-delimited body can overrun here (lengths and chunk sizes are checked when
+   * announced). Deliver up to the limit first, so the events do not depend on input splits. */
+  uint64_t room = d->limits.max_body - d->st.body_bytes;
+  size_t take = len > room ? (size_t)room : len;
   asx_http1_event ev;
   memset(&ev, 0, sizeof ev);
   ev.type = ASX_HTTP1_EV_DATA;
-  ev.u.data.bytes = (asx_slice){(const uint8_t *)at, len};
-  if (dec_emit(d, &ev)) return -1;
+  ev.u.data.bytes = (asx_slice){(const uint8_t *)at, take};
+  d->st.body_bytes += take;
+  if (take > 0 && dec_emit(d, &ev)) return -1;
+  if (take < len) {
+    return dec_fail(d, ASX_HTTP1_ERR_BODY_TOO_LARGE, "body over the %llu-byte limit",
+                    (unsigned long long)d->limits.max_body);
+  }
   d->pause = PAUSE_EVENT;
   return HPE_PAUSED;
 }
