@@ -52,6 +52,12 @@ int ws_deflate_message(ws_deflater *d, const uint8_t *in, size_t n, asx_buf *out
     if (rc) return rc;
   }
   asx_buf_reset(out);
+  if (n == 0) {
+    /* zlib refuses a second flush with no input in between; an empty message is just an empty
+     * stored block, whose tail-stripped form is one zero byte (RFC 7692 7.2.3.6). The
+     * compressor's state does not change, so history stays in step with the peer. */
+    return asx_buf_append_byte(out, 0x00) == 0 ? 0 : ASX_ENOMEM;
+  }
   /* Reserve the worst case up front so that the compressor never advances without room to
    * keep its output: a failure here leaves the stream untouched. deflateBound covers a
    * finished stream; a sync flush adds at most an empty stored block (5 bytes) plus bits. */
