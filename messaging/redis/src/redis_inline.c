@@ -4,7 +4,7 @@
  *  - 'single quotes' understand only \' ;
  *  - a closing quote must be followed by a blank or the end of the line, and an unterminated
  *    quote is an error ("unbalanced quotes");
- *  - a quote may start in the middle of a word: a"b c"d is one argument "ab cd";
+ *  - a quote may start in the middle of a word: a"b c" is one argument "ab c";
  *  - the line is a C string to redis: a NUL byte ends it. */
 #include <string.h>
 

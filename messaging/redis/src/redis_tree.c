@@ -55,8 +55,9 @@ int asx_redis_i_tree_new(asx_redis_i_tree **out, const asx_allocator *a, unsigne
 
 void asx_redis_i_tree_reset(asx_redis_i_tree *t) {
   /* Non-attribute nodes hang from the root; attribute nodes are attached to nothing until the
-   * value they annotate begins, so they are freed on their own. */
-  for (unsigned i = 0; i < t->max_depth; i++) {
+   * value they annotate begins, so they are freed on their own. Deepest first: freeing an open
+   * attribute frees the open nodes below it, which must not be looked at afterwards. */
+  for (unsigned i = t->max_depth; i-- > 0;) {
     if (t->open[i] && t->open[i]->pub.type == ASX_REDIS_ATTRIBUTE) node_free(&t->open[i]->pub);
     t->open[i] = NULL;
   }
