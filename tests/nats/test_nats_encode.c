@@ -107,11 +107,15 @@ Test(nats_encode, connect_json) {
   o.user = "u\n\t\x01";
   o.pass = "p\xc3\xa9/\xf0\x9f\x98\x80";
   o.auth_token = "tok";
+  o.jwt = "eyJ";
+  o.nkey = "UAB";
+  o.sig = "c2ln";
   cr_assert_eq(asx_nats_encode_connect(&b, &o), 0);
   expect_buf(&b, "CONNECT {\"verbose\":true,\"pedantic\":true,\"tls_required\":true,"
                  "\"name\":\"svc \\\"a\\\"\\\\b\",\"lang\":\"C\",\"version\":\"0.1.0\",\"protocol\":1,"
                  "\"echo\":false,\"headers\":true,\"no_responders\":true,\"user\":\"u\\n\\t\\u0001\","
-                 "\"pass\":\"p\xc3\xa9/\xf0\x9f\x98\x80\",\"auth_token\":\"tok\"}\r\n");
+                 "\"pass\":\"p\xc3\xa9/\xf0\x9f\x98\x80\",\"auth_token\":\"tok\",\"jwt\":\"eyJ\","
+                 "\"nkey\":\"UAB\",\"sig\":\"c2ln\"}\r\n");
 
   /* The CONNECT JSON is itself valid for our strict reader (round trip through the parser). */
   cr_assert_eq(asx_nats_encode_connect(&b, &o), 0);

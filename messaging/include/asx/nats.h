@@ -154,11 +154,12 @@ typedef struct asx_nats_connect_opts {
   const char *name;    /* NULL: omitted */
   const char *lang;    /* default "C" */
   const char *version; /* default the asx version */
-  const char *user;    /* NULL: omitted; also pass, auth_token, jwt, sig */
+  const char *user;    /* NULL: omitted; also pass, auth_token, jwt, nkey, sig */
   const char *pass;
   const char *auth_token;
-  const char *jwt;
-  const char *sig;
+  const char *jwt;     /* user JWT (decentralised auth) */
+  const char *nkey;    /* public NKey */
+  const char *sig;     /* signature of INFO's nonce */
 } asx_nats_connect_opts;
 
 /* Pure; fills the defaults described above. */

@@ -123,7 +123,8 @@ int asx_nats_encode_connect(asx_buf *out, const asx_nats_connect_opts *o) {
   if (o->protocol != 0 && o->protocol != 1) return ASX_EINVAL;
   /* nats-server refuses no_responders from a client that did not announce headers. */
   if (o->no_responders && !o->headers) return ASX_EINVAL;
-  const char *strs[] = {o->name, o->lang, o->version, o->user, o->pass, o->auth_token, o->jwt, o->sig};
+  const char *strs[] = {o->name, o->lang, o->version, o->user, o->pass,
+                        o->auth_token, o->jwt, o->nkey, o->sig};
   for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
     if (strs[i] && !utf8_valid((const uint8_t *)strs[i], strlen(strs[i]))) return ASX_EINVAL;
 
@@ -135,7 +136,8 @@ int asx_nats_encode_connect(asx_buf *out, const asx_nats_connect_opts *o) {
   if (!rc) rc = json_field_bool(out, &first, "tls_required", o->tls_required);
   if (!rc) rc = json_field_str(out, &first, "name", o->name);
   if (!rc) rc = json_field_str(out, &first, "lang", o->lang ? o->lang : "C");
-  if (!rc) rc = json_field_str(out, &first, "version", o->version ? o->version : ASX_NATS_CLIENT_VERSION);
+  if (!rc)
+    rc = json_field_str(out, &first, "version", o->version ? o->version : ASX_NATS_CLIENT_VERSION);
   if (!rc) rc = asx_buf_appendf(out, ",\"protocol\":%d", o->protocol);
   if (!rc) rc = json_field_bool(out, &first, "echo", o->echo);
   if (!rc && o->headers) rc = json_field_bool(out, &first, "headers", true);
@@ -144,6 +146,7 @@ int asx_nats_encode_connect(asx_buf *out, const asx_nats_connect_opts *o) {
   if (!rc) rc = json_field_str(out, &first, "pass", o->pass);
   if (!rc) rc = json_field_str(out, &first, "auth_token", o->auth_token);
   if (!rc) rc = json_field_str(out, &first, "jwt", o->jwt);
+  if (!rc) rc = json_field_str(out, &first, "nkey", o->nkey);
   if (!rc) rc = json_field_str(out, &first, "sig", o->sig);
   if (!rc) rc = asx_buf_append_str(out, "}\r\n");
   return rc ? rollback(out, start, rc) : 0;
@@ -165,8 +168,7 @@ static asx_slice u64_slice(char *buf, uint64_t v) {
   return (asx_slice){(const uint8_t *)p, (size_t)(end - p)};
 }
 
-/* Sum of part lengths up to the CRLF that ends the control line (the last `tail` parts are the
- * CRLF and what follows). */
+/* Length of a control line given as parts (called before its CRLF is added). */
 static size_t control_len(const asx_slice *parts, size_t n) {
   size_t sum = 0;
   for (size_t i = 0; i < n; i++) sum += parts[i].len;
