@@ -29,7 +29,7 @@ typedef struct asx_nats_limits {
   size_t max_payload;       /* MSG #bytes and HMSG #total bytes (default 1 MiB; INFO overrides) */
   size_t max_header_block;  /* HMSG / HPUB #header bytes (default 64 KiB) */
   size_t max_json_depth;    /* nesting of arrays/objects in INFO (default 16) */
-  size_t max_json_length;   /* bytes of INFO JSON accepted by asx_nats_info_parse (default 64 KiB) */
+  size_t max_json_length;   /* INFO JSON bytes asx_nats_info_parse accepts (default 64 KiB) */
   size_t max_connect_urls;  /* entries kept from INFO connect_urls (default 128) */
 } asx_nats_limits;
 
@@ -109,31 +109,33 @@ typedef struct asx_nats_hdr_iter {
   const uint8_t *end;
 } asx_nats_hdr_iter;
 
-/* Pure. `block` must come from asx_nats_event.header_block (already validated). */
+/* Thread-safe, pure; borrows `block`, which must come from asx_nats_event.header_block (validated
+ * by the parser). */
 void asx_nats_hdr_iter_init(asx_nats_hdr_iter *it, asx_slice block);
-/* Pure. Returns true and the next header (value trimmed of spaces/tabs), false at the end. */
+/* Thread-safe, pure. Returns true and the next header (value trimmed of spaces/tabs), false at the
+ * end. */
 bool asx_nats_hdr_next(asx_nats_hdr_iter *it, asx_slice *name, asx_slice *value);
-/* Pure. Case-sensitive lookup (ADR-4) of the nth (0-based) value of `name`; ASX_ENOTFOUND if
- * absent. */
+/* Thread-safe, pure. Case-sensitive (ADR-4) nth (0-based) value of `name`, or ASX_ENOTFOUND. */
 int asx_nats_hdr_get(asx_slice block, const char *name, size_t nth, asx_slice *value);
-/* Pure. How many values `name` has (case-sensitive). */
+/* Thread-safe, pure. How many values `name` has (case-sensitive). */
 size_t asx_nats_hdr_count(asx_slice block, const char *name);
 
 /* Builds a header block for HPUB. A value type: the caller owns it; not thread-safe. */
 typedef struct asx_nats_hdr {
-  asx_buf buf; /* "NATS/1.0[ status]\r\n" then "name: value\r\n" lines; no final CRLF */
+  asx_buf buf; /* "NATS/1.0\r\n" then "name: value\r\n" lines; no final CRLF */
 } asx_nats_hdr;
 
-/* Caller owns `h`; `alloc` NULL = libc; `max_block` caps the finished block (0 = 64 KiB).
- * Returns 0 or ASX_ENOMEM. */
+/* Not thread-safe; caller owns `h` (free with asx_nats_hdr_free); `alloc` NULL = libc; `max_block`
+ * caps the finished block (0 = 64 KiB). Returns 0 or ASX_ENOMEM. */
 int asx_nats_hdr_init(asx_nats_hdr *h, const asx_allocator *alloc, size_t max_block);
-/* Owner only. Appends one header line; repeated names make multiple values. ASX_EINVAL when the
- * name is empty or not printable ASCII without ':' or the value has CR/LF or leading/trailing
- * spaces/tabs; ASX_ELIMIT / ASX_ENOMEM leave the block unchanged. */
+/* Not thread-safe, owner only. Appends one header line; repeated names make multiple values.
+ * ASX_EINVAL when the name is empty or not printable ASCII without ':' or the value has CR/LF or
+ * leading/trailing spaces/tabs; ASX_ELIMIT / ASX_ENOMEM leave the block unchanged. */
 int asx_nats_hdr_add(asx_nats_hdr *h, const char *name, const char *value);
-/* Owner only. Size the finished block will have on the wire (with its final CRLF). */
+/* Not thread-safe, owner only. Size the finished block will have on the wire (with its final
+ * CRLF). */
 size_t asx_nats_hdr_block_len(const asx_nats_hdr *h);
-/* Owner only; the struct may be initialised again afterwards. */
+/* Not thread-safe, owner only; NULL ignored; `h` may be initialised again afterwards. */
 void asx_nats_hdr_free(asx_nats_hdr *h);
 
 /* ---------------------------------------------------------------------------------------------
@@ -162,35 +164,39 @@ typedef struct asx_nats_connect_opts {
   const char *sig;     /* signature of INFO's nonce */
 } asx_nats_connect_opts;
 
-/* Pure; fills the defaults described above. */
+/* Thread-safe, pure; caller owns `o`; fills the defaults described above. */
 void asx_nats_connect_opts_default(asx_nats_connect_opts *o);
 
-/* CONNECT {json}\r\n. ASX_EINVAL for a protocol other than 0/1, no_responders without headers,
- * or a string that is not valid UTF-8; ASX_ELIMIT / ASX_ENOMEM from `out`. */
+/* Caller owns `out` (not shared). CONNECT {json}\r\n. ASX_EINVAL for a protocol other than 0/1,
+ * no_responders without headers, or a string that is not valid UTF-8; ASX_ELIMIT / ASX_ENOMEM from
+ * `out`. */
 int asx_nats_encode_connect(asx_buf *out, const asx_nats_connect_opts *o);
 
-/* PUB subject [reply] #bytes\r\npayload\r\n. `reply` NULL = none. ASX_EINVAL: invalid subject
- * or reply; ASX_ELIMIT: payload above max_payload or control line above max_control_line. */
+/* Caller owns `out` (not shared). PUB subject [reply] #bytes\r\npayload\r\n. `reply` NULL = none.
+ * ASX_EINVAL: invalid subject or reply; ASX_ELIMIT: payload above max_payload or control line
+ * above max_control_line. */
 int asx_nats_encode_pub(asx_buf *out, const asx_nats_limits *limits, const char *subject,
                         const char *reply, const void *payload, size_t len);
 
-/* HPUB subject [reply] #hdr #total\r\nheaders\r\npayload\r\n, headers from the builder. Errors
- * as for PUB, plus ASX_ELIMIT when the block exceeds max_header_block or the total max_payload. */
+/* Caller owns `out` (not shared); `headers` borrowed. HPUB subject [reply] #hdr
+ * #total\r\nheaders\r\npayload\r\n, headers from the builder. Errors as for PUB, plus ASX_ELIMIT
+ * when the block exceeds max_header_block or the total max_payload. */
 int asx_nats_encode_hpub(asx_buf *out, const asx_nats_limits *limits, const char *subject,
                          const char *reply, const asx_nats_hdr *headers, const void *payload,
                          size_t len);
 
-/* SUB subject [queue] sid\r\n. Wildcards allowed in the subject. `queue` NULL = none.
- * ASX_EINVAL for an invalid subject, queue group or sid. */
+/* Caller owns `out` (not shared). SUB subject [queue] sid\r\n. Wildcards allowed in the subject.
+ * `queue` NULL = none. ASX_EINVAL for an invalid subject, queue group or sid. */
 int asx_nats_encode_sub(asx_buf *out, const asx_nats_limits *limits, const char *subject,
                         const char *queue, const char *sid);
 
-/* UNSUB sid [max_msgs]\r\n; max_msgs 0 = unsubscribe now. */
+/* Caller owns `out` (not shared). UNSUB sid [max_msgs]\r\n; max_msgs 0 = unsubscribe now. */
 int asx_nats_encode_unsub(asx_buf *out, const asx_nats_limits *limits, const char *sid,
                           uint64_t max_msgs);
 
-/* PING\r\n / PONG\r\n. */
+/* Caller owns `out` (not shared). Appends PING\r\n. */
 int asx_nats_encode_ping(asx_buf *out);
+/* Caller owns `out` (not shared). Appends PONG\r\n. */
 int asx_nats_encode_pong(asx_buf *out);
 
 /* ---------------------------------------------------------------------------------------------
@@ -200,10 +206,10 @@ int asx_nats_encode_pong(asx_buf *out);
 /* Flags for asx_nats_subject_valid. */
 #define ASX_NATS_SUBJECT_WILDCARDS 1u /* allow '*' and a final '>' as whole tokens (SUB) */
 
-/* Pure. Tokens separated by '.', none empty, no whitespace or control bytes, '*'/'>' only as
- * whole tokens and only with ASX_NATS_SUBJECT_WILDCARDS, '>' only last. */
+/* Thread-safe, pure. Tokens separated by '.', none empty, no whitespace or control bytes, '*'/'>'
+ * only as whole tokens and only with ASX_NATS_SUBJECT_WILDCARDS, '>' only last. */
 bool asx_nats_subject_valid(const char *s, size_t len, unsigned flags);
-/* Pure. A queue group or sid: non-empty, no whitespace or control bytes. */
+/* Thread-safe, pure. A queue group or sid: non-empty, no whitespace or control bytes. */
 bool asx_nats_token_valid(const char *s, size_t len);
 
 /* ---------------------------------------------------------------------------------------------
@@ -238,15 +244,16 @@ typedef struct asx_nats_server_info {
   const asx_allocator *alloc;
 } asx_nats_server_info;
 
-/* Parses the INFO JSON (asx_nats_event.info_json) into *info (overwritten; free it afterwards
- * even on error). `limits` NULL = defaults; `alloc` NULL = libc. Unknown fields are validated and
- * skipped. Returns 0, ASX_EPROTO (malformed JSON or a known field of the wrong type),
- * ASX_ELIMIT (depth, length or connect_urls count) or ASX_ENOMEM. When `errmsg` is not NULL it
- * receives a static-lifetime or buffer-backed message: pass a buffer of errmsg_len bytes. */
+/* Caller owns *info (not shared); free it afterwards, even on error. Parses the INFO JSON
+ * (asx_nats_event.info_json) into *info (overwritten). `limits` NULL = defaults; `alloc` NULL =
+ * libc and is remembered for the free. Unknown fields are validated and skipped. Returns 0,
+ * ASX_EPROTO (malformed JSON or a known field of the wrong type), ASX_ELIMIT (depth, length or
+ * connect_urls count) or ASX_ENOMEM. On failure the caller's errmsg buffer (errmsg_len bytes; NULL
+ * for none) receives a message naming the offset or field. */
 int asx_nats_info_parse(asx_nats_server_info *info, asx_slice json, const asx_nats_limits *limits,
                         const asx_allocator *alloc, char *errmsg, size_t errmsg_len);
 
-/* Owner only; releases the strings and zeroes the struct. */
+/* Not thread-safe, owner only; NULL ignored; releases the strings and zeroes the struct. */
 void asx_nats_server_info_free(asx_nats_server_info *info);
 
 #ifdef __cplusplus
