@@ -198,7 +198,7 @@ Test(kafka_batch, malformed_records_rejected) {
       {65, 0x05, ASX_EPROTO, "record.key"},         /* key length -3 */
       {16, 0x01, ASX_EUNSUPPORTED, NULL},           /* magic 1 */
       {57, 0xff, ASX_EPROTO, "records_count"},      /* record count negative */
-      {60, 0x03, ASX_EPROTO, "records_count"},      /* 3 records, bytes for 2 */
+      {60, 0x03, ASX_EPROTO, "record.length"},      /* 3 records, bytes for 2 */
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     asx_buf bad;
