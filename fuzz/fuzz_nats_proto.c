@@ -2,7 +2,8 @@
  * the input, must produce byte-identical events and the same final result (abort() otherwise).
  * Every INFO payload (and the raw input) also goes through the strict JSON reader; a string the
  * reader accepts must survive CONNECT encoding and re-reading unchanged. HMSG header blocks are
- * walked with the iterator and cross-checked against the lookup functions. */
+ * walked with the iterator. Every MSG/HMSG is re-encoded as PUB/HPUB, turned back into MSG/HMSG
+ * and must parse to the same fields. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +93,89 @@ static void check_headers(const asx_nats_event *ev) {
   (void)n;
 }
 
+static char *cstr(asx_slice s) {
+  char *c = malloc(s.len + 1);
+  if (!c) abort();
+  if (s.len) memcpy(c, s.ptr, s.len);
+  c[s.len] = '\0';
+  return c;
+}
+
+/* What the parser delivered, re-encoded as PUB/HPUB and turned into MSG/HMSG the way the server
+ * does (insert the sid), must parse back to the same fields: encoder and parser agree. */
+static void check_reencode(const asx_nats_event *ev) {
+  if (ev->status) return; /* the builder writes no status line */
+  char *subject = cstr(ev->subject), *reply = ev->reply.len ? cstr(ev->reply) : NULL;
+  asx_nats_limits lim;
+  small_limits(&lim);
+  asx_buf out;
+  asx_buf_init(&out, NULL, 0);
+  asx_nats_hdr h;
+  bool hmsg = ev->op == ASX_NATS_OP_HMSG;
+  if (asx_nats_hdr_init(&h, NULL, lim.max_header_block) != 0) abort();
+  if (hmsg) {
+    asx_nats_hdr_iter it;
+    asx_slice n, v;
+    asx_nats_hdr_iter_init(&it, ev->header_block);
+    while (asx_nats_hdr_next(&it, &n, &v)) {
+      char *name = cstr(n), *value = cstr(v);
+      /* A NUL inside a value cannot pass through the C-string builder API. */
+      int rc = memchr(v.ptr, '\0', v.len) ? -1 : asx_nats_hdr_add(&h, name, value);
+      free(name);
+      free(value);
+      if (rc == -1) goto done;
+      if (rc != 0) abort();
+    }
+  }
+  int rc = hmsg ? asx_nats_encode_hpub(&out, &lim, subject, reply, &h, ev->payload.ptr, ev->payload.len)
+                : asx_nats_encode_pub(&out, &lim, subject, reply, ev->payload.ptr, ev->payload.len);
+  if (rc == ASX_ELIMIT) goto done; /* "A:x" comes back as "A: x": the block may grow */
+  if (rc != 0) abort();
+  /* "PUB subject rest" -> "MSG subject sid rest" */
+  size_t skip = (hmsg ? 5 : 4) + ev->subject.len;
+  log_t wire = {0};
+  put(&wire, hmsg ? "HMSG " : "MSG ", hmsg ? 5 : 4);
+  put(&wire, ev->subject.ptr, ev->subject.len);
+  put(&wire, " ", 1);
+  put(&wire, ev->sid.ptr, ev->sid.len);
+  put(&wire, out.data + skip, out.len - skip);
+  asx_nats_parser *p = NULL;
+  if (asx_nats_parser_new(&p, &lim, NULL) != 0) abort();
+  asx_nats_event back;
+  size_t used = 0;
+  rc = asx_nats_parser_feed(p, wire.data, wire.len, &used, &back);
+  if (rc == ASX_ELIMIT) goto free_parser; /* the rebuilt line may be longer (single blanks) */
+  if (rc != 0 || used != wire.len || back.op != ev->op) abort();
+  if (!asx_slice_eq(back.subject, subject) || back.sid.len != ev->sid.len ||
+      memcmp(back.sid.ptr, ev->sid.ptr, ev->sid.len) != 0 || back.reply.len != ev->reply.len ||
+      (back.reply.len && memcmp(back.reply.ptr, ev->reply.ptr, ev->reply.len) != 0) ||
+      back.payload.len != ev->payload.len ||
+      (back.payload.len && memcmp(back.payload.ptr, ev->payload.ptr, ev->payload.len) != 0))
+    abort();
+  if (hmsg) {
+    asx_nats_hdr_iter a, b;
+    asx_slice an, av, bn, bv;
+    asx_nats_hdr_iter_init(&a, ev->header_block);
+    asx_nats_hdr_iter_init(&b, back.header_block);
+    for (;;) {
+      bool ha = asx_nats_hdr_next(&a, &an, &av), hb = asx_nats_hdr_next(&b, &bn, &bv);
+      if (ha != hb) abort();
+      if (!ha) break;
+      if (an.len != bn.len || av.len != bv.len || memcmp(an.ptr, bn.ptr, an.len) != 0 ||
+          (av.len && memcmp(av.ptr, bv.ptr, av.len) != 0))
+        abort();
+    }
+  }
+free_parser:
+  asx_nats_parser_free(p);
+  free(wire.data);
+done:
+  asx_nats_hdr_free(&h);
+  asx_buf_free(&out);
+  free(subject);
+  free(reply);
+}
+
 static void log_event(log_t *l, const asx_nats_event *ev, bool checks) {
   put_u32(l, (uint32_t)ev->op);
   put_u32(l, (uint32_t)ev->status);
@@ -106,6 +190,7 @@ static void log_event(log_t *l, const asx_nats_event *ev, bool checks) {
   if (!checks) return;
   if (ev->op == ASX_NATS_OP_INFO) check_info(ev->info_json);
   if (ev->op == ASX_NATS_OP_HMSG) check_headers(ev);
+  if (ev->op == ASX_NATS_OP_MSG || ev->op == ASX_NATS_OP_HMSG) check_reencode(ev);
 }
 
 /* Feeds data in the pieces [0,c1) [c1,c2) [c2,len); returns the final code. */

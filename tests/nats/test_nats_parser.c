@@ -600,3 +600,42 @@ Test(nats_parser, allocation_failure_at_every_index_loses_nothing) {
   }
   asx_buf_free(&want);
 }
+
+Test(nats_parser, every_doc_example_split_everywhere) {
+  const char *examples[] = {
+      "INFO {\"server_id\":\"Zk0GQ3JBSrg3oyxCRRlE09\",\"version\":\"1.2.0\",\"proto\":1,\"go\":\"go1.10.3\","
+      "\"host\":\"0.0.0.0\",\"port\":4222,\"max_payload\":1048576,\"client_id\":2392}\r\n",
+      "MSG FOO.BAR 9 11\r\nHello World\r\n",
+      "MSG FOO.BAR 9 INBOX.34 11\r\nHello World\r\n",
+      "HMSG FOO.BAR 9 34 45\r\nNATS/1.0\r\nFoodGroup: vegetable\r\n\r\nHello World\r\n",
+      "HMSG FOO.BAR 9 INBOX.69 34 45\r\nNATS/1.0\r\nFoodGroup: vegetable\r\n\r\nHello World\r\n",
+      "HMSG SUBJECT 1 REPLY 48 48\r\nNATS/1.0\r\nHeader1: X\r\nHeader1: Y\r\nHeader2: Z\r\n\r\n\r\n",
+      "PING\r\n", "PONG\r\n", "+OK\r\n", "-ERR 'Authorization Violation'\r\n",
+  };
+  for (size_t i = 0; i < sizeof examples / sizeof examples[0]; i++) {
+    asx_nats_parser *p = new_parser(NULL);
+    asx_buf log;
+    asx_buf_init(&log, NULL, 0);
+    cr_assert_eq(nt_feed_whole(p, (const uint8_t *)examples[i], strlen(examples[i]), &log), ASX_EAGAIN);
+    cr_assert_gt(log.len, 0, "example %zu produced no event", i);
+    asx_buf_free(&log);
+    asx_nats_parser_free(p);
+    check_every_split(examples[i], strlen(examples[i]));
+  }
+}
+
+Test(nats_parser, invalid_arguments) {
+  asx_nats_parser *p = new_parser(NULL);
+  asx_nats_event ev;
+  size_t used = 99;
+  cr_assert_eq(asx_nats_parser_new(NULL, NULL, NULL), ASX_EINVAL);
+  cr_assert_eq(asx_nats_parser_feed(p, (const uint8_t *)"PING\r\n", 6, &used, NULL), ASX_EINVAL);
+  cr_assert_eq(used, 0);
+  cr_assert_eq(asx_nats_parser_feed(p, NULL, 6, &used, &ev), ASX_EINVAL);
+  cr_assert_eq(asx_nats_parser_feed(p, NULL, 0, &used, &ev), ASX_EAGAIN);
+  /* consumed may be NULL when the caller does not need it. */
+  cr_assert_eq(asx_nats_parser_feed(p, (const uint8_t *)"PING\r\n", 6, NULL, &ev), 0);
+  cr_assert_eq(ev.op, ASX_NATS_OP_PING);
+  asx_nats_parser_free(p);
+  asx_nats_parser_free(NULL);
+}
