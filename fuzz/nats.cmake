@@ -4,5 +4,4 @@ if(TARGET asx_messaging)
   # The shared fuzz/driver_main.c defines MAX_INPUT, which <limits.h> already defines under
   # _GNU_SOURCE; GCC's "redefined" warning has no switch, so -Werror would fail this target.
   # Relaxed for this target only until the shared driver renames its macro (reported).
-  target_compile_options(fuzz_nats_proto PRIVATE -Wno-error)
 endif()
