@@ -1,6 +1,6 @@
 /* Fuzz harness for the HTTP/1.1 request decoder (fuzz_http1_response.c reuses it for responses).
- * Each input is one byte stream decoded twice: whole, and split in two at a position derived
- * from the input. The event streams (body bytes merged, since splits cut DATA differently),
+ * Each input is one byte stream decoded whole and split in two at a position derived from the
+ * input (and, when small, one byte at a time). The event streams (body bytes merged, since splits cut DATA differently),
  * the final error and the bytes accepted must be identical, and cheap invariants must hold;
  * any difference is a decoder bug and abort()s. Half of the inputs run with tiny limits so the
  * limit paths are reached by small inputs. */
@@ -102,8 +102,9 @@ typedef struct outcome {
   asx_http1_error error;
 } outcome;
 
-static outcome run(const uint8_t *data, size_t len, size_t split, const asx_http1_limits *limits,
-                   asx_http1_method method) {
+/* Decodes `data` in two pieces cut at `split`, or one byte at a time when `bytewise`. */
+static outcome run(const uint8_t *data, size_t len, size_t split, int bytewise,
+                   const asx_http1_limits *limits, asx_http1_method method) {
   trace t = {.hash = 1469598103934665603ull, .last_type = -1, .limits = limits};
   asx_http1_decoder *d = NULL;
   if (asx_http1_decoder_new(&d, H1_FUZZ_RESPONSE ? ASX_HTTP1_RESPONSE : ASX_HTTP1_REQUEST, limits,
@@ -117,7 +118,7 @@ static outcome run(const uint8_t *data, size_t len, size_t split, const asx_http
   for (int k = 0; k < 2 && rc == 0 && !t.upgraded; k++) {
     while (pos < cuts[k] && rc == 0 && !t.upgraded) {
       size_t c = (size_t)-1;
-      size_t avail = cuts[k] - pos;
+      size_t avail = bytewise ? 1 : cuts[k] - pos;
       rc = asx_http1_decoder_feed(d, data + pos, avail, &c);
       if (c > avail) abort();
       if (rc == 0 && c < avail && !t.upgraded && !asx_http1_decoder_idle(d)) abort(); /* stopped mid-message */
@@ -150,8 +151,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static const asx_http1_method methods[4] = {ASX_HTTP1_GET, ASX_HTTP1_HEAD, ASX_HTTP1_CONNECT, ASX_HTTP1_POST};
   asx_http1_method method = methods[(h >> 4) & 3];
   size_t split = size ? (size_t)((h >> 8) % (size + 1)) : 0;
-  outcome whole = run(data, size, size, &limits, method);
-  outcome cut = run(data, size, split, &limits, method);
+  outcome whole = run(data, size, size, 0, &limits, method);
+  outcome cut = run(data, size, split, 0, &limits, method);
+  /* Small inputs are also fed one byte at a time (the hardest split of all). */
+  outcome bytes = size <= 512 ? run(data, size, size, 1, &limits, method) : whole;
+  if (bytes.hash != whole.hash || bytes.rc != whole.rc || bytes.error != whole.error ||
+      (whole.rc == 0 && whole.consumed != bytes.consumed)) {
+    abort();
+  }
   /* On error the position reached may differ (a limit can be noticed at a split), the events
    * may not. */
   if (whole.hash != cut.hash || whole.rc != cut.rc || whole.error != cut.error ||

@@ -43,6 +43,23 @@ int dec_fail(asx_http1_decoder *d, asx_http1_error e, const char *fmt, ...) {
   return -1;
 }
 
+int dec_limit(asx_http1_decoder *d, bool flush, asx_http1_error e, const char *what, uint64_t limit) {
+  if (!flush) {
+    return dec_fail(d, e, "%s over the %llu-byte limit", what, (unsigned long long)limit);
+  }
+  if (d->st.pending == ASX_HTTP1_OK) {
+    d->st.pending = e;
+    d->st.pending_what = what;
+    d->st.pending_limit = limit;
+  }
+  return 0;
+}
+
+int dec_pending(asx_http1_decoder *d, bool flush) {
+  if (d->st.pending == ASX_HTTP1_OK || flush) return 0;
+  return dec_limit(d, false, d->st.pending, d->st.pending_what, d->st.pending_limit);
+}
+
 int dec_emit(asx_http1_decoder *d, const asx_http1_event *ev) {
   int rc = d->cb ? d->cb(d->ud, ev) : 0;
   if (rc == 0) return 0;
@@ -98,6 +115,7 @@ static int on_status(llhttp_t *p, const char *at, size_t len) {
 
 static int on_version_complete(llhttp_t *p) {
   asx_http1_decoder *d = dec_of(p);
+  if (dec_pending(d, false)) return -1;
   /* The HTTP/2 preface looks like a request "PRI * HTTP/2.0": llhttp reports it separately. */
   if (d->kind == ASX_HTTP1_REQUEST && p->method == HTTP_PRI) return 0;
   if (p->http_major != 1 || p->http_minor > 1) {
@@ -121,6 +139,7 @@ static int on_version_complete(llhttp_t *p) {
 
 static int on_status_complete(llhttp_t *p) {
   asx_http1_decoder *d = dec_of(p);
+  if (dec_pending(d, false)) return -1;
   if (p->status_code < 100) {
     return dec_fail(d, ASX_HTTP1_ERR_BAD_STATUS, "status code %u out of range", p->status_code);
   }
@@ -217,6 +236,7 @@ static int on_body(llhttp_t *p, const char *at, size_t len) {
 
 static int on_chunk_header(llhttp_t *p) {
   asx_http1_decoder *d = dec_of(p);
+  if (dec_pending(d, false)) return -1;
   uint64_t size = p->content_length;
   if (size > d->limits.max_body - d->st.body_bytes) {
     return dec_fail(d, ASX_HTTP1_ERR_BODY_TOO_LARGE, "chunked body over the %llu-byte limit",
@@ -232,11 +252,12 @@ static int on_chunk_header(llhttp_t *p) {
 }
 
 static int count_chunk_ext(llhttp_t *p, const char *at, size_t len) {
-  (void)at;
   asx_http1_decoder *d = dec_of(p);
+  bool flush = at + len == d->exec_end;
+  if (d->st.pending) return dec_pending(d, flush);
   size_t max = d->limits.max_chunk_ext;
   if (d->st.chunk_ext_bytes > max || len > max - d->st.chunk_ext_bytes) {
-    return dec_fail(d, ASX_HTTP1_ERR_CHUNK_EXT_TOO_LONG, "chunk extensions longer than %zu bytes", max);
+    return dec_limit(d, flush, ASX_HTTP1_ERR_CHUNK_EXT_TOO_LONG, "chunk extensions", max);
   }
   d->st.chunk_ext_bytes += len;
   return 0;

@@ -167,6 +167,7 @@ int asx_http1_decoder_finish(asx_http1_decoder *d) {
   /* Between messages llhttp may still be inside its post-message node (we paused it there),
    * where llhttp_finish would call the end unsafe; nothing is pending, so end cleanly. */
   if (d->upgraded || !d->st.in_message) return 0;
+  if (dec_pending(d, false)) return d->err;
   d->pause = PAUSE_NONE;
   llhttp_errno_t e = llhttp_finish(&d->parser);
   if (d->err) return d->err; /* the MESSAGE_DONE callback failed */

@@ -11,25 +11,27 @@ static bool is_ows(uint8_t c) { return c == ' ' || c == '\t'; }
 
 int dec_field_append(asx_http1_decoder *d, const char *at, size_t len, size_t limit,
                      asx_http1_error limit_error, const char *what) {
+  bool flush = at + len == d->exec_end;
+  if (d->st.pending) return dec_pending(d, flush);
   if (len == 0) return 0;
   if (d->field.len > limit || len > limit - d->field.len) {
-    return dec_fail(d, limit_error, "%s longer than %zu bytes", what, limit);
+    return dec_limit(d, flush, limit_error, what, limit);
   }
   int rc = asx_buf_append(&d->field, at, len);
   if (rc == ASX_ENOMEM) {
     d->nomem = true;
     return -1;
   }
-  if (rc) return dec_fail(d, limit_error, "%s longer than %zu bytes", what, limit);
+  if (rc) return dec_limit(d, flush, limit_error, what, limit);
   return 0;
 }
 
 /* Counts bytes against the header (or trailer) block limit before they are buffered. */
-static int count_block(asx_http1_decoder *d, size_t n) {
+static int count_block(asx_http1_decoder *d, size_t n, bool flush) {
   size_t max = d->limits.max_header_block;
   if (d->st.block_bytes > max || n > max - d->st.block_bytes) {
-    return dec_fail(d, ASX_HTTP1_ERR_HEADERS_TOO_LARGE, "%s block larger than %zu bytes",
-                    d->st.in_trailers ? "trailer" : "header", max);
+    return dec_limit(d, flush, ASX_HTTP1_ERR_HEADERS_TOO_LARGE,
+                     d->st.in_trailers ? "trailer block" : "header block", max);
   }
   d->st.block_bytes += n;
   return 0;
@@ -57,13 +59,16 @@ void dec_fields_end_of_input(asx_http1_decoder *d, const char *end) {
 
 int dec_on_header_field(llhttp_t *p, const char *at, size_t len) {
   asx_http1_decoder *d = dec_of(p);
-  if (count_block(d, len)) return -1;
+  bool flush = at + len == d->exec_end;
+  d->last_span_end = at + len;
+  if (d->st.pending) return dec_pending(d, flush);
+  if (count_block(d, len, flush)) return -1;
+  if (d->st.pending) return 0; /* over the limit: stop buffering, fail at the span's end */
   if (dec_field_append(d, at, len, d->limits.max_header_block, ASX_HTTP1_ERR_HEADERS_TOO_LARGE,
                        d->st.in_trailers ? "trailer block" : "header block")) {
     return -1;
   }
   d->st.name_len += len;
-  d->last_span_end = at + len;
   return 0;
 }
 
@@ -78,19 +83,25 @@ int dec_on_header_field_complete(llhttp_t *p) {
 
 int dec_on_header_value(llhttp_t *p, const char *at, size_t len) {
   asx_http1_decoder *d = dec_of(p);
+  bool flush = at + len == d->exec_end;
   scan_gap(d, gap_start(d), at);
   if (d->st.gap_lf && len > 0 && is_ows((uint8_t)at[0])) d->st.gap_fold = true;
+  if (len > 0) d->st.gap_lf = false;
+  d->last_span_end = at + len;
+  /* Errors are raised when the span really ends (not where the input was cut), so that
+   * llhttp's own verdict on bytes further inside the span comes first either way. */
   if (d->st.gap_fold) {
+    if (flush) return 0;
     return dec_fail(d, ASX_HTTP1_ERR_OBS_FOLD, "obsolete line folding in a %s value",
                     d->st.in_trailers ? "trailer" : "header");
   }
-  if (len > 0) d->st.gap_lf = false;
-  if (count_block(d, len)) return -1;
+  if (d->st.pending) return dec_pending(d, flush);
+  if (count_block(d, len, flush)) return -1;
+  if (d->st.pending) return 0;
   if (dec_field_append(d, at, len, d->limits.max_header_block, ASX_HTTP1_ERR_HEADERS_TOO_LARGE,
                        d->st.in_trailers ? "trailer block" : "header block")) {
     return -1;
   }
-  d->last_span_end = at + len;
   return 0;
 }
 
@@ -153,6 +164,10 @@ static int check_header(asx_http1_decoder *d, asx_slice name, asx_slice value) {
 int dec_on_header_value_complete(llhttp_t *p) {
   asx_http1_decoder *d = dec_of(p);
   const char *what = d->st.in_trailers ? "trailer" : "header";
+  if (d->st.gap_fold) {
+    return dec_fail(d, ASX_HTTP1_ERR_OBS_FOLD, "obsolete line folding in a %s value", what);
+  }
+  if (dec_pending(d, false)) return -1;
   asx_slice name = {d->field.data, d->st.name_len};
   asx_slice value = {d->field.data + d->st.name_len, d->field.len - d->st.name_len};
   while (value.len > 0 && is_ows(value.ptr[value.len - 1])) value.len--;
@@ -162,7 +177,7 @@ int dec_on_header_value_complete(llhttp_t *p) {
                     d->limits.max_headers, what);
   }
   d->st.field_count++;
-  if (count_block(d, 4)) return -1; /* ": " and CRLF of the field line */
+  if (count_block(d, 4, false)) return -1; /* ": " and CRLF of the field line */
   if (!d->st.in_trailers && check_header(d, name, value)) return -1;
   asx_http1_event ev;
   memset(&ev, 0, sizeof ev);

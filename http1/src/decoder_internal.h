@@ -28,6 +28,12 @@ typedef struct msg_state {
   bool expect_continue;
   bool keep_alive;         /* decided at the end of the header block */
   asx_http1_upgrade_proto proto;
+  /* A limit crossed by a span that the end of the input cut short: raised when the span
+   * really ends (or at end of input), so that a syntax error further inside the same span
+   * wins exactly as it would had the input not been cut there. */
+  asx_http1_error pending;
+  const char *pending_what;
+  uint64_t pending_limit;
 } msg_state;
 
 struct asx_http1_decoder {
@@ -60,6 +66,11 @@ struct asx_http1_decoder {
 /* decoder.c: record a failure (first one wins); returns -1 for llhttp. */
 int dec_fail(asx_http1_decoder *d, asx_http1_error e, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* decoder.c: a limit is crossed by a span; `flush` (the span was cut by the end of the input)
+ * defers the error (see msg_state.pending). Returns 0 when deferred, else -1. */
+int dec_limit(asx_http1_decoder *d, bool flush, asx_http1_error e, const char *what, uint64_t limit);
+/* decoder.c: raises a deferred limit error unless `flush`; 0 if none is due. */
+int dec_pending(asx_http1_decoder *d, bool flush);
 /* decoder.c: deliver an event; on a callback error records it and returns -1. */
 int dec_emit(asx_http1_decoder *d, const asx_http1_event *ev);
 

@@ -67,10 +67,12 @@ static h1_run reason_of(size_t n) {
 }
 
 Test(http1_limits, reason_phrase_uses_target_limit) {
-  h1_run r = reason_of(8192);
-  cr_assert_eq(r.rc, 0, "%s", r.message);
-  h1_run_free(&r);
-  r = reason_of(8193);
+  for (size_t n = 8191; n <= 8192; n++) {
+    h1_run ok = reason_of(n);
+    cr_assert_eq(ok.rc, 0, "reason %zu: %s", n, ok.message);
+    h1_run_free(&ok);
+  }
+  h1_run r = reason_of(8193);
   cr_assert_eq(r.error, ASX_HTTP1_ERR_TARGET_TOO_LONG);
   h1_run_free(&r);
 }
@@ -259,4 +261,34 @@ Test(http1_limits, chunk_extensions) {
   cr_assert_eq(r.error, ASX_HTTP1_ERR_CHUNK_EXT_TOO_LONG);
   cr_assert_eq(asx_http1_error_status(r.error), 400);
   h1_run_free(&r);
+}
+
+/* A limit crossed inside a span that also holds a syntax error further on: the verdict must not
+ * depend on where the input is cut (found by splitting mutated inputs at every position). When
+ * llhttp closes the span before judging the bad byte, our check comes first; when it rejects
+ * the byte inside the span (targets), llhttp's error comes first: either way, for every cut. */
+Test(http1_limits, limit_and_syntax_error_in_one_span_agree_for_every_split) {
+  asx_http1_limits l = asx_http1_limits_default();
+  l.max_target = 16;
+  l.max_header_block = 40;
+  l.max_chunk_ext = 4;
+  static const struct { const char *in; size_t len; asx_http1_error err; } cases[] = {
+    {"GET /aaaaaaaaaaaaaaaaaaaaaaaa\xd6" "aaa HTTP/1.1\r\n\r\n", 0, ASX_HTTP1_ERR_BAD_TARGET},
+    {"GET /aaaaaaaaaaaaaaaaaaaaaaaaaaa HTTP/1.1\r\n\r\n", 0, ASX_HTTP1_ERR_TARGET_TOO_LONG},
+    {"GET / HTTP/1.1\r\nX: vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv\x01\r\n\r\n", 0, ASX_HTTP1_ERR_HEADERS_TOO_LARGE}, /* llhttp ends the span first */
+    {"GET / HTTP/1.1\r\nXxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\x01: v\r\n\r\n", 0, ASX_HTTP1_ERR_BAD_HEADER_NAME},
+    {"GET / HTTP/1.1\r\nX: vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv\r\n\r\n", 0, ASX_HTTP1_ERR_HEADERS_TOO_LARGE},
+    {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1;eeeeeeeeee\x01\r\nx\r\n0\r\n\r\n", 0, ASX_HTTP1_ERR_CHUNK_EXT_TOO_LONG},
+    {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1;eeeeeeeeee\r\nx\r\n0\r\n\r\n", 0, ASX_HTTP1_ERR_CHUNK_EXT_TOO_LONG},
+    {"GET / HTTP/1.1\r\nX: a\r\n bbbbbbbb\x01\r\n\r\n", 0, ASX_HTTP1_ERR_OBS_FOLD},
+    {"GET / HTTP/1.1\r\nX: a\r\n bbbbbbbb\r\n\r\n", 0, ASX_HTTP1_ERR_OBS_FOLD},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    h1_opts o = {.kind = ASX_HTTP1_REQUEST, .limits = &l, .finish = 1};
+    size_t len = strlen(cases[i].in);
+    h1_run r = h1_decode(&o, cases[i].in, len, 0);
+    cr_assert_eq(r.error, cases[i].err, "case %zu: %s (%s)", i, asx_http1_error_name(r.error), r.message);
+    h1_run_free(&r);
+    h1_assert_split_invariant(&o, cases[i].in, len, 1);
+  }
 }

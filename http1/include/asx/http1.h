@@ -130,7 +130,7 @@ typedef struct asx_http1_decoder asx_http1_decoder;
 int asx_http1_decoder_new(asx_http1_decoder **out, asx_http1_kind kind, const asx_http1_limits *limits,
                           asx_http1_event_cb cb, void *ud, const asx_allocator *a);
 
-/* Releases the decoder and everything it owns; NULL is ignored. */
+/* Not thread-safe; releases the decoder and everything it owns (NULL is ignored). */
 void asx_http1_decoder_free(asx_http1_decoder *d);
 
 /* Decodes bytes; not thread-safe. Delivers events through the callback and sets *consumed.
@@ -203,11 +203,14 @@ typedef struct asx_http1_response_head {
  * (token names, no CR/LF/NUL/control bytes in values): ASX_EINVAL. ASX_ELIMIT/ASX_ENOMEM from
  * the buffer. On any error `out` is unchanged. */
 int asx_http1_encode_request_head(asx_buf *out, const asx_http1_request_head *h);
-/* Same for a response head. */
+/* Appends a response head to `out` (caller owns both; not thread-safe); same validation and
+ * error contract as the request encoder, plus: 1xx/204/304 must use FRAMING_NONE. */
 int asx_http1_encode_response_head(asx_buf *out, const asx_http1_response_head *h);
-/* Appends one chunk (hex size, data, CRLF); len 0 appends nothing. `out` unchanged on error. */
+/* Appends one chunk (hex size, data, CRLF) to the caller-owned `out`; not thread-safe; len 0
+ * appends nothing. `out` is unchanged on error. */
 int asx_http1_encode_chunk(asx_buf *out, const void *data, size_t len);
-/* Appends the last chunk "0\r\n", validated trailers and the final CRLF; unchanged on error. */
+/* Appends the last chunk "0\r\n", validated trailers and the final CRLF to the caller-owned
+ * `out`; not thread-safe; `out` is unchanged on error (ASX_EINVAL for a bad trailer). */
 int asx_http1_encode_last_chunk(asx_buf *out, const asx_http1_header *trailers, size_t count);
 
 /* Thread-safe, pure: the standard reason phrase for `code` ("" if unknown). */
