@@ -10,8 +10,16 @@ typedef int (*bench_group_fn)(int argc, char **argv);
 
 int bench_runtime_main(int argc, char **argv);
 
-/* Monotonic nanoseconds. */
+/* Monotonic nanoseconds (wall clock). */
 uint64_t bench_now_ns(void);
+
+/* The clock every bench measures with: CPU time consumed by the whole process (all threads), in
+ * ns, unless ASX_BENCH_CLOCK=wall selects the wall clock. On a shared, oversubscribed machine the
+ * wall clock mostly measures the other processes; CPU time measures the work done. For the
+ * single-threaded benches both agree on an idle machine. */
+uint64_t bench_clock_ns(void);
+/* "process_cpu" or "wall". */
+const char *bench_clock_name(void);
 
 /* Runs fn(arg, iters) `reps` times and returns the best (lowest) nanoseconds per iteration. The
  * machine is shared: the minimum is the figure least disturbed by other processes. */

@@ -42,13 +42,13 @@ static int spawn_join_main(asx_cx *cx, void *arg) {
   struct timed *t = arg;
   t->best_ns = -1;
   for (int r = 0; r < REPS; r++) {
-    uint64_t t0 = bench_now_ns();
+    uint64_t t0 = bench_clock_ns();
     for (uint64_t i = 0; i < t->iters; i++) {
       asx_task *h;
       if (asx_spawn(cx, NULL, empty_task, NULL, NULL, &h) != 0) return -1;
       if (asx_task_join(cx, h, NULL, NULL) != 0) return -1;
     }
-    double per = (double)(bench_now_ns() - t0) / (double)t->iters;
+    double per = (double)(bench_clock_ns() - t0) / (double)t->iters;
     if (t->best_ns < 0 || per < t->best_ns) t->best_ns = per;
   }
   return 0;
@@ -90,12 +90,12 @@ static int yield_main(asx_cx *cx, void *arg) {
   t->best_ns = -1;
   for (int r = 0; r < REPS; r++) {
     asx_task *a, *b;
-    uint64_t t0 = bench_now_ns();
+    uint64_t t0 = bench_clock_ns();
     if (asx_spawn(cx, NULL, yield_loop, &y, NULL, &a) != 0) return -1;
     if (asx_spawn(cx, NULL, yield_loop, &y, NULL, &b) != 0) return -1;
     asx_task_join(cx, a, NULL, NULL);
     asx_task_join(cx, b, NULL, NULL);
-    double per = (double)(bench_now_ns() - t0) / (double)(2 * t->iters);
+    double per = (double)(bench_clock_ns() - t0) / (double)(2 * t->iters);
     if (t->best_ns < 0 || per < t->best_ns) t->best_ns = per;
   }
   return 0;
@@ -133,7 +133,7 @@ static int ping_main(asx_cx *cx, void *arg) {
     if (asx_chan_new(NULL, sizeof(uint64_t), 1, &p.to_pong) != 0) return -1;
     if (asx_chan_new(NULL, sizeof(uint64_t), 1, &p.to_ping) != 0) return -1;
     asx_task *pong;
-    uint64_t t0 = bench_now_ns();
+    uint64_t t0 = bench_clock_ns();
     if (asx_spawn(cx, NULL, pong_task, &p, NULL, &pong) != 0) return -1;
     uint64_t v = 0;
     for (uint64_t i = 0; i < t->iters; i++) {
@@ -141,7 +141,7 @@ static int ping_main(asx_cx *cx, void *arg) {
       if (asx_chan_recv(cx, p.to_ping, &v) != 0) return -1;
     }
     asx_task_join(cx, pong, NULL, NULL);
-    double per = (double)(bench_now_ns() - t0) / (double)(2 * t->iters);
+    double per = (double)(bench_clock_ns() - t0) / (double)(2 * t->iters);
     if (v != t->iters) return -1; /* every message made the round trip */
     if (t->best_ns < 0 || per < t->best_ns) t->best_ns = per;
     asx_chan_free(p.to_pong);
