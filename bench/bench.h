@@ -29,6 +29,9 @@ double bench_best_ns(void (*fn)(void *arg, uint64_t iters), void *arg, uint64_t 
  * peer may be NULL (then peer, peer_value and ratio are null). ratio = value / peer_value. */
 void bench_emit(const char *bench, double value, const char *unit, const char *peer, double peer_value);
 
+/* False when ASX_BENCH_PEERS=0: skip the peer measurements (e.g. to profile only asx). */
+int bench_peers_enabled(void);
+
 /* True when `name` passes the optional filter (NULL = everything). */
 int bench_selected(const char *filter, const char *name);
 

@@ -68,7 +68,7 @@ static void run_pthread_create_join(void *arg, uint64_t iters) {
 static int bench_spawn_join(void) {
   struct timed t = {.iters = 200000};
   if (run_on_one_worker(spawn_join_main, &t) != 0) return 1;
-  double peer = bench_best_ns(run_pthread_create_join, NULL, 5000, REPS);
+  double peer = bench_peers_enabled() ? bench_best_ns(run_pthread_create_join, NULL, 5000, REPS) : 0;
   bench_emit("spawn_join_empty_task", t.best_ns, "ns/task", "pthread_create_join", peer);
   return 0;
 }
@@ -192,7 +192,7 @@ static int bench_channel(void) {
   struct timed t = {.iters = 200000};
   if (run_on_one_worker(ping_main, &t) != 0) return 1;
   /* Two messages (one each way) per iteration, as above. */
-  double peer = bench_best_ns(run_condvar_pingpong, NULL, 50000, REPS) / 2;
+  double peer = bench_peers_enabled() ? bench_best_ns(run_condvar_pingpong, NULL, 50000, REPS) / 2 : 0;
   bench_emit("chan_pingpong_one_worker", t.best_ns, "ns/msg", "pthread_mutex_condvar_pingpong", peer);
   return 0;
 }

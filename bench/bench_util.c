@@ -66,6 +66,11 @@ void bench_emit(const char *bench, double value, const char *unit, const char *p
   fflush(stdout);
 }
 
+int bench_peers_enabled(void) {
+  const char *v = getenv("ASX_BENCH_PEERS");
+  return v == NULL || strcmp(v, "0") != 0;
+}
+
 int bench_selected(const char *filter, const char *name) { return filter == NULL || strstr(name, filter) != NULL; }
 
 uint64_t bench_rss_bytes(void) {
