@@ -11,8 +11,8 @@
 #include "ll/rng.h"
 
 TestSuite(parker, .timeout = 60);
-TestSuite(rng, .timeout = 30);
-TestSuite(clock, .timeout = 30);
+TestSuite(rng, .timeout = 60);
+TestSuite(clock, .timeout = 60);
 
 Test(parker, unpark_before_park_returns_at_once) {
   asx_parker p;
