@@ -1,5 +1,6 @@
 /* asx-bench helpers (see bench.h). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -12,12 +13,30 @@ uint64_t bench_now_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+static int use_wall_clock(void) {
+  static int cached = -1;
+  if (cached < 0) {
+    const char *v = getenv("ASX_BENCH_CLOCK");
+    cached = v != NULL && strcmp(v, "wall") == 0;
+  }
+  return cached;
+}
+
+uint64_t bench_clock_ns(void) {
+  if (use_wall_clock()) return bench_now_ns();
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+const char *bench_clock_name(void) { return use_wall_clock() ? "wall" : "process_cpu"; }
+
 double bench_best_ns(void (*fn)(void *arg, uint64_t iters), void *arg, uint64_t iters, int reps) {
   double best = -1;
   for (int r = 0; r < reps; r++) {
-    uint64_t t0 = bench_now_ns();
+    uint64_t t0 = bench_clock_ns();
     fn(arg, iters);
-    double per = (double)(bench_now_ns() - t0) / (double)iters;
+    double per = (double)(bench_clock_ns() - t0) / (double)iters;
     if (best < 0 || per < best) best = per;
   }
   return best;
@@ -45,6 +64,11 @@ void bench_emit(const char *bench, double value, const char *unit, const char *p
     fputs(",\"peer\":null,\"peer_value\":null,\"ratio\":null}\n", stdout);
   }
   fflush(stdout);
+}
+
+int bench_peers_enabled(void) {
+  const char *v = getenv("ASX_BENCH_PEERS");
+  return v == NULL || strcmp(v, "0") != 0;
 }
 
 int bench_selected(const char *filter, const char *name) { return filter == NULL || strstr(name, filter) != NULL; }

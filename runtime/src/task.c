@@ -153,6 +153,7 @@ int asx_task_join(asx_cx *cx, asx_task *t, int *rc, asx_outcome *outcome) {
   asx_task *self = task_of(cx);
   asx_runtime *rt = self->rt;
   if (t == self) return ASX_EINVAL;
+  if (rt_checkpoint(self, false)) return ASX_ECANCELED;
   pthread_mutex_lock(&rt->tree_lock);
   while (!t->done) {
     t->joiner = self;
@@ -183,7 +184,7 @@ void rt_budget_exhausted(asx_task *t, asx_cancel_kind k) {
   pthread_mutex_unlock(&rt->tree_lock);
 }
 
-static int checkpoint(asx_task *t, bool force_yield) {
+int rt_checkpoint(asx_task *t, bool force_yield) {
   if (t->budget.poll_quota != ASX_UNLIMITED) {
     if (t->budget.poll_quota == 0)
       rt_budget_exhausted(t, ASX_CANCEL_POLL_QUOTA);
@@ -199,8 +200,8 @@ static int checkpoint(asx_task *t, bool force_yield) {
   return rt_cancel_observable(t) ? ASX_ECANCELED : 0;
 }
 
-int asx_checkpoint(asx_cx *cx) { return checkpoint(task_of(cx), false); }
-int asx_yield(asx_cx *cx) { return checkpoint(task_of(cx), true); }
+int asx_checkpoint(asx_cx *cx) { return rt_checkpoint(task_of(cx), false); }
+int asx_yield(asx_cx *cx) { return rt_checkpoint(task_of(cx), true); }
 
 int asx_charge(asx_cx *cx, uint64_t cost) {
   asx_task *t = task_of(cx);
