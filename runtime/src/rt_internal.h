@@ -94,9 +94,14 @@ typedef struct rt_driver_ops {
   void (*timer_disarm)(void *state, rt_timer *tm);
   /* Every task has ended: make run() return. */
   void (*stop)(void *state);
-  /* Reserved for net/: I/O readiness registration and polling (NULL until epoll lands). */
-  void *io_register;
-  void *io_poll;
+  /* I/O readiness for asx_io_wait (both NULL: the driver has none, ASX_EUNSUPPORTED).
+   * io_register: task t (the caller) waits until fd is ready for `events` (ASX_IO_*); the driver
+   * then wakes it once with rt_wake. 0, ASX_EBUSY (another task already waits for that direction),
+   * ASX_ENOMEM, ASX_EINVAL (fd cannot be polled).
+   * io_unregister: t stopped waiting; afterwards the driver holds no reference to t. Returns true
+   * when readiness (or an error/hangup) was reported for it. */
+  int (*io_register)(void *state, int fd, unsigned events, struct asx_task *t);
+  bool (*io_unregister)(void *state, int fd, unsigned events, struct asx_task *t);
 } rt_driver_ops;
 
 extern const rt_driver_ops rt_driver_threads;

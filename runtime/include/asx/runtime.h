@@ -305,6 +305,16 @@ int asx_sleep(asx_cx *cx, uint64_t ns);
 /* Task-only: sleeps until the absolute runtime time `when`. 0 or ASX_ECANCELED. */
 int asx_sleep_until(asx_cx *cx, uint64_t when);
 
+/* ---- I/O readiness (the reactor; used by net/ and other I/O glue) ---- */
+#define ASX_IO_READ 1u   /* readable, or end of stream / error pending */
+#define ASX_IO_WRITE 2u  /* writable, or error pending */
+/* Task-only: waits until the non-blocking descriptor fd is ready for `events`, the absolute
+ * runtime time `deadline` (ASX_UNLIMITED = none) or the budget's deadline passes, or the task is
+ * cancelled. A cancellation checkpoint. One task per direction per fd at a time. After 0, retry
+ * the operation: readiness may be spurious. 0, ASX_ETIMEDOUT, ASX_ECANCELED, ASX_EBUSY,
+ * ASX_EINVAL (fd cannot be polled), ASX_ENOMEM, ASX_EUNSUPPORTED (driver without a reactor). */
+int asx_io_wait(asx_cx *cx, int fd, unsigned events, uint64_t deadline);
+
 /* ---- Combinators ---- */
 /* Task-only. Runs fns[i](cx_i, args[i]) concurrently in a private region; the first to end wins.
  * Losers are cancelled (race_lost) and drained before asx_race returns. *winner and *winner_rc
