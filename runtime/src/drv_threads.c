@@ -7,7 +7,12 @@
  *           whose `sleeping` flag is 1 (CAS 1 -> 0) and unpark it.
  *   idler:  sleeping = 1; nsleeping++; fence(seq_cst); re-check every source of work; park.
  * Either the waker sees the sleeper or the sleeper sees the work. The parker keeps a permit, so
- * an unpark that lands before park makes park return at once. */
+ * an unpark that lands before park makes park return at once.
+ *
+ * I/O: one idle worker at a time (the poller) blocks in epoll_wait instead of the futex; it
+ * announces `polling` before `sleeping`, so a waker that claims it also sees `polling` and
+ * interrupts epoll_wait through the reactor's eventfd (which, like the parker, keeps a permit).
+ * Busy workers look at the reactor without blocking every GLOBAL_INTERVAL picks. */
 #include <pthread.h>
 #include <stdlib.h>
 
@@ -16,6 +21,7 @@
 #include "ll/parker.h"
 #include "ll/rng.h"
 #include "ll/wsdeque.h"
+#include "reactor.h"
 #include "rt_internal.h"
 
 #define LIFO_STREAK_MAX 8   /* LIFO runs in a row before the deque gets a turn (fairness) */
@@ -32,6 +38,7 @@ typedef struct thr_worker {
   unsigned tick;
   asx_parker parker;
   _Atomic int sleeping;
+  _Atomic int polling; /* this worker holds the poller role (set before sleeping) */
   asx_rng rng;
   pthread_t thread;
   uint64_t steals, parks;
@@ -48,6 +55,8 @@ struct thr_driver {
   asx_timer_heap timers;
   _Atomic uint64_t next_deadline;
   asx_rng rng; /* asx_random from foreign threads (under timer_lock) */
+  rt_reactor *io;
+  _Atomic int poller_taken; /* one worker at a time may poll the reactor */
 };
 
 static int thr_init(asx_runtime *rt, void **state) {
@@ -68,6 +77,10 @@ static int thr_init(asx_runtime *rt, void **state) {
   }
   asx_injectq_init(&d->inject);
   if (asx_timer_heap_init(&d->timers, rt->alloc) != 0) goto fail_q;
+  if (rt_reactor_new(rt->alloc, &d->io) != 0) {
+    asx_timer_heap_destroy(&d->timers);
+    goto fail_q;
+  }
   pthread_mutex_init(&d->timer_lock, NULL);
   atomic_init(&d->next_deadline, ASX_UNLIMITED);
   *state = d;
@@ -87,10 +100,24 @@ static void thr_destroy(void *state) {
   for (unsigned i = 0; i < d->n; i++) asx_wsdeque_destroy(&d->w[i].dq);
   asx_injectq_destroy(&d->inject);
   asx_timer_heap_destroy(&d->timers);
+  rt_reactor_free(d->io);
   pthread_mutex_destroy(&d->timer_lock);
   asx_free(d->rt->alloc, d->w);
   asx_free(d->rt->alloc, d);
 }
+
+static void unpark_worker(thr_driver *d, thr_worker *w) {
+  asx_parker_unpark(&w->parker);
+  if (atomic_load(&w->polling)) rt_reactor_interrupt(d->io);
+}
+
+/* Takes the poller role if free; the caller releases it with poller_release. */
+static bool poller_acquire(thr_driver *d) {
+  int free_ = 0;
+  return atomic_compare_exchange_strong(&d->poller_taken, &free_, 1);
+}
+
+static void poller_release(thr_driver *d) { atomic_store(&d->poller_taken, 0); }
 
 static void notify_one(thr_driver *d) {
   atomic_thread_fence(memory_order_seq_cst);
@@ -98,7 +125,7 @@ static void notify_one(thr_driver *d) {
   for (unsigned i = 0; i < d->n; i++) {
     int one = 1;
     if (atomic_compare_exchange_strong(&d->w[i].sleeping, &one, 0)) {
-      asx_parker_unpark(&d->w[i].parker);
+      unpark_worker(d, &d->w[i]);
       return;
     }
   }
@@ -188,7 +215,16 @@ static bool work_visible(thr_driver *d, thr_worker *self) {
   return asx_wsdeque_len(&self->dq) > 0;
 }
 
+/* Busy path: wake tasks whose I/O is ready without blocking, if no one else is polling. */
+static void poll_io_nowait(thr_driver *d, thr_worker *w) {
+  if (!rt_reactor_in_use(d->io) || !poller_acquire(d)) return;
+  rt_reactor_poll(d->io, &w->base, 0);
+  poller_release(d);
+}
+
 static void idle(thr_driver *d, thr_worker *w) {
+  bool poller = rt_reactor_in_use(d->io) && poller_acquire(d);
+  if (poller) atomic_store(&w->polling, 1); /* before `sleeping`: see the comment at the top */
   atomic_store(&w->sleeping, 1);
   atomic_fetch_add(&d->nsleeping, 1);
   atomic_thread_fence(memory_order_seq_cst);
@@ -196,10 +232,20 @@ static void idle(thr_driver *d, thr_worker *w) {
   uint64_t now = next == ASX_UNLIMITED ? 0 : asx_clock_mono_ns();
   if (!work_visible(d, w) && (next == ASX_UNLIMITED || next > now)) {
     w->parks++;
-    asx_parker_park(&w->parker, next == ASX_UNLIMITED ? -1 : (int64_t)(next - now));
+    int64_t wait_ns = next == ASX_UNLIMITED ? -1 : (int64_t)(next - now);
+    if (poller) /* round up: waking before the timer is due would spin */
+      rt_reactor_poll(d->io, &w->base, wait_ns < 0 ? -1 : (int)((wait_ns + 999999) / 1000000));
+    else
+      asx_parker_park(&w->parker, wait_ns);
+  } else if (poller) {
+    rt_reactor_poll(d->io, &w->base, 0);
   }
   atomic_store(&w->sleeping, 0);
   atomic_fetch_sub(&d->nsleeping, 1);
+  if (poller) {
+    atomic_store(&w->polling, 0);
+    poller_release(d);
+  }
 }
 
 static void worker_loop(thr_worker *w) {
@@ -208,6 +254,7 @@ static void worker_loop(thr_worker *w) {
   asx_overflow_thread_init();
   while (!atomic_load_explicit(&d->stop, memory_order_acquire)) {
     fire_due(d, w);
+    if (w->tick % GLOBAL_INTERVAL == 0) poll_io_nowait(d, w);
     asx_task *t = find_task(w);
     if (t)
       rt_run_task(&w->base, t);
@@ -288,10 +335,19 @@ static void thr_timer_disarm(void *state, rt_timer *tm) {
   pthread_mutex_unlock(&d->timer_lock);
 }
 
+static int thr_io_register(void *state, int fd, unsigned events, asx_task *t) {
+  return rt_reactor_register(((thr_driver *)state)->io, fd, events, t);
+}
+
+static bool thr_io_unregister(void *state, int fd, unsigned events, asx_task *t) {
+  return rt_reactor_unregister(((thr_driver *)state)->io, fd, events, t);
+}
+
 static void thr_stop(void *state) {
   thr_driver *d = state;
   atomic_store_explicit(&d->stop, 1, memory_order_release);
   for (unsigned i = 0; i < d->n; i++) asx_parker_unpark(&d->w[i].parker);
+  rt_reactor_interrupt(d->io);
 }
 
 const rt_driver_ops rt_driver_threads = {
@@ -306,4 +362,6 @@ const rt_driver_ops rt_driver_threads = {
     .timer_arm = thr_timer_arm,
     .timer_disarm = thr_timer_disarm,
     .stop = thr_stop,
+    .io_register = thr_io_register,
+    .io_unregister = thr_io_unregister,
 };
