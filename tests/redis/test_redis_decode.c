@@ -174,7 +174,7 @@ static const struct {
     B("*9223372036854775808\r\n"), B("#x\r\n"), B("#tt\r\n"), B("#\r\n"), B("#T\r\n"), B(",1.\r\n"),
     B(",.5\r\n"), B(",abc\r\n"), B(",1e\r\n"), B(",Inf\r\n"), B(",NaN\r\n"), B(",\r\n"), B(",1.5x\r\n"),
     B(",--1\r\n"), B("(12a\r\n"), B("(\r\n"), B("(-\r\n"), B("_x\r\n"), B("!-1\r\n"), B("=-1\r\n"),
-    B("=3\r\ntxt\r\n"), B("=5\r\ntxtX1\r\n"), B("%-1\r\n"), B("~-1\r\n"), B(">-1\r\n"), B("|-1\r\n"),
+    B("=3\r\ntxt\r\n"), B("=5\r\ntxtX1\r\n"), B("=5\r\nt:t:1\r\n"), B("=5\r\nt t:1\r\n"), B("%-1\r\n"), B("~-1\r\n"), B(">-1\r\n"), B("|-1\r\n"),
     B("?\r\n"), B("\r\n"), B("\n"), B("OK\r\n"), B("*1\r\nX\r\n"), B("*2\r\n:1\r\n+a\nb\r\n"),
     B("$0\r\nX\r\n"), B("$3\r\nabc\n\r"),
 #undef B

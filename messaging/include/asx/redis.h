@@ -188,7 +188,7 @@ int asx_redis_write_integer(asx_buf *out, int64_t v);
 /* "$len" + bytes; "!len" + bytes for a bulk error. */
 int asx_redis_write_bulk(asx_buf *out, const void *p, size_t len);
 int asx_redis_write_bulk_error(asx_buf *out, const void *p, size_t len);
-/* "=len" + fmt ":" + bytes; fmt is exactly 3 bytes without CR/LF/':' (ASX_EINVAL). */
+/* "=len" + fmt ":" + bytes; fmt is exactly 3 printable ASCII bytes other than ':' (ASX_EINVAL). */
 int asx_redis_write_verbatim(asx_buf *out, const char *fmt, const void *p, size_t len);
 /* RESP3 "_"; RESP2 null bulk "$-1"; RESP2 null array "*-1". */
 int asx_redis_write_null(asx_buf *out);
