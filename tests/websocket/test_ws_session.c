@@ -484,7 +484,8 @@ Test(ws_session, split_input_gives_same_events) {
   memset(mid, 'm', sizeof mid);
   n += build_frame(stream + n, 1, 0, 0x1, 1, mid, sizeof mid); /* 16-bit length form */
   n += build_frame(stream + n, 1, 0, 0x9, 1, u8("pi"), 2);
-  n += build_frame(stream + n, 1, 0, 0x8, 1, u8("\x03\xe8" "done"), 6);
+  /* A multi-byte UTF-8 close reason: wslay must see the close frame in one read. */
+  n += build_frame(stream + n, 1, 0, 0x8, 1, u8("\x03\xe8" "d\xc3\xa9j\xc3\xa0"), 8);
   for (size_t chunk = 1; chunk <= n; chunk++) {
     ws_rec rec;
     rec_reset(&rec);
@@ -503,9 +504,25 @@ Test(ws_session, split_input_gives_same_events) {
     cr_assert_eq(rec.npings, 1);
     cr_assert_eq(rec.closes, 1);
     cr_assert_eq(rec.close_code, 1000);
-    cr_assert_str_eq(rec.close_reason, "done");
+    cr_assert_str_eq(rec.close_reason, "d\xc3\xa9j\xc3\xa0");
     asx_ws_free(s);
     rec_free(&rec);
+  }
+}
+
+Test(ws_session, invalid_close_reason_is_1007_at_every_split) {
+  uint8_t frame[32];
+  size_t n = build_frame(frame, 1, 0, 0x8, 1, u8("\x03\xe8" "ok\xed\xa0\x80"), 7);
+  for (size_t split = 1; split < n; split++) {
+    ws_rec rec;
+    rec_reset(&rec);
+    asx_ws *s = make_ws(ASX_WS_SERVER, NULL, NULL, NULL, &rec);
+    int rc = feed(s, frame, split);
+    if (rc == 0) rc = feed(s, frame + split, n - split);
+    cr_assert_eq(rc, ASX_EPROTO, "split %zu", split);
+    cr_assert_eq(rec.closes, 0);
+    assert_closed_with(s, 1007);
+    asx_ws_free(s);
   }
 }
 

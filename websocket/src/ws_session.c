@@ -32,11 +32,7 @@ struct asx_ws {
   uint8_t *out;
   size_t out_cap, out_len;
 
-  /* Header pre-check of the input stream, see hdr_track(). */
-  uint8_t hdr[14];
-  uint8_t hdr_have;
-  uint64_t hdr_skip;      /* payload bytes of the current frame still to pass through */
-  const char *hdr_error;  /* a header wslay's frame reader would reject without a close code */
+  ws_gate gate;         /* between the caller's bytes and wslay, see ws_gate.c */
 
   /* The frame being received. */
   bool frame_is_data;
@@ -123,72 +119,20 @@ static uint16_t close_code_for(int err) {
 
 /* ---- wslay I/O callbacks: memory in, memory out ---- */
 
-/* wslay's frame reader rejects a few header forms (control frame over 125 bytes or
- * fragmented, non-minimal or 2^63+ payload lengths) by closing *without* a status code. RFC 6455
- * wants 1002, so headers are checked here, before wslay sees them: this follows frame
- * boundaries only (header bytes, then skips the payload) and leaves decoding to wslay.
- * Returns how many of the n bytes may be passed on; sets hdr_error at a bad header. */
-static size_t hdr_track(asx_ws *ws, const uint8_t *p, size_t n) {
-  size_t i = 0;
-  while (i < n) {
-    if (ws->hdr_skip) {
-      uint64_t k = n - i < ws->hdr_skip ? n - i : ws->hdr_skip;
-      ws->hdr_skip -= k;
-      i += (size_t)k;
-      continue;
-    }
-    ws->hdr[ws->hdr_have] = p[i];
-    uint8_t have = (uint8_t)(ws->hdr_have + 1);
-    if (have >= 2) {
-      uint8_t b0 = ws->hdr[0], len7 = ws->hdr[1] & 0x7f;
-      bool control = (b0 & 0x08) != 0;
-      if (control && len7 > 125) ws->hdr_error = "control frame payload over 125 bytes";
-      if (control && !(b0 & 0x80)) ws->hdr_error = "fragmented control frame";
-      size_t ext = len7 == 126 ? 2 : len7 == 127 ? 8 : 0;
-      size_t need = 2 + ext + ((ws->hdr[1] & 0x80) ? 4 : 0);
-      if (!ws->hdr_error && have == 2 + ext && ext) {
-        uint64_t v = 0;
-        for (size_t k = 0; k < ext; k++) v = v << 8 | ws->hdr[2 + k];
-        if (ext == 2 && v < 126) ws->hdr_error = "16-bit payload length below 126";
-        if (ext == 8 && v < 65536) ws->hdr_error = "64-bit payload length below 65536";
-        if (ext == 8 && (v >> 63)) ws->hdr_error = "64-bit payload length with the top bit set";
-      }
-      if (ws->hdr_error) return i; /* withhold the byte that completes the bad header */
-      if (have == need) {
-        uint64_t len = len7;
-        if (ext) {
-          len = 0;
-          for (size_t k = 0; k < ext; k++) len = len << 8 | ws->hdr[2 + k];
-        }
-        ws->hdr_skip = len;
-        have = 0;
-      }
-    }
-    ws->hdr_have = have;
-    i++;
-  }
-  return n;
-}
-
 static ssize_t ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
                           void *user_data) {
   (void)flags;
   asx_ws *ws = user_data;
+  const uint8_t *p = ws->in + ws->in_off;
   size_t avail = ws->in_len - ws->in_off;
-  size_t n = len < avail ? len : avail;
-  if (ws->hdr_error) {
-    ws_fail(ws, ASX_EPROTO, ASX_WS_CLOSE_PROTOCOL_ERROR, "%s", ws->hdr_error);
-    n = 0;
-  } else if (n) {
-    n = hdr_track(ws, ws->in + ws->in_off, n);
-    if (n == 0) ws_fail(ws, ASX_EPROTO, ASX_WS_CLOSE_PROTOCOL_ERROR, "%s", ws->hdr_error);
-  }
+  size_t n = ws_gate_pull(&ws->gate, &p, &avail, buf, len);
+  ws->in_off = ws->in_len - avail;
   if (n == 0) {
+    if (ws->gate.error)
+      ws_fail(ws, ASX_EPROTO, ASX_WS_CLOSE_PROTOCOL_ERROR, "%s", ws->gate.error);
     wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
     return -1;
   }
-  memcpy(buf, ws->in + ws->in_off, n);
-  ws->in_off += n;
   return (ssize_t)n;
 }
 
@@ -398,6 +342,7 @@ int asx_ws_new(asx_ws **out, const asx_ws_config *cfg, const asx_ws_callbacks *c
   ws->ud = ud;
   ws->random = cfg->random;
   ws->random_ud = cfg->random_ud;
+  ws_gate_init(&ws->gate);
   asx_buf_init(&ws->msg, cfg->alloc, cfg->limits.max_message);
   asx_buf_init(&ws->zout, cfg->alloc, 0);
   struct wslay_event_callbacks wcb = {
@@ -454,8 +399,8 @@ int asx_ws_recv(asx_ws *ws, const uint8_t *data, size_t len, size_t *consumed) {
   ws->in = NULL;
   ws->in_len = ws->in_off = 0;
   /* wslay may stop asking for bytes right before the withheld one (a partial header). */
-  if (ws->hdr_error && !ws->failed && wslay_event_get_read_enabled(ws->wslay))
-    ws_fail(ws, ASX_EPROTO, ASX_WS_CLOSE_PROTOCOL_ERROR, "%s", ws->hdr_error);
+  if (ws->gate.error && !ws->failed && wslay_event_get_read_enabled(ws->wslay))
+    ws_fail(ws, ASX_EPROTO, ASX_WS_CLOSE_PROTOCOL_ERROR, "%s", ws->gate.error);
   if (ws->failed) return ws->err;
   if (r == WSLAY_ERR_NOMEM) {
     ws_fail(ws, ASX_ENOMEM, ASX_WS_CLOSE_INTERNAL_ERROR, "out of memory in the frame reader");
