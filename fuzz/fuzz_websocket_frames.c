@@ -53,7 +53,7 @@ static int a_on_message(void *ud, asx_ws_msg_type type, const uint8_t *data, siz
     st->expected_len[slot] = len;
     st->expected_type[slot] = type;
     st->count++;
-  } else if (rc != ASX_ECLOSED && rc != ASX_ENOMEM) {
+  } else if (rc != ASX_ECLOSED && rc != ASX_ENOMEM && rc != ASX_EBUSY) {
     abort();
   }
   return 0;

@@ -175,6 +175,25 @@ Test(ws_session, close_initiated_by_server_messages_before_close_delivered) {
   pair_close(&p);
 }
 
+Test(ws_session, peer_close_while_our_close_waits_behind_data) {
+  ws_rec rec;
+  rec_reset(&rec);
+  asx_ws *s = make_ws(ASX_WS_SERVER, NULL, NULL, NULL, &rec);
+  cr_assert_eq(asx_ws_send(s, ASX_WS_TEXT, u8("queued"), 6), 0);
+  cr_assert_eq(asx_ws_close(s, 1000, NULL, 0), 0); /* held until "queued" is out */
+  cr_assert_eq(asx_ws_get_state(s), ASX_WS_CLOSING);
+  uint8_t buf[32];
+  size_t n = build_frame(buf, 1, 0, 0x8, 1, u8("\x03\xe9"), 2);
+  cr_assert_eq(feed(s, buf, n), 0);
+  cr_assert_eq(rec.close_code, 1001);
+  uint8_t out[64];
+  drain(s, out, sizeof out);
+  cr_assert_eq(asx_ws_get_state(s), ASX_WS_CLOSED);
+  cr_assert_eq(asx_ws_error(s), 0, "%s", asx_ws_error_message(s));
+  cr_assert(!asx_ws_want_write(s));
+  asx_ws_free(s);
+}
+
 Test(ws_session, close_argument_checks) {
   ws_pair p;
   cr_assert_eq(pair_open(&p, NULL, NULL, NULL), 0);
@@ -588,6 +607,48 @@ Test(ws_session, pull_with_small_buffers) {
   cr_assert_eq(asx_ws_recv(p.server, out, total, NULL), 0);
   assert_msg(&p.srec, 0, ASX_WS_TEXT, msg, sizeof msg);
   pair_close(&p);
+}
+
+Test(ws_session, output_backlog_limit) {
+  asx_ws_limits lim = asx_ws_limits_default();
+  lim.max_output_backlog = 100;
+  ws_rec rec;
+  rec_reset(&rec);
+  asx_ws *s = make_ws(ASX_WS_SERVER, &lim, NULL, NULL, &rec);
+  uint8_t msg[100];
+  memset(msg, 'q', sizeof msg);
+  cr_assert_eq(asx_ws_send(s, ASX_WS_BINARY, msg, 60), 0);
+  cr_assert_eq(asx_ws_output_backlog(s), 60);
+  cr_assert_eq(asx_ws_send(s, ASX_WS_BINARY, msg, 41), ASX_EBUSY); /* 101 > 100 */
+  cr_assert_eq(asx_ws_send(s, ASX_WS_BINARY, msg, 40), 0);         /* exactly 100 */
+  cr_assert_eq(asx_ws_ping(s, msg, 1), ASX_EBUSY);
+  uint8_t out[512];
+  cr_assert_eq(drain(s, out, sizeof out), 2 * 2 + 100);
+  cr_assert_eq(asx_ws_output_backlog(s), 0);
+  cr_assert_eq(asx_ws_send(s, ASX_WS_BINARY, msg, 100), 0);
+  cr_assert_eq(asx_ws_close(s, 1000, NULL, 0), 0); /* a close is never refused for backlog */
+  asx_ws_free(s);
+}
+
+Test(ws_session, ping_flood_without_pulling_is_1008) {
+  asx_ws_limits lim = asx_ws_limits_default();
+  lim.max_output_backlog = 1000;
+  ws_rec rec;
+  rec_reset(&rec);
+  asx_ws *s = make_ws(ASX_WS_SERVER, &lim, NULL, NULL, &rec);
+  uint8_t payload[100] = {0};
+  uint8_t frame[128];
+  size_t n = build_frame(frame, 1, 0, 0x9, 1, payload, sizeof payload);
+  int rc = 0;
+  int i = 0;
+  for (; i < 50 && rc == 0; i++) rc = feed(s, frame, n);
+  cr_assert_eq(rc, ASX_ELIMIT);
+  cr_assert_eq(i, 11, "10 pongs fit in 1000 bytes, the 11th overflows (i=%d)", i);
+  cr_assert_eq(rec.npings, 10);
+  uint8_t out[4096];
+  drain(s, out, sizeof out);
+  cr_assert_eq(asx_ws_close_code_sent(s), 1008);
+  asx_ws_free(s);
 }
 
 Test(ws_session, invalid_config_rejected) {

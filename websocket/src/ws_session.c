@@ -84,6 +84,7 @@ static const char *close_reason_text(uint16_t code) {
   case ASX_WS_CLOSE_PROTOCOL_ERROR: return "protocol error";
   case ASX_WS_CLOSE_INVALID_PAYLOAD: return "invalid payload";
   case ASX_WS_CLOSE_TOO_BIG: return "message too big";
+  case ASX_WS_CLOSE_POLICY: return "policy violation";
   default: return "internal error";
   }
 }
@@ -293,6 +294,13 @@ static void ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_m
     break;
   }
   case WSLAY_PING:
+    /* wslay has queued the pong; a peer pinging faster than we write must not grow it forever. */
+    if (wslay_event_get_queued_msg_length(ws->wslay) > ws->limits.max_output_backlog) {
+      ws_fail(ws, ASX_ELIMIT, ASX_WS_CLOSE_POLICY,
+              "output backlog over max_output_backlog (%zu bytes) while answering pings",
+              ws->limits.max_output_backlog);
+      break;
+    }
     if (ws->cb.on_ping) ws->cb.on_ping(ws->ud, p, arg->msg_length);
     break;
   case WSLAY_PONG:
@@ -311,6 +319,7 @@ asx_ws_limits asx_ws_limits_default(void) {
   l.max_message = (size_t)64 << 20;
   l.max_fragments = 4096;
   l.close_timeout_ns = 5000000000ull;
+  l.max_output_backlog = (size_t)64 << 20;
   return l;
 }
 
@@ -328,7 +337,8 @@ int asx_ws_new(asx_ws **out, const asx_ws_config *cfg, const asx_ws_callbacks *c
   if (!out) return ASX_EINVAL;
   *out = NULL;
   if (!cfg || (cfg->role != ASX_WS_SERVER && cfg->role != ASX_WS_CLIENT)) return ASX_EINVAL;
-  if (!cfg->limits.max_frame_payload || !cfg->limits.max_message || !cfg->limits.max_fragments)
+  if (!cfg->limits.max_frame_payload || !cfg->limits.max_message ||
+      !cfg->limits.max_fragments || !cfg->limits.max_output_backlog)
     return ASX_EINVAL;
   const asx_ws_deflate_params *dp = cfg->deflate;
   if (dp && (!window_ok(dp->server_max_window_bits) || !window_ok(dp->client_max_window_bits)))
@@ -459,8 +469,9 @@ int asx_ws_pull(asx_ws *ws, uint8_t *buf, size_t cap, size_t *written) {
     if (r != 0 || !ws->close_pending || ws->failed) break;
     if (wslay_event_get_queued_msg_count(ws->wslay) != 0) break;
     ws->close_pending = false;
+    /* If the peer's close arrived meanwhile, wslay has already answered it. */
     if (wslay_event_queue_close(ws->wslay, ws->pending_code, ws->pending_reason,
-                                ws->pending_reason_len) != 0) {
+                                ws->pending_reason_len) == WSLAY_ERR_NOMEM) {
       ws_fail(ws, ASX_ENOMEM, ASX_WS_CLOSE_INTERNAL_ERROR, "out of memory queueing the close");
       break;
     }
@@ -493,15 +504,23 @@ static int map_queue_error(int r) {
   }
 }
 
-static int can_queue(const asx_ws *ws) {
+static int can_queue(const asx_ws *ws, size_t len) {
   if (ws->fatal) return ASX_EFATAL;
   if (ws->failed || ws->timed_out || ws->close_queued) return ASX_ECLOSED;
+  size_t queued = wslay_event_get_queued_msg_length(ws->wslay);
+  if (len > ws->limits.max_output_backlog || queued > ws->limits.max_output_backlog - len)
+    return ASX_EBUSY;
   return 0;
+}
+
+size_t asx_ws_output_backlog(const asx_ws *ws) {
+  return ws ? wslay_event_get_queued_msg_length(ws->wslay) : 0;
 }
 
 int asx_ws_send(asx_ws *ws, asx_ws_msg_type type, const uint8_t *data, size_t len) {
   if (!ws || (!data && len) || (type != ASX_WS_TEXT && type != ASX_WS_BINARY)) return ASX_EINVAL;
-  int rc = can_queue(ws);
+  /* Checked on the uncompressed size: the compressor must not advance for a refused message. */
+  int rc = can_queue(ws, len);
   if (rc) return rc;
   if (type == ASX_WS_TEXT && !asx_ws_utf8_valid(data, len)) return ASX_EINVAL;
   struct wslay_event_msg m = {type == ASX_WS_TEXT ? WSLAY_TEXT_FRAME : WSLAY_BINARY_FRAME,
@@ -530,7 +549,7 @@ int asx_ws_send(asx_ws *ws, asx_ws_msg_type type, const uint8_t *data, size_t le
 
 int asx_ws_ping(asx_ws *ws, const uint8_t *data, size_t len) {
   if (!ws || (!data && len) || len > 125) return ASX_EINVAL;
-  int rc = can_queue(ws);
+  int rc = can_queue(ws, len);
   if (rc) return rc;
   struct wslay_event_msg m = {WSLAY_PING, data ? data : empty_payload, len};
   return map_queue_error(wslay_event_queue_msg(ws->wslay, &m));
@@ -544,7 +563,8 @@ int asx_ws_close(asx_ws *ws, uint16_t code, const uint8_t *reason, size_t reason
   if (!ws || (!reason && reason_len) || reason_len > 123 || !sendable_close_code(code))
     return ASX_EINVAL;
   if (reason_len && !asx_ws_utf8_valid(reason, reason_len)) return ASX_EINVAL;
-  int rc = can_queue(ws);
+  int rc = can_queue(ws, 0);
+  if (rc == ASX_EBUSY) rc = 0; /* a close is always allowed */
   if (rc) return rc;
   if (wslay_event_get_close_received(ws->wslay)) return ASX_ECLOSED; /* already answered */
   if (wslay_event_get_queued_msg_count(ws->wslay) != 0) {

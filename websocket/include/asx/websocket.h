@@ -243,6 +243,8 @@ typedef struct asx_ws_limits {
   size_t max_message;          /* an assembled (and decompressed) message (64 MiB) */
   uint32_t max_fragments;      /* frames per message (4096) */
   uint64_t close_timeout_ns;   /* wait for the peer's close after ours (5 s) */
+  size_t max_output_backlog;   /* bytes queued but not yet pulled (64 MiB): a send beyond it is
+                                  ASX_EBUSY; auto-pongs beyond it fail the connection (1008) */
 } asx_ws_limits;
 
 /* Thread-safe, pure. */
@@ -312,13 +314,18 @@ int asx_ws_pull(asx_ws *ws, uint8_t *buf, size_t cap, size_t *written);
 /* Not thread-safe. True when asx_ws_pull would produce bytes. */
 bool asx_ws_want_write(const asx_ws *ws);
 
+/* Not thread-safe. Payload bytes queued for sending and not yet pulled (for backpressure). */
+size_t asx_ws_output_backlog(const asx_ws *ws);
+
 /* Not thread-safe. Queues a message (compressed when permessage-deflate is on); the bytes are
  * copied. Text must be valid UTF-8 (ASX_EINVAL otherwise). Returns 0, ASX_EINVAL, ASX_ECLOSED
- * (a close was already queued or sent) or ASX_ENOMEM (nothing queued; with context takeover a
+ * (a close was already queued or sent), ASX_EBUSY (the backlog would exceed
+ * max_output_backlog: pull first; nothing queued) or ASX_ENOMEM (nothing queued; with context takeover a
  * compressor failure fails the connection with 1011 since the peer's inflater would desync). */
 int asx_ws_send(asx_ws *ws, asx_ws_msg_type type, const uint8_t *data, size_t len);
 
-/* Not thread-safe. Queues a ping (payload <= 125 bytes). 0, ASX_EINVAL, ASX_ECLOSED, ASX_ENOMEM. */
+/* Not thread-safe. Queues a ping (payload <= 125 bytes). 0, ASX_EINVAL, ASX_ECLOSED, ASX_EBUSY,
+ * ASX_ENOMEM. */
 int asx_ws_ping(asx_ws *ws, const uint8_t *data, size_t len);
 
 /* Not thread-safe. Starts the close handshake: code 1000-1003, 1007-1011 or 3000-4999, reason
