@@ -651,6 +651,35 @@ Test(ws_session, ping_flood_without_pulling_is_1008) {
   asx_ws_free(s);
 }
 
+static asx_ws *reentry_ws;
+static int reentry_rc_recv, reentry_rc_pull, reentry_rc_send;
+
+static int reentering_on_message(void *ud, asx_ws_msg_type type, const uint8_t *data, size_t len) {
+  (void)ud;
+  uint8_t b[8];
+  size_t n;
+  reentry_rc_recv = asx_ws_recv(reentry_ws, data, len, NULL);
+  reentry_rc_pull = asx_ws_pull(reentry_ws, b, sizeof b, &n);
+  reentry_rc_send = asx_ws_send(reentry_ws, type, data, len); /* echo is allowed */
+  return 0;
+}
+
+Test(ws_session, callbacks_may_send_but_not_reenter) {
+  asx_ws_callbacks cb = {reentering_on_message, NULL, NULL, NULL};
+  asx_ws_config cfg = asx_ws_config_default(ASX_WS_SERVER);
+  cr_assert_eq(asx_ws_new(&reentry_ws, &cfg, &cb, NULL), 0);
+  uint8_t buf[32];
+  size_t n = build_frame(buf, 1, 0, 0x1, 1, u8("echo"), 4);
+  cr_assert_eq(feed(reentry_ws, buf, n), 0);
+  cr_assert_eq(reentry_rc_recv, ASX_ESTATE);
+  cr_assert_eq(reentry_rc_pull, ASX_ESTATE);
+  cr_assert_eq(reentry_rc_send, 0);
+  uint8_t out[32];
+  cr_assert_eq(drain(reentry_ws, out, sizeof out), 6);
+  cr_assert(memcmp(out, "\x81\x04" "echo", 6) == 0);
+  asx_ws_free(reentry_ws);
+}
+
 Test(ws_session, invalid_config_rejected) {
   asx_ws *ws = NULL;
   asx_ws_config cfg = asx_ws_config_default(ASX_WS_SERVER);

@@ -33,6 +33,7 @@ struct asx_ws {
   size_t out_cap, out_len;
 
   ws_gate gate;         /* between the caller's bytes and wslay, see ws_gate.c */
+  bool in_recv;         /* inside asx_ws_recv: callbacks may not re-enter recv or pull */
 
   /* The frame being received. */
   bool frame_is_data;
@@ -400,11 +401,14 @@ int asx_ws_recv(asx_ws *ws, const uint8_t *data, size_t len, size_t *consumed) {
   if (consumed) *consumed = 0;
   if (!ws || (!data && len)) return ASX_EINVAL;
   if (ws->fatal) return ASX_EFATAL;
+  if (ws->in_recv) return ASX_ESTATE;
   if (ws->failed || ws->timed_out || !wslay_event_get_read_enabled(ws->wslay)) return ASX_ECLOSED;
+  ws->in_recv = true;
   ws->in = data;
   ws->in_len = len;
   ws->in_off = 0;
   int r = wslay_event_recv(ws->wslay);
+  ws->in_recv = false;
   if (consumed) *consumed = ws->in_off;
   ws->in = NULL;
   ws->in_len = ws->in_off = 0;
@@ -457,6 +461,7 @@ int asx_ws_pull(asx_ws *ws, uint8_t *buf, size_t cap, size_t *written) {
   if (written) *written = 0;
   if (!ws || (!buf && cap)) return ASX_EINVAL;
   if (ws->fatal) return ASX_EFATAL;
+  if (ws->in_recv) return ASX_ESTATE;
   if (ws->timed_out || cap == 0) return 0;
   ws->out = buf;
   ws->out_cap = cap;

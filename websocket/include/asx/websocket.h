@@ -252,7 +252,7 @@ asx_ws_limits asx_ws_limits_default(void);
 
 /* Callbacks, called synchronously from asx_ws_recv only. Any may be NULL. Data pointers are
  * valid only during the call. Calling asx_ws_send/ping/close from a callback is allowed;
- * asx_ws_free is not. */
+ * asx_ws_recv and asx_ws_pull return ASX_ESTATE there, and asx_ws_free is not allowed. */
 typedef struct asx_ws_callbacks {
   /* A complete message. Return 0, or a negative value to fail the connection with 1011. */
   int (*on_message)(void *ud, asx_ws_msg_type type, const uint8_t *data, size_t len);
