@@ -79,6 +79,11 @@ static int feed(asx_ws *ws, const uint8_t *data, size_t len) {
   return asx_ws_recv(ws, data, len, &used);
 }
 
+static void assert_reason(asx_ws *ws, const char *needle) {
+  cr_assert(strstr(asx_ws_error_message(ws), needle) != NULL, "message \"%s\" lacks \"%s\"",
+            asx_ws_error_message(ws), needle);
+}
+
 /* After a failure the session must have queued a close frame with `code`. */
 static void assert_closed_with(asx_ws *ws, uint16_t code) {
   uint8_t out[256];
@@ -239,6 +244,7 @@ Test(ws_session, unmasked_client_frame_is_1002) {
   size_t n = build_frame(buf, 1, 0, 0x1, 0, u8("hi"), 2);
   cr_assert_eq(feed(s, buf, n), ASX_EPROTO);
   cr_assert_eq(rec.nmsgs, 0);
+  assert_reason(s, "unmasked frame from the client");
   assert_closed_with(s, 1002);
   cr_assert_eq(asx_ws_error(s), ASX_EPROTO);
   asx_ws_free(s);
@@ -252,6 +258,7 @@ Test(ws_session, masked_server_frame_rejected_by_client) {
   size_t n = build_frame(buf, 1, 0, 0x2, 1, u8("hi"), 2);
   cr_assert_eq(feed(c, buf, n), ASX_EPROTO);
   cr_assert_eq(rec.nmsgs, 0);
+  assert_reason(c, "masked frame from the server");
   assert_closed_with(c, 1002);
   asx_ws_free(c);
 }
@@ -265,6 +272,7 @@ Test(ws_session, control_frame_over_125_is_1002) {
   size_t n = build_frame(buf, 1, 0, 0x9, 1, payload, 126);
   cr_assert_eq(feed(s, buf, n), ASX_EPROTO);
   cr_assert_eq(rec.npings, 0);
+  assert_reason(s, "over 125");
   assert_closed_with(s, 1002);
   asx_ws_free(s);
 }
@@ -276,6 +284,7 @@ Test(ws_session, fragmented_control_frame_is_1002) {
   uint8_t buf[32];
   size_t n = build_frame(buf, 0, 0, 0x9, 1, u8("p"), 1);
   cr_assert_eq(feed(s, buf, n), ASX_EPROTO);
+  assert_reason(s, "fragmented control frame");
   assert_closed_with(s, 1002);
   asx_ws_free(s);
 }
@@ -285,11 +294,11 @@ Test(ws_session, other_protocol_violations_are_1002) {
     int fin, rsv, opcode;
     const char *name;
   } cases[] = {
-      {1, 0, 0x0, "continuation without a message"},
-      {1, 0, 0x3, "reserved data opcode"},
-      {1, 0, 0xB, "reserved control opcode"},
-      {1, 4, 0x1, "RSV1 without an extension"},
-      {1, 2, 0x1, "RSV2"},
+      {1, 0, 0x0, "continuation frame without a message"},
+      {1, 0, 0x3, "reserved opcode"},
+      {1, 0, 0xB, "reserved opcode"},
+      {1, 4, 0x1, "RSV1 set without permessage-deflate"},
+      {1, 2, 0x1, "RSV2/RSV3"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     ws_rec rec;
@@ -298,6 +307,7 @@ Test(ws_session, other_protocol_violations_are_1002) {
     uint8_t buf[32];
     size_t n = build_frame(buf, cases[i].fin, cases[i].rsv, cases[i].opcode, 1, u8("x"), 1);
     cr_assert_eq(feed(s, buf, n), ASX_EPROTO, "%s", cases[i].name);
+    assert_reason(s, cases[i].name);
     assert_closed_with(s, 1002);
     asx_ws_free(s);
   }
@@ -309,6 +319,7 @@ Test(ws_session, other_protocol_violations_are_1002) {
   size_t n = build_frame(buf, 0, 0, 0x1, 1, u8("a"), 1);
   n += build_frame(buf + n, 1, 0, 0x1, 1, u8("b"), 1);
   cr_assert_eq(feed(s, buf, n), ASX_EPROTO);
+  assert_reason(s, "new data message inside a fragmented message");
   assert_closed_with(s, 1002);
   asx_ws_free(s);
   /* Close frames: 1-byte payload, and a code that may not be sent on the wire. */
@@ -321,6 +332,7 @@ Test(ws_session, other_protocol_violations_are_1002) {
     s = make_ws(ASX_WS_SERVER, NULL, NULL, NULL, &rec);
     n = build_frame(buf, 1, 0, 0x8, 1, payloads[k], lens[k]);
     cr_assert_eq(feed(s, buf, n), ASX_EPROTO, "close case %d", k);
+    assert_reason(s, k == 0 ? "1-byte payload" : "status code not allowed");
     cr_assert_eq(rec.closes, 0);
     assert_closed_with(s, 1002);
     asx_ws_free(s);
@@ -345,6 +357,7 @@ Test(ws_session, invalid_utf8_text_is_1007) {
     size_t n = build_frame(buf, 1, 0, 0x1, 1, u8(bad[i]), strlen(bad[i]));
     cr_assert_eq(feed(s, buf, n), ASX_EPROTO, "case %zu", i);
     cr_assert_eq(rec.nmsgs, 0);
+    assert_reason(s, "UTF-8");
     assert_closed_with(s, 1007);
     asx_ws_free(s);
   }

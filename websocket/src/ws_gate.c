@@ -1,8 +1,10 @@
 /* The input gate between the caller's bytes and wslay's frame reader. It follows frame
- * boundaries (it reads headers; payload bytes pass straight through) for two reasons:
+ * boundaries (it reads headers; payload bytes pass straight through) for three reasons:
  *  - wslay's reader rejects a few header forms (control frame over 125 bytes or fragmented,
  *    non-minimal or >= 2^63 lengths) by closing without a status code; RFC 6455 wants 1002, so
  *    the gate checks headers first and reports them itself;
+ *  - for the other header rules (masking, reserved bits, opcodes, fragment sequence, close
+ *    codes) wslay only says "1002": checking them here too gives the caller a precise reason;
  *  - wslay checks a close frame's reason for UTF-8 per read chunk, skipping the first two bytes
  *    of *each* chunk, so a close frame split across reads is misjudged either way. The gate
  *    hands every control frame (at most 139 bytes) to wslay in a single read.
@@ -11,7 +13,48 @@
 
 #include "ws_internal.h"
 
-void ws_gate_init(ws_gate *g) { memset(g, 0, sizeof *g); }
+void ws_gate_init(ws_gate *g, bool expect_mask, bool rsv1_allowed) {
+  memset(g, 0, sizeof *g);
+  g->expect_mask = expect_mask;
+  g->rsv1_allowed = rsv1_allowed;
+}
+
+/* Rules decidable from the first two header bytes. */
+static const char *check_first_bytes(ws_gate *g, uint8_t b0, uint8_t b1) {
+  uint8_t opcode = b0 & 0x0f, rsv = (b0 >> 4) & 7, len7 = b1 & 0x7f;
+  bool fin = (b0 & 0x80) != 0, masked = (b1 & 0x80) != 0, control = (opcode & 0x08) != 0;
+  if (control && len7 > 125) return "control frame payload over 125 bytes";
+  if (control && !fin) return "fragmented control frame";
+  if ((opcode >= 3 && opcode <= 7) || opcode >= 0xB) return "reserved opcode";
+  if (rsv & 3) return "RSV2/RSV3 set without a negotiated extension";
+  if (rsv & 4) {
+    if (!g->rsv1_allowed) return "RSV1 set without permessage-deflate";
+    if (control || opcode == 0) return "RSV1 on a control or continuation frame";
+  }
+  if (g->expect_mask && !masked) return "unmasked frame from the client";
+  if (!g->expect_mask && masked) return "masked frame from the server";
+  if (!control) {
+    if (opcode == 0 && !g->in_message) return "continuation frame without a message in progress";
+    if (opcode != 0 && g->in_message) return "new data message inside a fragmented message";
+  }
+  return NULL;
+}
+
+/* A complete close frame: a 1-byte payload, or a code that may not appear on the wire. */
+static const char *check_close(const ws_gate *g, size_t hdr) {
+  size_t len = g->acc_len - hdr;
+  if (len == 0) return NULL;
+  if (len == 1) return "close frame with a 1-byte payload";
+  uint8_t b[2] = {g->acc[hdr], g->acc[hdr + 1]};
+  if (g->acc[1] & 0x80) {
+    b[0] ^= g->acc[hdr - 4];
+    b[1] ^= g->acc[hdr - 3];
+  }
+  unsigned code = (unsigned)b[0] << 8 | b[1];
+  bool ok = (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1011) ||
+            (code >= 3000 && code <= 4999);
+  return ok ? NULL : "close frame with a status code not allowed on the wire";
+}
 
 static void gate_release(ws_gate *g) {
   memcpy(g->hold, g->acc, g->acc_len);
@@ -31,14 +74,8 @@ static void gate_byte(ws_gate *g, uint8_t c) {
   size_t ext = len7 == 126 ? 2 : len7 == 127 ? 8 : 0;
   size_t hdr = 2 + ext + ((g->acc[1] & 0x80) ? 4 : 0);
   if (have == 2) {
-    if (control && len7 > 125) {
-      g->error = "control frame payload over 125 bytes";
-      return;
-    }
-    if (control && !(b0 & 0x80)) {
-      g->error = "fragmented control frame";
-      return;
-    }
+    g->error = check_first_bytes(g, b0, g->acc[1]);
+    if (g->error) return;
   }
   if (ext && have == 2 + ext) {
     uint64_t v = 0;
@@ -55,13 +92,17 @@ static void gate_byte(ws_gate *g, uint8_t c) {
       for (size_t k = 0; k < ext; k++) len = len << 8 | g->acc[2 + k];
     }
     if (!control) {
+      g->in_message = !(b0 & 0x80);
       gate_release(g); /* the header; its payload streams through */
       g->skip = len;
       return;
     }
     g->need = hdr + len7;
   }
-  if (control && have >= hdr && have == g->need) gate_release(g);
+  if (control && have >= hdr && have == g->need) {
+    if ((b0 & 0x0f) == 0x8) g->error = check_close(g, hdr);
+    if (!g->error) gate_release(g);
+  }
 }
 
 size_t ws_gate_pull(ws_gate *g, const uint8_t **in, size_t *in_len, uint8_t *out, size_t cap) {

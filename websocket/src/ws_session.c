@@ -178,12 +178,7 @@ static void ws_frame_start_cb(wslay_event_context_ptr ctx,
   if (ws->failed) return;
   ws->frame_is_data = !wslay_is_ctrl_frame(arg->opcode);
   ws->frame_fin = arg->fin;
-  if (!ws->frame_is_data) {
-    /* wslay would read a 1-byte close payload as "no status"; RFC 6455 5.5.1 forbids it. */
-    if (arg->opcode == WSLAY_CONNECTION_CLOSE && arg->payload_length == 1)
-      ws_fail(ws, ASX_EPROTO, ASX_WS_CLOSE_PROTOCOL_ERROR, "close frame with a 1-byte payload");
-    return;
-  }
+  if (!ws->frame_is_data) return; /* control frames: checked by the gate, handled by wslay */
   if (arg->payload_length > ws->limits.max_frame_payload) {
     ws_fail(ws, ASX_ELIMIT, ASX_WS_CLOSE_TOO_BIG,
             "frame payload of %llu bytes exceeds max_frame_payload (%llu)",
@@ -353,7 +348,6 @@ int asx_ws_new(asx_ws **out, const asx_ws_config *cfg, const asx_ws_callbacks *c
   ws->ud = ud;
   ws->random = cfg->random;
   ws->random_ud = cfg->random_ud;
-  ws_gate_init(&ws->gate);
   asx_buf_init(&ws->msg, cfg->alloc, cfg->limits.max_message);
   asx_buf_init(&ws->zout, cfg->alloc, 0);
   struct wslay_event_callbacks wcb = {
@@ -371,6 +365,7 @@ int asx_ws_new(asx_ws **out, const asx_ws_config *cfg, const asx_ws_callbacks *c
    * ourselves for a precise error, so wslay's is set out of the way. */
   wslay_event_config_set_no_buffering(ws->wslay, 1);
   wslay_event_config_set_max_recv_msg_length(ws->wslay, UINT64_MAX);
+  ws_gate_init(&ws->gate, ws->role == ASX_WS_SERVER, dp != NULL);
   if (dp) {
     bool server = ws->role == ASX_WS_SERVER;
     ws->deflate_on = true;
@@ -427,12 +422,11 @@ int asx_ws_recv(asx_ws *ws, const uint8_t *data, size_t len, size_t *consumed) {
     return ASX_EFATAL;
   }
   if (!wslay_event_get_read_enabled(ws->wslay) && !wslay_event_get_close_received(ws->wslay)) {
-    /* wslay failed the connection itself and queued its close frame. */
+    /* wslay failed the connection itself and queued its close frame. The gate has already
+     * checked every header rule, so what is left to wslay is UTF-8 (text or close reason). */
     ws->failed = true;
     ws->wslay_failed = true;
-    set_error(ws, ASX_EPROTO,
-              "peer violated RFC 6455 (masking, reserved bits, opcode or fragment sequence, "
-              "control frame rules, close code, or UTF-8)");
+    set_error(ws, ASX_EPROTO, "invalid UTF-8 in a text message or close reason");
     return ASX_EPROTO;
   }
   return 0;
@@ -450,9 +444,9 @@ static void refine_wslay_error(asx_ws *ws) {
     set_error(ws, ASX_ELIMIT, "frame too large (closed with 1009)");
     break;
   default:
-    set_error(ws, ASX_EPROTO,
-              "protocol error (closed with 1002): bad masking, reserved bits, opcode, fragment "
-              "sequence, oversized or fragmented control frame, or invalid close code");
+    /* Not expected: the gate checks every header rule wslay enforces. */
+    set_error(ws, ASX_EPROTO, "protocol error (closed with %u) found by wslay beyond the header "
+              "checks", (unsigned)wslay_event_get_status_code_sent(ws->wslay));
     break;
   }
 }
