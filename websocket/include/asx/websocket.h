@@ -300,15 +300,17 @@ void asx_ws_free(asx_ws *ws);
  * frame. `*consumed` (may be NULL) receives how many bytes were taken (all of them unless the
  * connection closed or failed part-way; bytes after that are ignored). Returns 0 or the error
  * that failed the connection (a close frame is then queued): ASX_EPROTO (1002, or 1007 for
- * invalid UTF-8), ASX_ELIMIT (1009), ASX_EDECOMPRESS (1007), ASX_ENOMEM (1011), or on_message's
+ * invalid UTF-8), ASX_ELIMIT (1009; 1008 for a pong backlog), ASX_EDECOMPRESS (1007), ASX_ENOMEM (1011), or on_message's
  * own negative return value (ASX_ECANCELED for a positive one; 1011). ENOMEM here is not
- * retryable: wslay has already taken the bytes, so the connection is failed. After a failure, or once reading is over, returns
- * ASX_ECLOSED and consumes nothing. */
+ * retryable: wslay has already taken the bytes, so the connection is failed. After a failure,
+ * or once reading is over, returns ASX_ECLOSED and consumes nothing; from inside a callback,
+ * ASX_ESTATE. */
 int asx_ws_recv(asx_ws *ws, const uint8_t *data, size_t len, size_t *consumed);
 
 /* Not thread-safe. Copies pending output (frames, pongs, close) into `buf` up to `cap` bytes;
- * `*written` receives the count (0 = nothing to send). Returns 0, or ASX_EFATAL if the frame
- * writer failed (mask source error): the session must be freed. */
+ * `*written` receives the count (0 = nothing to send). Returns 0, ASX_ESTATE (called from a
+ * callback), or ASX_EFATAL if the frame writer failed (mask source error): the session must
+ * be freed. */
 int asx_ws_pull(asx_ws *ws, uint8_t *buf, size_t cap, size_t *written);
 
 /* Not thread-safe. True when asx_ws_pull would produce bytes. */
