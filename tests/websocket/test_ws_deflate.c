@@ -89,6 +89,17 @@ static void round_trip(const asx_ws_deflate_params *dp, size_t chunk) {
     assert_msg(&p.crec, 2 * round + 0, ASX_WS_TEXT, "caf\xc3\xa9 caf\xc3\xa9", 11);
     assert_msg(&p.crec, 2 * round + 1, ASX_WS_BINARY, big, big_n);
   }
+  asx_ws_stats cs, ss;
+  asx_ws_get_stats(p.client, &cs);
+  asx_ws_get_stats(p.server, &ss);
+  cr_assert_eq(cs.messages_out, 8);
+  cr_assert_eq(ss.messages_in, 8);
+  cr_assert_eq(ss.compressed_in, 8);
+  cr_assert_eq(cs.compressed_out, 8);
+  cr_assert_eq(cs.bytes_out, ss.bytes_in);
+  cr_assert_eq(ss.bytes_out, cs.bytes_in);
+  cr_assert_lt(cs.bytes_out, big_n, "compressible data should shrink (%llu)",
+               (unsigned long long)cs.bytes_out);
   free(big);
   pair_close(&p);
 }

@@ -34,6 +34,7 @@ struct asx_ws {
 
   ws_gate gate;         /* between the caller's bytes and wslay, see ws_gate.c */
   bool in_recv;         /* inside asx_ws_recv: callbacks may not re-enter recv or pull */
+  asx_ws_stats stats;
 
   /* The frame being received. */
   bool frame_is_data;
@@ -265,6 +266,8 @@ static void ws_frame_end_cb(wslay_event_context_ptr ctx, void *user_data) {
             "text message ends inside a UTF-8 sequence");
     return;
   }
+  ws->stats.messages_in++;
+  if (ws->msg_compressed) ws->stats.compressed_in++;
   if (ws->cb.on_message) {
     const uint8_t *data = ws->msg.len ? ws->msg.data : empty_payload;
     int rc = ws->cb.on_message(ws->ud, ws->msg_type, data, ws->msg.len);
@@ -290,6 +293,7 @@ static void ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_m
     break;
   }
   case WSLAY_PING:
+    ws->stats.pings_in++;
     /* wslay has queued the pong; a peer pinging faster than we write must not grow it forever. */
     if (wslay_event_get_queued_msg_length(ws->wslay) > ws->limits.max_output_backlog) {
       ws_fail(ws, ASX_ELIMIT, ASX_WS_CLOSE_POLICY,
@@ -300,6 +304,7 @@ static void ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_m
     if (ws->cb.on_ping) ws->cb.on_ping(ws->ud, p, arg->msg_length);
     break;
   case WSLAY_PONG:
+    ws->stats.pongs_in++;
     if (ws->cb.on_pong) ws->cb.on_pong(ws->ud, p, arg->msg_length);
     break;
   default:
@@ -404,6 +409,7 @@ int asx_ws_recv(asx_ws *ws, const uint8_t *data, size_t len, size_t *consumed) {
   ws->in_off = 0;
   int r = wslay_event_recv(ws->wslay);
   ws->in_recv = false;
+  ws->stats.bytes_in += ws->in_off;
   if (consumed) *consumed = ws->in_off;
   ws->in = NULL;
   ws->in_len = ws->in_off = 0;
@@ -476,6 +482,7 @@ int asx_ws_pull(asx_ws *ws, uint8_t *buf, size_t cap, size_t *written) {
     }
   }
   if (written) *written = ws->out_len;
+  ws->stats.bytes_out += ws->out_len;
   ws->out = NULL;
   ws->out_cap = ws->out_len = 0;
   if (r != 0) {
@@ -524,7 +531,11 @@ int asx_ws_send(asx_ws *ws, asx_ws_msg_type type, const uint8_t *data, size_t le
   if (type == ASX_WS_TEXT && !asx_ws_utf8_valid(data, len)) return ASX_EINVAL;
   struct wslay_event_msg m = {type == ASX_WS_TEXT ? WSLAY_TEXT_FRAME : WSLAY_BINARY_FRAME,
                               data ? data : empty_payload, len};
-  if (!ws->deflate_on) return map_queue_error(wslay_event_queue_msg(ws->wslay, &m));
+  if (!ws->deflate_on) {
+    rc = map_queue_error(wslay_event_queue_msg(ws->wslay, &m));
+    if (rc == 0) ws->stats.messages_out++;
+    return rc;
+  }
   rc = ws_deflate_message(&ws->deflater, m.msg, len, &ws->zout);
   if (rc == ASX_ENOMEM) return rc; /* the compressor is untouched: nothing happened */
   if (rc) {
@@ -537,6 +548,10 @@ int asx_ws_send(asx_ws *ws, asx_ws_msg_type type, const uint8_t *data, size_t le
   int r = wslay_event_queue_msg_ex(ws->wslay, &m, WSLAY_RSV1_BIT);
   if (ws->zout.cap > WS_KEEP_BUFFER) asx_buf_free(&ws->zout);
   rc = map_queue_error(r);
+  if (rc == 0) {
+    ws->stats.messages_out++;
+    ws->stats.compressed_out++;
+  }
   if (rc == ASX_ENOMEM && !ws->deflater.no_takeover) {
     /* Our compressor's window now holds a message the peer will never see. */
     ws->deflater.broken = true;
@@ -613,6 +628,15 @@ uint16_t asx_ws_close_code_sent(const asx_ws *ws) {
 }
 
 uint16_t asx_ws_close_code_received(const asx_ws *ws) { return ws ? ws->close_recv_code : 0; }
+
+void asx_ws_get_stats(const asx_ws *ws, asx_ws_stats *out) {
+  if (!out) return;
+  if (!ws) {
+    memset(out, 0, sizeof *out);
+    return;
+  }
+  *out = ws->stats;
+}
 
 int asx_ws_error(const asx_ws *ws) { return ws ? ws->err : ASX_EINVAL; }
 

@@ -352,6 +352,21 @@ uint16_t asx_ws_close_code_received(const asx_ws *ws);
 int asx_ws_error(const asx_ws *ws);
 const char *asx_ws_error_message(const asx_ws *ws);
 
+/* Counters since the session was created. */
+typedef struct asx_ws_stats {
+  uint64_t bytes_in;        /* wire bytes consumed by asx_ws_recv */
+  uint64_t bytes_out;       /* wire bytes returned by asx_ws_pull */
+  uint64_t messages_in;     /* data messages delivered to on_message */
+  uint64_t messages_out;    /* data messages queued by asx_ws_send */
+  uint64_t compressed_in;   /* ...of which arrived compressed */
+  uint64_t compressed_out;  /* ...of which were sent compressed */
+  uint64_t pings_in;
+  uint64_t pongs_in;
+} asx_ws_stats;
+
+/* Not thread-safe. Copies the counters into *out. */
+void asx_ws_get_stats(const asx_ws *ws, asx_ws_stats *out);
+
 /* Thread-safe, pure. Whole-buffer UTF-8 check (strict: no overlongs, surrogates or code
  * points above U+10FFFF). */
 bool asx_ws_utf8_valid(const uint8_t *data, size_t len);
