@@ -395,3 +395,102 @@ Test(http2_session, allocation_failures_are_reported) {
     cr_assert_eq(ta.live, 0, "leak at index %ld", i);
   }
 }
+
+Test(http2_session, request_after_peer_goaway_is_closed_not_lost) {
+  rec_init(&R);
+  asx_http2_session *c;
+  cr_assert_eq(asx_http2_session_new(&c, ASX_HTTP2_CLIENT, NULL, NULL, rec_on_event, &R), 0);
+  peer p;
+  peer_init(&p, true);
+  cr_assert_eq(pump(c, &p), 0);
+  nghttp2_submit_goaway(p.ng, NGHTTP2_FLAG_NONE, 0, NGHTTP2_NO_ERROR, NULL, 0);
+  cr_assert_eq(pump(c, &p), 0);
+  cr_assert_eq(R.goaways, 1);
+  asx_http2_header req[] = {HDR(":method", "GET"), HDR(":scheme", "http"),
+                            HDR(":authority", "t"), HDR(":path", "/late")};
+  int32_t id;
+  int rc = asx_http2_submit_request(c, req, 4, true, &id);
+  if (rc == 0) {
+    /* Accepted locally, refused on the way out: the application hears about it. */
+    cr_assert_eq(pump(c, &p), 0);
+    cr_assert_eq(R.closed, 1);
+    cr_assert_eq(R.last_close_code, NGHTTP2_REFUSED_STREAM);
+    cr_assert(R.last_close_asx == 0 || R.last_close_asx == ASX_ECLOSED);
+  } else {
+    cr_assert_eq(rc, ASX_ESTATE);
+  }
+  cr_assert_eq(p.requests, 0);
+  asx_http2_session_free(c);
+  peer_free(&p);
+}
+
+/* One request/response exchange; returns the number of allocations it needed. */
+static long exchange_under(test_alloc *ta, long fail_after, int *outcome) {
+  rec_init(&R);
+  R.auto_consume = true;
+  test_alloc_init(ta);
+  test_alloc_fail_after(ta, fail_after);
+  asx_http2_session *s = NULL;
+  int rc = asx_http2_session_new(&s, ASX_HTTP2_SERVER, NULL, &ta->base, rec_on_event, &R);
+  if (rc) {
+    *outcome = rc;
+    return ta->allocs;
+  }
+  peer p;
+  peer_init(&p, false);
+  nghttp2_nv post[] = {NV(":method", "POST"), NV(":scheme", "http"), NV(":authority", "t"),
+                       NV(":path", "/p")};
+  size_t left = 5000;
+  nghttp2_data_provider prd = {{.ptr = &left}, post_read};
+  int32_t id = nghttp2_submit_request(p.ng, NULL, post, 4, &prd, NULL);
+  for (int round = 0; round < 50; round++) {
+    asx_slice out;
+    rc = asx_http2_session_pending(s, &out);
+    if (rc) break;
+    bool progress = false;
+    if (out.len) {
+      cr_assert_eq(nghttp2_session_mem_recv(p.ng, out.ptr, out.len), (ssize_t)out.len);
+      asx_http2_session_written(s, out.len);
+      progress = true;
+    }
+    const uint8_t *d;
+    ssize_t n = nghttp2_session_mem_send(p.ng, &d);
+    if (n > 0) {
+      rc = asx_http2_session_recv(s, d, (size_t)n);
+      progress = true;
+      if (rc) break;
+    }
+    if (R.ends && !R.closed && asx_http2_stream_send_buffered(s, id) == 0) {
+      asx_http2_header ok[] = {HDR(":status", "200")};
+      int r2 = asx_http2_submit_response(s, id, ok, 1, false);
+      if (r2 == 0) r2 = asx_http2_submit_data(s, id, "ok", 2, true);
+      cr_assert(r2 == 0 || r2 == ASX_ENOMEM || r2 == ASX_ESTATE || r2 == ASX_ENOTFOUND ||
+                r2 == ASX_EFATAL, "rc %d", r2);
+      progress = true;
+    }
+    if (!progress) break;
+  }
+  *outcome = rc;
+  long used = ta->allocs;
+  test_alloc_fail_after(ta, -1);
+  asx_http2_session_free(s);
+  peer_free(&p);
+  return used;
+}
+
+Test(http2_session, allocation_failure_at_every_index_during_an_exchange) {
+  test_alloc ta;
+  int outcome;
+  long total = exchange_under(&ta, -1, &outcome);
+  cr_assert_gt(total, 10); /* nghttp2 and asx allocations both go through the hook */
+  cr_assert_eq(outcome, 0);
+  cr_assert_eq(ta.live, 0);
+  for (long i = 0; i < total; i++) {
+    exchange_under(&ta, i, &outcome);
+    /* Either the exchange survived (failure absorbed as a refused/reset stream), or the
+     * session reported ENOMEM/EFATAL; never a crash, never a leak. */
+    cr_assert(outcome == 0 || outcome == ASX_ENOMEM || outcome == ASX_EFATAL,
+              "index %ld: %d", i, outcome);
+    cr_assert_eq(ta.live, 0, "leak at index %ld", i);
+  }
+}
