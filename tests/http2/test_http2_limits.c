@@ -535,3 +535,32 @@ Test(http2_limits, invalid_limits_rejected) {
   cr_assert_str_eq(asx_http2_error_code_name(11), "ENHANCE_YOUR_CALM");
   cr_assert_str_eq(asx_http2_error_code_name(99), "UNKNOWN");
 }
+
+Test(http2_limits, settings_entries_boundaries) {
+  for (int entries = 31; entries <= 33; entries++) {
+    asx_http2_session *s = server(NULL); /* max_settings_entries = 32 */
+    raw r;
+    raw_init(&r);
+    raw_bytes(&r, ASX_HTTP2_PREFACE, ASX_HTTP2_PREFACE_LEN);
+    uint8_t iv[33 * 6];
+    for (int i = 0; i < entries; i++) {
+      /* Repeated SETTINGS_ENABLE_PUSH = 0 entries: each one is valid on its own. */
+      uint8_t e[6] = {0, 2, 0, 0, 0, 0};
+      memcpy(iv + 6 * i, e, 6);
+    }
+    raw_frame(&r, NGHTTP2_SETTINGS, 0, 0, iv, (size_t)entries * 6);
+    int rc = asx_http2_session_recv(s, r.buf, r.len);
+    size_t n = drain(s, OUT, sizeof OUT);
+    uint32_t code = 0;
+    if (entries <= 32) {
+      cr_assert_eq(rc, 0, "entries %d", entries);
+      cr_assert_eq(frames_find(OUT, n, NGHTTP2_GOAWAY, 0, NULL), 0);
+    } else {
+      cr_assert_eq(rc, ASX_ELIMIT, "entries %d: %s", entries, asx_http2_session_error_message(s));
+      cr_assert_eq(frames_find(OUT, n, NGHTTP2_GOAWAY, 0, &code), 1);
+      cr_assert_eq(code, NGHTTP2_ENHANCE_YOUR_CALM);
+    }
+    raw_free(&r);
+    asx_http2_session_free(s);
+  }
+}
