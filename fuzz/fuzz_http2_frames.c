@@ -28,7 +28,7 @@ static void on_event(void *ud, asx_http2_session *s, const asx_http2_event *ev) 
     }
     if (ev->kind == ASX_HTTP2_REQUEST && (a->flags & 1)) {
       asx_http2_header h[] = {{{(const uint8_t *)":status", 7}, {(const uint8_t *)"200", 3}}};
-      if (asx_http2_submit_response(ev->stream_id ? s : s, ev->stream_id, h, 1, false) == 0) {
+      if (asx_http2_submit_response(s, ev->stream_id, h, 1, false) == 0) {
         asx_http2_submit_data(s, ev->stream_id, "fuzz", 4, false);
         asx_http2_header t[] = {{{(const uint8_t *)"x-t", 3}, {(const uint8_t *)"1", 1}}};
         asx_http2_submit_trailers(s, ev->stream_id, t, 1);

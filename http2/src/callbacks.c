@@ -79,7 +79,8 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *frame, nghttp2_rc
   s->hdr_list_size += nb.len + vb.len + 32;
   if (s->hdr_list_size > s->limits.max_header_list) s->hdr_overflow = true;
   if (s->hdr_overflow || s->hdr_nomem) return 0; /* keep decoding (HPACK state), drop fields */
-  if (nb.len == 7 && memcmp(nb.base, ":status", 7) == 0) s->hdr_status = parse_status(vb.base, vb.len);
+  if (nb.len == 7 && memcmp(nb.base, ":status", 7) == 0)
+    s->hdr_status = parse_status(vb.base, vb.len);
   if (asx_buf_reserve(&s->hdr_bytes, nb.len + vb.len) != 0 ||
       asx_buf_reserve(&s->hdr_fields, sizeof(h2_field)) != 0) {
     s->hdr_nomem = true;
