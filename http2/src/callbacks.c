@@ -101,9 +101,9 @@ static void refuse_request(asx_http2_session *s, h2_stream *st, const nghttp2_fr
   st->refused = true;
   st->responded = true;
   s->stats.streams_refused++;
+  (void)frame;
+  /* If the client is still sending, on_frame_send follows the 431 with RST_STREAM(NO_ERROR). */
   int rv = nghttp2_submit_response(s->ng, st->id, status431, 1, NULL);
-  if (rv == 0 && !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM))
-    rv = nghttp2_submit_rst_stream(s->ng, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_NO_ERROR);
   if (nghttp2_is_fatal(rv)) h2_fatal_from_lib(s, rv, "refusing a request");
 }
 
@@ -255,8 +255,17 @@ static int on_stream_close(nghttp2_session *ng, int32_t id, uint32_t code, void 
 }
 
 static int on_frame_send(nghttp2_session *ng, const nghttp2_frame *frame, void *ud) {
-  (void)ng;
   asx_http2_session *s = S(ud);
+  if (s->role == ASX_HTTP2_SERVER && (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) &&
+      (frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
+      nghttp2_session_get_stream_remote_close(ng, frame->hd.stream_id) == 0) {
+    /* A complete response while the request is still arriving: ask the client to stop
+     * sending without error (RFC 9113 section 8.1). Submitting this RST earlier would have
+     * discarded the response, because nghttp2 marks a stream closing at RST submission. */
+    int rv = nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, frame->hd.stream_id,
+                                       NGHTTP2_NO_ERROR);
+    if (nghttp2_is_fatal(rv)) return rv;
+  }
   if (frame->hd.type == NGHTTP2_GOAWAY && frame->goaway.error_code != NGHTTP2_NO_ERROR &&
       !s->error && !s->fatal && !s->local_goaway) {
     /* nghttp2 detected a connection error in the peer's input. */

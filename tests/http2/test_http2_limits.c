@@ -76,6 +76,37 @@ Test(http2_limits, request_header_list_boundaries) {
   peer_free(&p);
 }
 
+Test(http2_limits, oversized_request_with_body_in_flight_gets_431_then_rst) {
+  asx_http2_limits l = asx_http2_limits_default();
+  l.max_header_list = 1024;
+  asx_http2_session *s = server(&l);
+  R.auto_consume = true;
+  raw r;
+  raw_init(&r);
+  raw_preface(&r);
+  static char val[2000];
+  memset(val, 'h', sizeof val);
+  nghttp2_nv nv[] = {NV(":method", "POST"), NV(":scheme", "http"), NV(":authority", "x"),
+                     NV(":path", "/"),
+                     {(uint8_t *)"x-big", (uint8_t *)val, 5, sizeof val, NGHTTP2_NV_FLAG_NONE}};
+  uint8_t block[4096];
+  size_t bl = raw_hpack(&r, nv, 5, block, sizeof block);
+  raw_frame(&r, NGHTTP2_HEADERS, NGHTTP2_FLAG_END_HEADERS, 1, block, bl); /* body follows */
+  raw_frame(&r, NGHTTP2_DATA, 0, 1, "part", 4);
+  cr_assert_eq(asx_http2_session_recv(s, r.buf, r.len), 0);
+  size_t n = drain(s, OUT, sizeof OUT);
+  /* The 431 goes out first, then RST_STREAM(NO_ERROR) tells the client to stop sending. */
+  cr_assert_eq(frames_find(OUT, n, NGHTTP2_HEADERS, 1, NULL), 1);
+  uint32_t code = 99;
+  cr_assert_eq(frames_find(OUT, n, NGHTTP2_RST_STREAM, 1, &code), 1);
+  cr_assert_eq(code, NGHTTP2_NO_ERROR);
+  cr_assert_eq(R.headers, 0);
+  cr_assert_eq(R.data_events, 0);
+  cr_assert_eq(asx_http2_session_error(s), 0);
+  raw_free(&r);
+  asx_http2_session_free(s);
+}
+
 Test(http2_limits, response_header_list_over_limit_resets_client_stream) {
   for (int over = 0; over <= 1; over++) {
     rec_init(&R);

@@ -1,6 +1,7 @@
 /* HTTP/2 session interop in memory: nghttp2 client -> asx server, asx client -> nghttp2
  * server, flow control driven by consumption, graceful shutdown, h2c upgrade. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -492,5 +493,123 @@ Test(http2_session, allocation_failure_at_every_index_during_an_exchange) {
     cr_assert(outcome == 0 || outcome == ASX_ENOMEM || outcome == ASX_EFATAL,
               "index %ld: %d", i, outcome);
     cr_assert_eq(ta.live, 0, "leak at index %ld", i);
+  }
+}
+
+/* ---- split input ------------------------------------------------------------------------- */
+
+/* A canonical log of the events: adjacent DATA chunks are merged, because chunk boundaries
+ * follow the input boundaries by design; everything else must match exactly. */
+typedef struct evlog {
+  char text[16384];
+  size_t len;
+  bool in_data;
+} evlog;
+
+static void log_put(evlog *l, const char *p, size_t n) {
+  cr_assert_lt(l->len + n, sizeof l->text);
+  memcpy(l->text + l->len, p, n);
+  l->len += n;
+  l->text[l->len] = '\0';
+}
+
+static void log_event(void *ud, asx_http2_session *s, const asx_http2_event *ev) {
+  evlog *l = ud;
+  char tmp[64];
+  if (ev->type == ASX_HTTP2_EV_DATA) {
+    if (!l->in_data) {
+      snprintf(tmp, sizeof tmp, "|D%d:", ev->stream_id);
+      log_put(l, tmp, strlen(tmp));
+    }
+    l->in_data = true;
+    log_put(l, (const char *)ev->data.ptr, ev->data.len);
+    asx_http2_session_consume(s, ev->stream_id, ev->data.len);
+    return;
+  }
+  l->in_data = false;
+  snprintf(tmp, sizeof tmp, "|%d/%d/%d/%u:", (int)ev->type, ev->stream_id, (int)ev->kind,
+           ev->error_code);
+  log_put(l, tmp, strlen(tmp));
+  for (size_t i = 0; i < ev->header_count; i++) {
+    log_put(l, (const char *)ev->headers[i].name.ptr, ev->headers[i].name.len);
+    log_put(l, "=", 1);
+    log_put(l, (const char *)ev->headers[i].value.ptr, ev->headers[i].value.len);
+    log_put(l, ";", 1);
+  }
+}
+
+static ssize_t body_with_trailers(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t len,
+                                  uint32_t *flags, nghttp2_data_source *src, void *ud) {
+  (void)ud;
+  size_t *left = src->ptr;
+  size_t n = *left < len ? *left : len;
+  for (size_t i = 0; i < n; i++) buf[i] = (uint8_t)('a' + (*left - i) % 26);
+  *left -= n;
+  if (*left == 0) {
+    *flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
+    nghttp2_nv tr[] = {NV("grpc-status", "0")};
+    cr_assert_eq(nghttp2_submit_trailer(ng, id, tr, 1), 0);
+  }
+  return (ssize_t)n;
+}
+
+static evlog WHOLE, PART;
+
+static void feed(evlog *l, const uint8_t *in, size_t len, size_t cut, bool bytewise) {
+  memset(l, 0, sizeof *l);
+  asx_http2_session *s;
+  cr_assert_eq(asx_http2_session_new(&s, ASX_HTTP2_SERVER, NULL, NULL, log_event, l), 0);
+  if (bytewise) {
+    for (size_t i = 0; i < len; i++) cr_assert_eq(asx_http2_session_recv(s, in + i, 1), 0);
+  } else {
+    cr_assert_eq(asx_http2_session_recv(s, in, cut), 0);
+    cr_assert_eq(asx_http2_session_recv(s, in + cut, len - cut), 0);
+  }
+  drain(s, NULL, 0);
+  asx_http2_session_free(s);
+}
+
+Test(http2_session, split_input_gives_the_same_events) {
+  /* Record what an nghttp2 client sends: a POST with body and trailers, a GET, a reset. */
+  peer p;
+  peer_init(&p, false);
+  nghttp2_nv post[] = {NV(":method", "POST"), NV(":scheme", "http"), NV(":authority", "t"),
+                       NV(":path", "/split"), NV("content-type", "application/grpc")};
+  size_t left = 3000;
+  nghttp2_data_provider prd = {{.ptr = &left}, body_with_trailers};
+  cr_assert_eq(nghttp2_submit_request(p.ng, NULL, post, 5, &prd, NULL), 1);
+  nghttp2_nv get[] = {NV(":method", "GET"), NV(":scheme", "http"), NV(":authority", "t"),
+                      NV(":path", "/second")};
+  cr_assert_eq(nghttp2_submit_request(p.ng, NULL, get, 4, NULL, NULL), 3);
+  static uint8_t wire[16384];
+  size_t len = 0;
+  for (;;) {
+    const uint8_t *d;
+    ssize_t n = nghttp2_session_mem_send(p.ng, &d);
+    cr_assert_geq(n, 0);
+    if (n == 0) break;
+    cr_assert_leq(len + (size_t)n, sizeof wire);
+    memcpy(wire + len, d, (size_t)n);
+    len += (size_t)n;
+  }
+  cr_assert_eq(nghttp2_submit_rst_stream(p.ng, NGHTTP2_FLAG_NONE, 3, NGHTTP2_CANCEL), 0);
+  for (;;) {
+    const uint8_t *d;
+    ssize_t n = nghttp2_session_mem_send(p.ng, &d);
+    if (n <= 0) break;
+    memcpy(wire + len, d, (size_t)n);
+    len += (size_t)n;
+  }
+  peer_free(&p);
+
+  feed(&WHOLE, wire, len, len, false);
+  cr_assert(strstr(WHOLE.text, ":path=/split;"));
+  cr_assert(strstr(WHOLE.text, "grpc-status=0;"));
+  cr_assert(strstr(WHOLE.text, ":path=/second;"));
+  feed(&PART, wire, len, 0, true);
+  cr_assert_str_eq(PART.text, WHOLE.text);
+  for (size_t cut = 0; cut <= len; cut++) {
+    feed(&PART, wire, len, cut, false);
+    cr_assert_str_eq(PART.text, WHOLE.text, "split at %zu", cut);
   }
 }
