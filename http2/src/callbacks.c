@@ -175,16 +175,22 @@ static void emit_simple(asx_http2_session *s, asx_http2_event_type type, int32_t
 
 static bool visible(const h2_stream *st) { return st && st->announced && !st->refused; }
 
-static void count_reset(asx_http2_session *s) {
-  s->stats.resets_received++;
+/* One token per stream reset the peer caused: RST_STREAM it sent (rapid reset,
+ * CVE-2023-44487) or a stream error it provoked us into (MadeYouReset, CVE-2025-8671). */
+static void take_reset_token(asx_http2_session *s) {
   if (s->role != ASX_HTTP2_SERVER) return;
   h2_refill_reset_tokens(s);
   if (s->reset_tokens == 0) {
     h2_connection_fail(s, ASX_ELIMIT, NGHTTP2_ENHANCE_YOUR_CALM,
-                       "rapid reset: RST_STREAM rate above reset_burst/reset_rate_per_sec");
+                       "rapid reset: stream reset rate above reset_burst/reset_rate_per_sec");
     return;
   }
   s->reset_tokens--;
+}
+
+static bool peer_caused(uint32_t code) {
+  return code == NGHTTP2_PROTOCOL_ERROR || code == NGHTTP2_FLOW_CONTROL_ERROR ||
+         code == NGHTTP2_STREAM_CLOSED || code == NGHTTP2_FRAME_SIZE_ERROR;
 }
 
 static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, void *ud) {
@@ -203,7 +209,8 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, void *
       emit_simple(s, ASX_HTTP2_EV_END_STREAM, id, 0, 0);
     break;
   case NGHTTP2_RST_STREAM:
-    count_reset(s);
+    s->stats.resets_received++;
+    take_reset_token(s);
     if (visible(st)) emit_simple(s, ASX_HTTP2_EV_RESET, id, frame->rst_stream.error_code, 0);
     break;
   case NGHTTP2_GOAWAY: {
@@ -265,6 +272,10 @@ static int on_frame_send(nghttp2_session *ng, const nghttp2_frame *frame, void *
     int rv = nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, frame->hd.stream_id,
                                        NGHTTP2_NO_ERROR);
     if (nghttp2_is_fatal(rv)) return rv;
+  }
+  if (frame->hd.type == NGHTTP2_RST_STREAM && peer_caused(frame->rst_stream.error_code)) {
+    s->stats.resets_provoked++;
+    take_reset_token(s);
   }
   if (frame->hd.type == NGHTTP2_GOAWAY && frame->goaway.error_code != NGHTTP2_NO_ERROR &&
       !s->error && !s->fatal && !s->local_goaway) {

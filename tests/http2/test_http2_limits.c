@@ -294,6 +294,50 @@ Test(http2_limits, rapid_reset_triggers_goaway) {
   asx_http2_session_free(s);
 }
 
+Test(http2_limits, provoked_stream_errors_count_as_resets) {
+  /* MadeYouReset (CVE-2025-8671): malformed requests that make the server reset streams
+   * drain the same bucket as RST_STREAM frames from the peer. */
+  asx_http2_session *s = server(NULL);
+  cr_assert_eq(asx_http2_session_check_timeouts(s, 1000 * SEC), 0);
+  raw r;
+  raw_init(&r);
+  raw_preface(&r);
+  nghttp2_nv bad[] = {NV(":method", "GET"), NV(":scheme", "http"), NV(":authority", "x"),
+                      NV(":path", "/"), NV("X-Upper", "case")};
+  int32_t id = 1;
+  /* Batches of 50 stay under the concurrency limit while the resets are still queued. */
+  for (int batch = 0; batch < 4; batch++) {
+    for (int i = 0; i < 50; i++, id += 2) {
+      uint8_t block[128];
+      size_t bl = raw_hpack(&r, bad, 5, block, sizeof block);
+      raw_frame(&r, NGHTTP2_HEADERS, NGHTTP2_FLAG_END_HEADERS | NGHTTP2_FLAG_END_STREAM, id,
+                block, bl);
+    }
+    cr_assert_eq(asx_http2_session_recv(s, r.buf, r.len), 0);
+    size_t n = drain(s, OUT, sizeof OUT);
+    uint32_t code = 0;
+    cr_assert_eq(frames_find(OUT, n, NGHTTP2_RST_STREAM, -1, &code), 50);
+    cr_assert_eq(code, NGHTTP2_PROTOCOL_ERROR);
+    raw_reset(&r);
+  }
+  cr_assert_eq(R.headers, 0);
+  uint8_t block[128];
+  size_t bl = raw_hpack(&r, bad, 5, block, sizeof block);
+  raw_frame(&r, NGHTTP2_HEADERS, NGHTTP2_FLAG_END_HEADERS | NGHTTP2_FLAG_END_STREAM, id, block,
+            bl);
+  cr_assert_eq(asx_http2_session_recv(s, r.buf, r.len), ASX_ELIMIT);
+  size_t n = drain(s, OUT, sizeof OUT);
+  uint32_t code = 0;
+  cr_assert_eq(frames_find(OUT, n, NGHTTP2_GOAWAY, 0, &code), 1);
+  cr_assert_eq(code, NGHTTP2_ENHANCE_YOUR_CALM);
+  asx_http2_stats st;
+  asx_http2_session_stats(s, &st);
+  cr_assert_eq(st.resets_provoked, 201);
+  cr_assert_eq(st.resets_received, 0);
+  raw_free(&r);
+  asx_http2_session_free(s);
+}
+
 Test(http2_limits, resets_below_the_rate_are_fine) {
   asx_http2_session *s = server(NULL);
   raw r;

@@ -54,7 +54,8 @@ typedef struct asx_http2_limits {
   size_t max_continuations;           /* CONTINUATION frames per block: 0 = enough for
                                          max_header_fragments in max_frame_size frames */
   uint64_t continuation_timeout_ns;   /* a header block must complete within: 5 s */
-  uint32_t reset_burst;               /* RST_STREAM received: bucket size (200) ... */
+  uint32_t reset_burst;               /* stream resets the peer causes (RST_STREAM received or
+                                         stream errors it provokes): bucket size (200) ... */
   uint32_t reset_rate_per_sec;        /* ... refilled at this rate per second (33) */
   size_t max_outbound_ack;            /* queued SETTINGS/PING ACKs before flood: 1000 */
   size_t max_settings_entries;        /* entries per received SETTINGS frame: 32 */
@@ -118,6 +119,7 @@ typedef void (*asx_http2_event_cb)(void *ud, asx_http2_session *s, const asx_htt
 typedef struct asx_http2_stats {
   uint64_t streams_opened;      /* by the peer (server) or by us (client) */
   uint64_t resets_received;     /* RST_STREAM frames from the peer */
+  uint64_t resets_provoked;     /* stream errors the peer caused (asx sent RST_STREAM) */
   uint64_t header_limit_hits;   /* header blocks over max_header_list */
   uint64_t streams_refused;     /* refused by asx (REFUSED_STREAM, 431) */
   uint64_t bytes_received;      /* fed to recv */
