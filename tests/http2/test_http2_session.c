@@ -271,6 +271,7 @@ Test(http2_session, preface_detection) {
   cr_assert_eq(asx_http2_detect_preface(pre, ASX_HTTP2_PREFACE_LEN), 1);
   cr_assert_eq(asx_http2_detect_preface(pre, 10), 0);
   cr_assert_eq(asx_http2_detect_preface(pre, 0), 0);
+  cr_assert_eq(asx_http2_detect_preface(NULL, 0), 0);
   cr_assert_eq(asx_http2_detect_preface((const uint8_t *)"GET / HTTP/1.1\r\n", 16), -1);
   cr_assert_eq(asx_http2_detect_preface((const uint8_t *)"PRI * HTTP/1.1", 14), -1);
 }
