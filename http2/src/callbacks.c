@@ -33,7 +33,7 @@ static int on_begin_frame(nghttp2_session *ng, const nghttp2_frame_hd *hd, void 
     return 0;
   }
   /* Counting compressed bytes bounds the work HPACK does even when every field is tiny or
-   * rejected (CONTINUATION flood, CVE-2024-27316 class). */
+   * rejected (the 2024 CONTINUATION flood class; nghttp2: CVE-2024-28182). */
   if (s->block_bytes > s->fragment_cap) {
     s->block_open = false;
     h2_connection_fail(s, ASX_ELIMIT, NGHTTP2_ENHANCE_YOUR_CALM,
@@ -95,13 +95,12 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *frame, nghttp2_rc
 }
 
 /* The request header list was too large: answer 431 and stop reading the stream. */
-static void refuse_request(asx_http2_session *s, h2_stream *st, const nghttp2_frame *frame) {
+static void refuse_request(asx_http2_session *s, h2_stream *st) {
   static const nghttp2_nv status431[] = {
       {(uint8_t *)":status", (uint8_t *)"431", 7, 3, NGHTTP2_NV_FLAG_NONE}};
   st->refused = true;
   st->responded = true;
   s->stats.streams_refused++;
-  (void)frame;
   /* If the client is still sending, on_frame_send follows the 431 with RST_STREAM(NO_ERROR). */
   int rv = nghttp2_submit_response(s->ng, st->id, status431, 1, NULL);
   if (nghttp2_is_fatal(rv)) h2_fatal_from_lib(s, rv, "refusing a request");
@@ -118,7 +117,7 @@ static void complete_header_block(asx_http2_session *s, h2_stream *st, const ngh
   if (s->hdr_overflow) {
     s->stats.header_limit_hits++;
     if (request)
-      refuse_request(s, st, frame);
+      refuse_request(s, st);
     else
       reset_stream(s, st, ASX_ELIMIT, NGHTTP2_CANCEL);
     return;
