@@ -57,7 +57,7 @@ static int bench_switch(asx_stack_pool *pool) {
   u.task.uc_link = NULL;
   makecontext(&u.task, uc_switch_entry, 0);
   swapcontext(&u.main, &u.task);
-  double peer = bench_best_ns(run_uc_switch, &u, 200000, REPS) / 2;
+  double peer = bench_peers_enabled() ? bench_best_ns(run_uc_switch, &u, 200000, REPS) / 2 : 0;
   /* Both tasks stay suspended forever; their stacks are simply never reused. */
   bench_emit("ctx_switch", ns, "ns/switch", "ucontext_swapcontext", peer);
   return 0;
@@ -112,7 +112,7 @@ static void bench_create(asx_stack_pool *pool) {
   struct createb b = {.pool = pool};
   asx_ctx_init_thread(&b.main);
   double ns = bench_best_ns(run_create, &b, 500000, REPS);
-  double peer = bench_best_ns(run_uc_create, pool, 100000, REPS);
+  double peer = bench_peers_enabled() ? bench_best_ns(run_uc_create, pool, 100000, REPS) : 0;
   bench_emit("ctx_create_run_finish", ns, "ns/context", "ucontext_make_swap_set", peer);
 }
 
@@ -131,7 +131,7 @@ static int bench_stacks(void) {
   asx_stack_pool *cached, *uncached;
   if (asx_stack_pool_new(64 * 1024, 64, &cached) != 0 || asx_stack_pool_new(64 * 1024, 0, &uncached) != 0) return 1;
   double ns = bench_best_ns(run_stack, cached, 1000000, REPS);
-  double peer = bench_best_ns(run_stack, uncached, 20000, REPS);
+  double peer = bench_peers_enabled() ? bench_best_ns(run_stack, uncached, 20000, REPS) : 0;
   bench_emit("stack_get_put_cached", ns, "ns/pair", "mmap_guard_touch_munmap", peer);
   asx_stack_pool_free(cached);
   asx_stack_pool_free(uncached);
@@ -151,6 +151,7 @@ int bench_runtime_main(int argc, char **argv) {
   if (bench_selected(filter, "ctx_switch")) rc |= bench_switch(pool);
   if (bench_selected(filter, "ctx_create_run_finish")) bench_create(pool);
   if (bench_selected(filter, "stack_get_put_cached")) rc |= bench_stacks();
+  rc |= bench_ll(filter);
   rc |= bench_runtime_api(filter);
   /* The pool still lends the two stacks parked in the switch bench: the process exits instead. */
   return rc;

@@ -1,5 +1,7 @@
 /* asx-bench helpers (see bench.h). */
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -12,12 +14,30 @@ uint64_t bench_now_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+static int use_wall_clock(void) {
+  static int cached = -1;
+  if (cached < 0) {
+    const char *v = getenv("ASX_BENCH_CLOCK");
+    cached = v != NULL && strcmp(v, "wall") == 0;
+  }
+  return cached;
+}
+
+uint64_t bench_clock_ns(void) {
+  if (use_wall_clock()) return bench_now_ns();
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+const char *bench_clock_name(void) { return use_wall_clock() ? "wall" : "process_cpu"; }
+
 double bench_best_ns(void (*fn)(void *arg, uint64_t iters), void *arg, uint64_t iters, int reps) {
   double best = -1;
   for (int r = 0; r < reps; r++) {
-    uint64_t t0 = bench_now_ns();
+    uint64_t t0 = bench_clock_ns();
     fn(arg, iters);
-    double per = (double)(bench_now_ns() - t0) / (double)iters;
+    double per = (double)(bench_clock_ns() - t0) / (double)iters;
     if (best < 0 || per < best) best = per;
   }
   return best;
@@ -47,6 +67,11 @@ void bench_emit(const char *bench, double value, const char *unit, const char *p
   fflush(stdout);
 }
 
+int bench_peers_enabled(void) {
+  const char *v = getenv("ASX_BENCH_PEERS");
+  return v == NULL || strcmp(v, "0") != 0;
+}
+
 int bench_selected(const char *filter, const char *name) { return filter == NULL || strstr(name, filter) != NULL; }
 
 uint64_t bench_rss_bytes(void) {
@@ -58,3 +83,43 @@ uint64_t bench_rss_bytes(void) {
   if (n != 2) return 0;
   return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
 }
+
+/* ---- peers shared by several benches ---------------------------------------------------------- */
+struct condvar_pp {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int turn; /* 0: main's move, 1: helper's move */
+  uint64_t iters;
+};
+
+static void *condvar_helper(void *arg) {
+  struct condvar_pp *c = arg;
+  for (uint64_t i = 0; i < c->iters; i++) {
+    pthread_mutex_lock(&c->mu);
+    while (c->turn != 1) pthread_cond_wait(&c->cv, &c->mu);
+    c->turn = 0;
+    pthread_cond_signal(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+  }
+  return NULL;
+}
+
+void bench_peer_condvar_pingpong(void *arg, uint64_t iters) {
+  struct condvar_pp c = {.turn = 0, .iters = iters};
+  (void)arg;
+  pthread_mutex_init(&c.mu, NULL);
+  pthread_cond_init(&c.cv, NULL);
+  pthread_t th;
+  if (pthread_create(&th, NULL, condvar_helper, &c) != 0) abort();
+  for (uint64_t i = 0; i < iters; i++) {
+    pthread_mutex_lock(&c.mu);
+    c.turn = 1;
+    pthread_cond_signal(&c.cv);
+    while (c.turn != 0) pthread_cond_wait(&c.cv, &c.mu);
+    pthread_mutex_unlock(&c.mu);
+  }
+  pthread_join(th, NULL);
+  pthread_cond_destroy(&c.cv);
+  pthread_mutex_destroy(&c.mu);
+}
+

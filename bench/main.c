@@ -18,7 +18,10 @@ static const struct group groups[] = {
 };
 
 static void usage(FILE *out) {
-  fprintf(out, "usage: asx-bench <group> [filter]\ngroups:\n");
+  fprintf(out, "usage: asx-bench <group> [filter]\n"
+               "Each result is one JSON object per line. Timings use %s time (ASX_BENCH_CLOCK=wall for the\n"
+               "wall clock); every figure is the best of several repetitions.\ngroups:\n",
+          bench_clock_name());
   for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++)
     fprintf(out, "  %-8s %s\n", groups[i].name, groups[i].what);
 }

@@ -74,7 +74,7 @@ int asx_chan_reserve_at(asx_cx *cx, asx_chan *ch, asx_chan_permit *p, const char
   asx_task *t = cx->task;
   p->chan = NULL;
   p->ob = NULL;
-  if (rt_cancel_observable(t)) return ASX_ECANCELED;
+  if (rt_checkpoint(t, false)) return ASX_ECANCELED;
   /* Allocate the obligation first so that a granted slot never has to be rolled back. */
   asx_obligation *ob;
   int err = asx_obligation_reserve_at(cx, "chan.permit", permit_abort, ch, &ob, file, line);
@@ -155,7 +155,7 @@ static void take(asx_chan *ch, void *elem, rt_worker *w) {
 int asx_chan_recv(asx_cx *cx, asx_chan *ch, void *elem) {
   if (!cx || !ch || !elem) return ASX_EINVAL;
   asx_task *t = cx->task;
-  if (rt_cancel_observable(t)) return ASX_ECANCELED;
+  if (rt_checkpoint(t, false)) return ASX_ECANCELED;
   rt_waiter wt = {.task = t, .granted = false};
   rt_list_init(&wt.link);
   int err = 0;

@@ -113,7 +113,9 @@ int asx_timeout(asx_cx *cx, uint64_t ns, asx_task_fn fn, void *arg) {
   if (err == ASX_ETIMEDOUT) asx_region_cancel(r, ASX_CANCEL_TIMEOUT);
   else if (err) asx_region_cancel(r, ASX_CANCEL_PARENT);
   asx_region_close(cx, r, NULL);
-  /* The body may have finished while we were cancelling it: then its result stands. */
-  if (atomic_load(&st.winner) != SIZE_MAX) return st.winner_rc;
+  /* The body may have finished while we were cancelling it: a real result (the effect
+   * happened) stands; a body that gave up because of our cancel means "timed out". */
+  if (atomic_load(&st.winner) != SIZE_MAX && !(err && st.winner_rc == ASX_ECANCELED))
+    return st.winner_rc;
   return err ? err : ASX_ECANCELED;
 }

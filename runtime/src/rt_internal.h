@@ -233,6 +233,9 @@ void rt_driver_stop(asx_runtime *rt);
 int rt_spawn(asx_runtime *rt, asx_task *parent_task, asx_region *r, asx_task_fn fn, void *arg,
              const asx_spawn_opts *opts, asx_task **handle, rt_worker *w);
 void rt_task_unref(struct asx_task *t);
+/* Task side: one checkpoint (poll quota, deadline, forced yield every poll_budget, cancellation).
+ * Every blocking call starts with one, so even calls that never block keep the task cooperative. */
+int rt_checkpoint(struct asx_task *t, bool force_yield);
 /* Task side: budget deadline / quota exhausted: request cancellation of the task itself. */
 void rt_budget_exhausted(struct asx_task *t, asx_cancel_kind k);
 

@@ -53,7 +53,7 @@ void asx_mutex_free(asx_mutex *m) {
 
 int asx_mutex_lock(asx_cx *cx, asx_mutex *m) {
   asx_task *t = cx->task;
-  if (rt_cancel_observable(t)) return ASX_ECANCELED;
+  if (rt_checkpoint(t, false)) return ASX_ECANCELED;
   int err = 0;
   pthread_mutex_lock(&m->lock);
   if (!m->locked)
@@ -117,7 +117,7 @@ int asx_sem_acquire_at(asx_cx *cx, asx_sem *s, asx_sem_permit *p, const char *fi
   asx_task *t = cx->task;
   p->sem = NULL;
   p->ob = NULL;
-  if (rt_cancel_observable(t)) return ASX_ECANCELED;
+  if (rt_checkpoint(t, false)) return ASX_ECANCELED;
   asx_obligation *ob;
   int err = asx_obligation_reserve_at(cx, "sem.permit", sem_permit_abort, s, &ob, file, line);
   if (err) return err;
@@ -200,6 +200,7 @@ int asx_oneshot_send(asx_oneshot *o, const void *value) {
 
 int asx_oneshot_recv(asx_cx *cx, asx_oneshot *o, void *value) {
   asx_task *t = cx->task;
+  if (rt_checkpoint(t, false)) return ASX_ECANCELED;
   int err = 0;
   pthread_mutex_lock(&o->lock);
   for (;;) {

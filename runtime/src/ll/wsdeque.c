@@ -36,7 +36,12 @@ bool asx_wsdeque_push(asx_wsdeque *d, void *item) {
 }
 
 void *asx_wsdeque_pop(asx_wsdeque *d) {
-  int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed) - 1;
+  /* Fast path for an empty deque (a worker polls its own deque on every scheduling round): top
+   * only grows and only the owner moves bottom, so top >= bottom seen here means empty now too.
+   * This skips the full fence below, which costs more than the rest of pop together. */
+  int64_t b0 = atomic_load_explicit(&d->bottom, memory_order_relaxed);
+  if (atomic_load_explicit(&d->top, memory_order_relaxed) >= b0) return NULL;
+  int64_t b = b0 - 1;
   atomic_store_explicit(&d->bottom, b, memory_order_relaxed);
   /* Publish the claim on slot b before looking at top: pairs with the fence in steal_one so that
    * the owner and a thief cannot both believe they own the last item. */
