@@ -111,7 +111,7 @@ int asx_grpc_decoder_decode(asx_grpc_decoder *d, const uint8_t *in, size_t len, 
     } else {
       size_t take = ASX_GRPC_FRAME_HEADER_LEN - d->header_len;
       if (take > len - pos) take = len - pos;
-      memcpy(d->header + d->header_len, in + pos, take);
+      if (take) memcpy(d->header + d->header_len, in + pos, take);
       d->header_len += take;
       pos += take;
       if (d->header_len < ASX_GRPC_FRAME_HEADER_LEN) {

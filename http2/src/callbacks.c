@@ -33,7 +33,7 @@ static int on_begin_frame(nghttp2_session *ng, const nghttp2_frame_hd *hd, void 
     return 0;
   }
   /* Counting compressed bytes bounds the work HPACK does even when every field is tiny or
-   * rejected (CONTINUATION flood, CVE-2024-27316 class). */
+   * rejected (the 2024 CONTINUATION flood class; nghttp2: CVE-2024-28182). */
   if (s->block_bytes > s->fragment_cap) {
     s->block_open = false;
     h2_connection_fail(s, ASX_ELIMIT, NGHTTP2_ENHANCE_YOUR_CALM,
@@ -79,7 +79,8 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *frame, nghttp2_rc
   s->hdr_list_size += nb.len + vb.len + 32;
   if (s->hdr_list_size > s->limits.max_header_list) s->hdr_overflow = true;
   if (s->hdr_overflow || s->hdr_nomem) return 0; /* keep decoding (HPACK state), drop fields */
-  if (nb.len == 7 && memcmp(nb.base, ":status", 7) == 0) s->hdr_status = parse_status(vb.base, vb.len);
+  if (nb.len == 7 && memcmp(nb.base, ":status", 7) == 0)
+    s->hdr_status = parse_status(vb.base, vb.len);
   if (asx_buf_reserve(&s->hdr_bytes, nb.len + vb.len) != 0 ||
       asx_buf_reserve(&s->hdr_fields, sizeof(h2_field)) != 0) {
     s->hdr_nomem = true;
@@ -94,15 +95,14 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *frame, nghttp2_rc
 }
 
 /* The request header list was too large: answer 431 and stop reading the stream. */
-static void refuse_request(asx_http2_session *s, h2_stream *st, const nghttp2_frame *frame) {
+static void refuse_request(asx_http2_session *s, h2_stream *st) {
   static const nghttp2_nv status431[] = {
       {(uint8_t *)":status", (uint8_t *)"431", 7, 3, NGHTTP2_NV_FLAG_NONE}};
   st->refused = true;
   st->responded = true;
   s->stats.streams_refused++;
+  /* If the client is still sending, on_frame_send follows the 431 with RST_STREAM(NO_ERROR). */
   int rv = nghttp2_submit_response(s->ng, st->id, status431, 1, NULL);
-  if (rv == 0 && !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM))
-    rv = nghttp2_submit_rst_stream(s->ng, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_NO_ERROR);
   if (nghttp2_is_fatal(rv)) h2_fatal_from_lib(s, rv, "refusing a request");
 }
 
@@ -117,7 +117,7 @@ static void complete_header_block(asx_http2_session *s, h2_stream *st, const ngh
   if (s->hdr_overflow) {
     s->stats.header_limit_hits++;
     if (request)
-      refuse_request(s, st, frame);
+      refuse_request(s, st);
     else
       reset_stream(s, st, ASX_ELIMIT, NGHTTP2_CANCEL);
     return;
@@ -174,16 +174,22 @@ static void emit_simple(asx_http2_session *s, asx_http2_event_type type, int32_t
 
 static bool visible(const h2_stream *st) { return st && st->announced && !st->refused; }
 
-static void count_reset(asx_http2_session *s) {
-  s->stats.resets_received++;
+/* One token per stream reset the peer caused: RST_STREAM it sent (rapid reset,
+ * CVE-2023-44487) or a stream error it provoked us into (MadeYouReset, CVE-2025-8671). */
+static void take_reset_token(asx_http2_session *s) {
   if (s->role != ASX_HTTP2_SERVER) return;
   h2_refill_reset_tokens(s);
   if (s->reset_tokens == 0) {
     h2_connection_fail(s, ASX_ELIMIT, NGHTTP2_ENHANCE_YOUR_CALM,
-                       "rapid reset: RST_STREAM rate above reset_burst/reset_rate_per_sec");
+                       "rapid reset: stream reset rate above reset_burst/reset_rate_per_sec");
     return;
   }
   s->reset_tokens--;
+}
+
+static bool peer_caused(uint32_t code) {
+  return code == NGHTTP2_PROTOCOL_ERROR || code == NGHTTP2_FLOW_CONTROL_ERROR ||
+         code == NGHTTP2_STREAM_CLOSED || code == NGHTTP2_FRAME_SIZE_ERROR;
 }
 
 static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, void *ud) {
@@ -202,7 +208,8 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, void *
       emit_simple(s, ASX_HTTP2_EV_END_STREAM, id, 0, 0);
     break;
   case NGHTTP2_RST_STREAM:
-    count_reset(s);
+    s->stats.resets_received++;
+    take_reset_token(s);
     if (visible(st)) emit_simple(s, ASX_HTTP2_EV_RESET, id, frame->rst_stream.error_code, 0);
     break;
   case NGHTTP2_GOAWAY: {
@@ -254,8 +261,21 @@ static int on_stream_close(nghttp2_session *ng, int32_t id, uint32_t code, void 
 }
 
 static int on_frame_send(nghttp2_session *ng, const nghttp2_frame *frame, void *ud) {
-  (void)ng;
   asx_http2_session *s = S(ud);
+  if (s->role == ASX_HTTP2_SERVER && (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) &&
+      (frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
+      nghttp2_session_get_stream_remote_close(ng, frame->hd.stream_id) == 0) {
+    /* A complete response while the request is still arriving: ask the client to stop
+     * sending without error (RFC 9113 section 8.1). Submitting this RST earlier would have
+     * discarded the response, because nghttp2 marks a stream closing at RST submission. */
+    int rv = nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, frame->hd.stream_id,
+                                       NGHTTP2_NO_ERROR);
+    if (nghttp2_is_fatal(rv)) return rv;
+  }
+  if (frame->hd.type == NGHTTP2_RST_STREAM && peer_caused(frame->rst_stream.error_code)) {
+    s->stats.resets_provoked++;
+    take_reset_token(s);
+  }
   if (frame->hd.type == NGHTTP2_GOAWAY && frame->goaway.error_code != NGHTTP2_NO_ERROR &&
       !s->error && !s->fatal && !s->local_goaway) {
     /* nghttp2 detected a connection error in the peer's input. */

@@ -5,7 +5,8 @@
 #include "internal.h"
 
 int asx_http2_detect_preface(const uint8_t *in, size_t len) {
-  if (!in && len) return -1;
+  if (len == 0) return 0;
+  if (!in) return -1;
   size_t n = len < ASX_HTTP2_PREFACE_LEN ? len : ASX_HTTP2_PREFACE_LEN;
   if (memcmp(in, ASX_HTTP2_PREFACE, n) != 0) return -1;
   return len >= ASX_HTTP2_PREFACE_LEN ? 1 : 0;

@@ -65,7 +65,9 @@ int h2_fatal_from_lib(asx_http2_session *s, int lib_rv, const char *where) {
           "not drained";
     break;
   case NGHTTP2_ERR_TOO_MANY_CONTINUATIONS: why = "too many CONTINUATION frames in one block"; break;
-  case NGHTTP2_ERR_BAD_CLIENT_MAGIC: why = "input is not an HTTP/2 client connection preface"; break;
+  case NGHTTP2_ERR_BAD_CLIENT_MAGIC:
+    why = "input is not an HTTP/2 client connection preface";
+    break;
   case NGHTTP2_ERR_NOMEM: why = "out of memory inside nghttp2"; break;
   default: why = nghttp2_strerror(lib_rv); break;
   }

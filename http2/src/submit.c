@@ -25,7 +25,12 @@ void h2_stream_free(asx_http2_session *s, h2_stream *st) {
 
 h2_stream *h2_stream_get(const asx_http2_session *s, int32_t id) {
   if (id <= 0) return NULL;
-  return nghttp2_session_get_stream_user_data(s->ng, id);
+  h2_stream *st = nghttp2_session_get_stream_user_data(s->ng, id);
+  if (st) return st;
+  /* A client stream whose HEADERS are still queued has no nghttp2 stream yet. */
+  for (h2_stream *it = s->streams; it; it = it->next)
+    if (it->id == id) return it;
+  return NULL;
 }
 
 /* nghttp2 copies names and values on submit, so the array can be temporary. */
@@ -179,11 +184,6 @@ static int writable_stream(asx_http2_session *s, int32_t stream_id, h2_stream **
   int rc = check_usable(s);
   if (rc) return rc;
   h2_stream *st = h2_stream_get(s, stream_id);
-  if (!st) {
-    /* A client stream whose HEADERS are still queued has no nghttp2 stream yet. */
-    for (h2_stream *it = s->streams; it; it = it->next)
-      if (it->id == stream_id && stream_id > 0) st = it;
-  }
   if (!st || st->refused) return ASX_ENOTFOUND;
   if (!st->has_provider || st->out_eof) return ASX_ESTATE;
   *out = st;

@@ -35,6 +35,7 @@ typedef struct thr_worker {
   asx_wsdeque dq;
   asx_task *lifo;
   unsigned lifo_streak;
+  asx_qnode *yq_head, *yq_tail; /* owner-only FIFO of yielded tasks (not stealable) */
   unsigned tick;
   asx_parker parker;
   _Atomic int sleeping;
@@ -131,14 +132,37 @@ static void notify_one(thr_driver *d) {
   }
 }
 
+static void yq_push(thr_worker *w, asx_task *t) {
+  t->qnode.next = NULL;
+  if (w->yq_tail)
+    w->yq_tail->next = &t->qnode;
+  else
+    w->yq_head = &t->qnode;
+  w->yq_tail = &t->qnode;
+}
+
+static asx_task *yq_pop(thr_worker *w) {
+  asx_qnode *n = w->yq_head;
+  if (!n) return NULL;
+  w->yq_head = n->next;
+  if (!w->yq_head) w->yq_tail = NULL;
+  return RT_CONTAINER_OF(n, asx_task, qnode);
+}
+
 static void thr_ready(void *state, rt_worker *bw, asx_task *t, rt_ready_kind kind) {
   thr_driver *d = state;
   thr_worker *w = (thr_worker *)bw;
+  if (w && kind == RT_READY_YIELD &&
+      atomic_load_explicit(&d->nsleeping, memory_order_relaxed) == 0) {
+    /* Everyone is busy: keep the yielder local (FIFO, so it runs after the others). */
+    yq_push(w, t);
+    return;
+  }
   if (!w || kind == RT_READY_YIELD) {
-    /* Foreign threads and yields go through the FIFO injection queue: a yielding task must not
-     * be popped straight back from the LIFO end of its own deque. */
+    /* Foreign threads, and yields while some worker idles, go through the FIFO injection queue:
+     * a yielding task must not be popped straight back from the LIFO end of its own deque. */
     asx_injectq_push(&d->inject, &t->qnode);
-  } else if (kind == RT_READY_WAKE) {
+  } else if (kind == RT_READY_WAKE && !d->rt->cfg.disable_lifo_slot) {
     asx_task *prev = w->lifo;
     w->lifo = t;
     if (prev && !asx_wsdeque_push(&w->dq, prev)) asx_injectq_push(&d->inject, &prev->qnode);
@@ -158,7 +182,10 @@ static asx_task *inject_pop(thr_driver *d) {
 static asx_task *find_task(thr_worker *w) {
   thr_driver *d = w->d;
   asx_task *t;
-  if (++w->tick % GLOBAL_INTERVAL == 0 && (t = inject_pop(d))) return t;
+  if (--w->tick == 0) { /* a countdown: no division on the hot path */
+    w->tick = GLOBAL_INTERVAL;
+    if ((t = inject_pop(d)) || (t = yq_pop(w))) return t;
+  }
   if (w->lifo) {
     t = w->lifo;
     w->lifo = NULL;
@@ -171,6 +198,7 @@ static asx_task *find_task(thr_worker *w) {
   }
   w->lifo_streak = 0;
   if ((t = asx_wsdeque_pop(&w->dq))) return t;
+  if ((t = yq_pop(w))) return t;
   if ((t = inject_pop(d))) return t;
   if (d->n > 1) {
     unsigned start = (unsigned)asx_rng_below(&w->rng, d->n);
@@ -275,7 +303,9 @@ static int thr_run(void *state) {
   for (unsigned i = 0; i < d->n; i++) {
     thr_worker *w = &d->w[i];
     w->lifo = NULL;
-    w->lifo_streak = w->tick = 0;
+    w->yq_head = w->yq_tail = NULL;
+    w->lifo_streak = 0;
+    w->tick = GLOBAL_INTERVAL;
     w->steals = w->parks = w->base.switches = 0;
     asx_rng_seed(&w->rng, d->rt->cfg.seed + i * 0x9e3779b97f4a7c15ull);
   }

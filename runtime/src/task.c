@@ -66,9 +66,11 @@ int rt_spawn(asx_runtime *rt, asx_task *parent, asx_region *r, asx_task_fn fn, v
     atomic_store(&t->cancel_kind, r->cancel_kind);
     atomic_store(&t->cancel_deadline, r->cancel_deadline);
   }
-  asx_trace_event ev = rt_event(rt, ASX_TRACE_TASK_SPAWN, t, r);
+  asx_trace_event ev;
+  bool tracing = rt->cfg.trace != NULL;
+  if (tracing) ev = rt_event(rt, ASX_TRACE_TASK_SPAWN, t, r);
   pthread_mutex_unlock(&rt->tree_lock);
-  rt_trace(rt, &ev);
+  if (tracing) rt_trace(rt, &ev);
   if (handle) *handle = t;
   rt->drv->ready(rt->drv_state, w, t, RT_READY_SPAWN);
   return 0;
@@ -117,8 +119,8 @@ static _Noreturn void task_exit(asx_task *t, int rc) {
   else
     t->outcome = ASX_OUTCOME_ERR;
 
-  uint64_t now = rt_now(rt);
   if (atomic_load(&t->cancel_kind) != ASX_CANCEL_NONE) {
+    uint64_t now = rt_now(rt);
     uint64_t dl = atomic_load(&t->cancel_deadline);
     if (now > dl) {
       atomic_fetch_add(&rt->overruns, 1);
@@ -128,11 +130,13 @@ static _Noreturn void task_exit(asx_task *t, int rc) {
       rt_trace(rt, &ev);
     }
   }
-  asx_trace_event ev = rt_event(rt, ASX_TRACE_TASK_END, t, NULL);
-  ev.outcome = t->outcome;
-  ev.code = rc;
-  ev.kind = (asx_cancel_kind)atomic_load(&t->cancel_kind);
-  rt_trace(rt, &ev);
+  if (rt->cfg.trace) {
+    asx_trace_event ev = rt_event(rt, ASX_TRACE_TASK_END, t, NULL);
+    ev.outcome = t->outcome;
+    ev.code = rc;
+    ev.kind = (asx_cancel_kind)atomic_load(&t->cancel_kind);
+    rt_trace(rt, &ev);
+  }
 
   t->switch_reason = SW_DONE;
   asx_ctx_switch_final(&t->ctx, &t->worker->sched_ctx);

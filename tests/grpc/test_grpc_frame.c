@@ -276,3 +276,28 @@ Test(grpc_frame, failing_allocator_every_index) {
     if (fail_at >= 1 && fail_at <= 3) cr_assert_gt(nomem, 0);
   }
 }
+
+Test(grpc_frame, empty_input_and_enomem_retry_without_more_input) {
+  asx_grpc_decoder *d;
+  test_alloc ta;
+  test_alloc_init(&ta);
+  cr_assert_eq(asx_grpc_decoder_new(&d, NULL, &ta.base), 0);
+  size_t used = 99;
+  asx_grpc_message m;
+  cr_assert_eq(asx_grpc_decoder_decode(d, NULL, 0, &used, &m), ASX_EAGAIN);
+  cr_assert_eq(used, 0);
+  /* The prefix is the last thing in this input and the buffer allocation fails. */
+  test_alloc_fail_after(&ta, 0);
+  cr_assert_eq(asx_grpc_decoder_decode(d, (const uint8_t *)"\0\0\0\0\3", 5, &used, &m),
+               ASX_ENOMEM);
+  cr_assert_eq(used, 5);
+  /* Retrying with no input allocates and waits for the payload. */
+  test_alloc_fail_after(&ta, -1);
+  cr_assert_eq(asx_grpc_decoder_decode(d, NULL, 0, &used, &m), ASX_EAGAIN);
+  cr_assert_eq(asx_grpc_decoder_decode(d, (const uint8_t *)"abc", 3, &used, &m), 0);
+  cr_assert_eq(m.data.len, 3);
+  cr_assert(memcmp(m.data.ptr, "abc", 3) == 0);
+  cr_assert_eq(asx_grpc_decoder_finish(d), 0);
+  asx_grpc_decoder_free(d);
+  cr_assert_eq(ta.live, 0);
+}

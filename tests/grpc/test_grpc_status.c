@@ -75,7 +75,7 @@ static void check_encode(const char *in, size_t len, const char *expect) {
   asx_buf_init(&b, NULL, 0);
   cr_assert_eq(asx_grpc_message_encode(&b, in, len), 0);
   cr_assert_eq(b.len, strlen(expect), "encode of %s", expect);
-  cr_assert(memcmp(b.data, expect, b.len) == 0, "encode of %s", expect);
+  cr_assert(b.len == 0 || memcmp(b.data, expect, b.len) == 0, "encode of %s", expect);
   asx_buf dec;
   asx_buf_init(&dec, NULL, 0);
   asx_slice v = {b.data, b.len};

@@ -118,6 +118,16 @@ static int peer_on_header(nghttp2_session *ng, const nghttp2_frame *f, const uin
     memcpy(p->last_status, value, n);
     p->last_status[n] = '\0';
   }
+  if (namelen == 11 && memcmp(name, "grpc-status", 11) == 0) {
+    size_t n = valuelen < 15 ? valuelen : 15;
+    memcpy(p->grpc_status, value, n);
+    p->grpc_status[n] = '\0';
+  }
+  if (namelen == 12 && memcmp(name, "grpc-message", 12) == 0) {
+    size_t n = valuelen < 127 ? valuelen : 127;
+    memcpy(p->grpc_message, value, n);
+    p->grpc_message[n] = '\0';
+  }
   if (namelen == 9 && memcmp(name, "x-trailer", 9) == 0) {
     size_t n = valuelen < 63 ? valuelen : 63;
     memcpy(p->last_trailer, value, n);

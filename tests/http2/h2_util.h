@@ -46,6 +46,8 @@ typedef struct peer {
   int trailers;           /* trailer blocks seen */
   char last_status[8];
   char last_trailer[64];
+  char grpc_status[16];    /* last grpc-status value seen */
+  char grpc_message[128];  /* last grpc-message value seen (still percent-encoded) */
   size_t body_bytes;
   uint8_t body[64 * 1024];
   int rst_count;

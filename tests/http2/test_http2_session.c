@@ -1,6 +1,7 @@
 /* HTTP/2 session interop in memory: nghttp2 client -> asx server, asx client -> nghttp2
  * server, flow control driven by consumption, graceful shutdown, h2c upgrade. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -270,6 +271,7 @@ Test(http2_session, preface_detection) {
   cr_assert_eq(asx_http2_detect_preface(pre, ASX_HTTP2_PREFACE_LEN), 1);
   cr_assert_eq(asx_http2_detect_preface(pre, 10), 0);
   cr_assert_eq(asx_http2_detect_preface(pre, 0), 0);
+  cr_assert_eq(asx_http2_detect_preface(NULL, 0), 0);
   cr_assert_eq(asx_http2_detect_preface((const uint8_t *)"GET / HTTP/1.1\r\n", 16), -1);
   cr_assert_eq(asx_http2_detect_preface((const uint8_t *)"PRI * HTTP/1.1", 14), -1);
 }
@@ -393,5 +395,222 @@ Test(http2_session, allocation_failures_are_reported) {
       cr_assert_eq(rc, ASX_ENOMEM);
     }
     cr_assert_eq(ta.live, 0, "leak at index %ld", i);
+  }
+}
+
+Test(http2_session, request_after_peer_goaway_is_closed_not_lost) {
+  rec_init(&R);
+  asx_http2_session *c;
+  cr_assert_eq(asx_http2_session_new(&c, ASX_HTTP2_CLIENT, NULL, NULL, rec_on_event, &R), 0);
+  peer p;
+  peer_init(&p, true);
+  cr_assert_eq(pump(c, &p), 0);
+  nghttp2_submit_goaway(p.ng, NGHTTP2_FLAG_NONE, 0, NGHTTP2_NO_ERROR, NULL, 0);
+  cr_assert_eq(pump(c, &p), 0);
+  cr_assert_eq(R.goaways, 1);
+  asx_http2_header req[] = {HDR(":method", "GET"), HDR(":scheme", "http"),
+                            HDR(":authority", "t"), HDR(":path", "/late")};
+  int32_t id;
+  int rc = asx_http2_submit_request(c, req, 4, true, &id);
+  if (rc == 0) {
+    /* Accepted locally, refused on the way out: the application hears about it. */
+    cr_assert_eq(pump(c, &p), 0);
+    cr_assert_eq(R.closed, 1);
+    cr_assert_eq(R.last_close_code, NGHTTP2_REFUSED_STREAM);
+    cr_assert(R.last_close_asx == 0 || R.last_close_asx == ASX_ECLOSED);
+  } else {
+    cr_assert_eq(rc, ASX_ESTATE);
+  }
+  cr_assert_eq(p.requests, 0);
+  asx_http2_session_free(c);
+  peer_free(&p);
+}
+
+/* One request/response exchange; returns the number of allocations it needed. */
+static long exchange_under(test_alloc *ta, long fail_after, int *outcome) {
+  rec_init(&R);
+  R.auto_consume = true;
+  test_alloc_init(ta);
+  test_alloc_fail_after(ta, fail_after);
+  asx_http2_session *s = NULL;
+  int rc = asx_http2_session_new(&s, ASX_HTTP2_SERVER, NULL, &ta->base, rec_on_event, &R);
+  if (rc) {
+    *outcome = rc;
+    return ta->allocs;
+  }
+  peer p;
+  peer_init(&p, false);
+  nghttp2_nv post[] = {NV(":method", "POST"), NV(":scheme", "http"), NV(":authority", "t"),
+                       NV(":path", "/p")};
+  size_t left = 5000;
+  nghttp2_data_provider prd = {{.ptr = &left}, post_read};
+  int32_t id = nghttp2_submit_request(p.ng, NULL, post, 4, &prd, NULL);
+  for (int round = 0; round < 50; round++) {
+    asx_slice out;
+    rc = asx_http2_session_pending(s, &out);
+    if (rc) break;
+    bool progress = false;
+    if (out.len) {
+      cr_assert_eq(nghttp2_session_mem_recv(p.ng, out.ptr, out.len), (ssize_t)out.len);
+      asx_http2_session_written(s, out.len);
+      progress = true;
+    }
+    const uint8_t *d;
+    ssize_t n = nghttp2_session_mem_send(p.ng, &d);
+    if (n > 0) {
+      rc = asx_http2_session_recv(s, d, (size_t)n);
+      progress = true;
+      if (rc) break;
+    }
+    if (R.ends && !R.closed && asx_http2_stream_send_buffered(s, id) == 0) {
+      asx_http2_header ok[] = {HDR(":status", "200")};
+      int r2 = asx_http2_submit_response(s, id, ok, 1, false);
+      if (r2 == 0) r2 = asx_http2_submit_data(s, id, "ok", 2, true);
+      cr_assert(r2 == 0 || r2 == ASX_ENOMEM || r2 == ASX_ESTATE || r2 == ASX_ENOTFOUND ||
+                r2 == ASX_EFATAL, "rc %d", r2);
+      progress = true;
+    }
+    if (!progress) break;
+  }
+  *outcome = rc;
+  long used = ta->allocs;
+  test_alloc_fail_after(ta, -1);
+  asx_http2_session_free(s);
+  peer_free(&p);
+  return used;
+}
+
+Test(http2_session, allocation_failure_at_every_index_during_an_exchange) {
+  test_alloc ta;
+  int outcome;
+  long total = exchange_under(&ta, -1, &outcome);
+  cr_assert_gt(total, 10); /* nghttp2 and asx allocations both go through the hook */
+  cr_assert_eq(outcome, 0);
+  cr_assert_eq(ta.live, 0);
+  for (long i = 0; i < total; i++) {
+    exchange_under(&ta, i, &outcome);
+    /* Either the exchange survived (failure absorbed as a refused/reset stream), or the
+     * session reported ENOMEM/EFATAL; never a crash, never a leak. */
+    cr_assert(outcome == 0 || outcome == ASX_ENOMEM || outcome == ASX_EFATAL,
+              "index %ld: %d", i, outcome);
+    cr_assert_eq(ta.live, 0, "leak at index %ld", i);
+  }
+}
+
+/* ---- split input ------------------------------------------------------------------------- */
+
+/* A canonical log of the events: adjacent DATA chunks are merged, because chunk boundaries
+ * follow the input boundaries by design; everything else must match exactly. */
+typedef struct evlog {
+  char text[16384];
+  size_t len;
+  bool in_data;
+} evlog;
+
+static void log_put(evlog *l, const char *p, size_t n) {
+  cr_assert_lt(l->len + n, sizeof l->text);
+  memcpy(l->text + l->len, p, n);
+  l->len += n;
+  l->text[l->len] = '\0';
+}
+
+static void log_event(void *ud, asx_http2_session *s, const asx_http2_event *ev) {
+  evlog *l = ud;
+  char tmp[64];
+  if (ev->type == ASX_HTTP2_EV_DATA) {
+    if (!l->in_data) {
+      snprintf(tmp, sizeof tmp, "|D%d:", ev->stream_id);
+      log_put(l, tmp, strlen(tmp));
+    }
+    l->in_data = true;
+    log_put(l, (const char *)ev->data.ptr, ev->data.len);
+    asx_http2_session_consume(s, ev->stream_id, ev->data.len);
+    return;
+  }
+  l->in_data = false;
+  snprintf(tmp, sizeof tmp, "|%d/%d/%d/%u:", (int)ev->type, ev->stream_id, (int)ev->kind,
+           ev->error_code);
+  log_put(l, tmp, strlen(tmp));
+  for (size_t i = 0; i < ev->header_count; i++) {
+    log_put(l, (const char *)ev->headers[i].name.ptr, ev->headers[i].name.len);
+    log_put(l, "=", 1);
+    log_put(l, (const char *)ev->headers[i].value.ptr, ev->headers[i].value.len);
+    log_put(l, ";", 1);
+  }
+}
+
+static ssize_t body_with_trailers(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t len,
+                                  uint32_t *flags, nghttp2_data_source *src, void *ud) {
+  (void)ud;
+  size_t *left = src->ptr;
+  size_t n = *left < len ? *left : len;
+  for (size_t i = 0; i < n; i++) buf[i] = (uint8_t)('a' + (*left - i) % 26);
+  *left -= n;
+  if (*left == 0) {
+    *flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
+    nghttp2_nv tr[] = {NV("grpc-status", "0")};
+    cr_assert_eq(nghttp2_submit_trailer(ng, id, tr, 1), 0);
+  }
+  return (ssize_t)n;
+}
+
+static evlog WHOLE, PART;
+
+static void feed(evlog *l, const uint8_t *in, size_t len, size_t cut, bool bytewise) {
+  memset(l, 0, sizeof *l);
+  asx_http2_session *s;
+  cr_assert_eq(asx_http2_session_new(&s, ASX_HTTP2_SERVER, NULL, NULL, log_event, l), 0);
+  if (bytewise) {
+    for (size_t i = 0; i < len; i++) cr_assert_eq(asx_http2_session_recv(s, in + i, 1), 0);
+  } else {
+    cr_assert_eq(asx_http2_session_recv(s, in, cut), 0);
+    cr_assert_eq(asx_http2_session_recv(s, in + cut, len - cut), 0);
+  }
+  drain(s, NULL, 0);
+  asx_http2_session_free(s);
+}
+
+Test(http2_session, split_input_gives_the_same_events) {
+  /* Record what an nghttp2 client sends: a POST with body and trailers, a GET, a reset. */
+  peer p;
+  peer_init(&p, false);
+  nghttp2_nv post[] = {NV(":method", "POST"), NV(":scheme", "http"), NV(":authority", "t"),
+                       NV(":path", "/split"), NV("content-type", "application/grpc")};
+  size_t left = 3000;
+  nghttp2_data_provider prd = {{.ptr = &left}, body_with_trailers};
+  cr_assert_eq(nghttp2_submit_request(p.ng, NULL, post, 5, &prd, NULL), 1);
+  nghttp2_nv get[] = {NV(":method", "GET"), NV(":scheme", "http"), NV(":authority", "t"),
+                      NV(":path", "/second")};
+  cr_assert_eq(nghttp2_submit_request(p.ng, NULL, get, 4, NULL, NULL), 3);
+  static uint8_t wire[16384];
+  size_t len = 0;
+  for (;;) {
+    const uint8_t *d;
+    ssize_t n = nghttp2_session_mem_send(p.ng, &d);
+    cr_assert_geq(n, 0);
+    if (n == 0) break;
+    cr_assert_leq(len + (size_t)n, sizeof wire);
+    memcpy(wire + len, d, (size_t)n);
+    len += (size_t)n;
+  }
+  cr_assert_eq(nghttp2_submit_rst_stream(p.ng, NGHTTP2_FLAG_NONE, 3, NGHTTP2_CANCEL), 0);
+  for (;;) {
+    const uint8_t *d;
+    ssize_t n = nghttp2_session_mem_send(p.ng, &d);
+    if (n <= 0) break;
+    memcpy(wire + len, d, (size_t)n);
+    len += (size_t)n;
+  }
+  peer_free(&p);
+
+  feed(&WHOLE, wire, len, len, false);
+  cr_assert(strstr(WHOLE.text, ":path=/split;"));
+  cr_assert(strstr(WHOLE.text, "grpc-status=0;"));
+  cr_assert(strstr(WHOLE.text, ":path=/second;"));
+  feed(&PART, wire, len, 0, true);
+  cr_assert_str_eq(PART.text, WHOLE.text);
+  for (size_t cut = 0; cut <= len; cut++) {
+    feed(&PART, wire, len, cut, false);
+    cr_assert_str_eq(PART.text, WHOLE.text, "split at %zu", cut);
   }
 }

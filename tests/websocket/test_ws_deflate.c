@@ -89,6 +89,17 @@ static void round_trip(const asx_ws_deflate_params *dp, size_t chunk) {
     assert_msg(&p.crec, 2 * round + 0, ASX_WS_TEXT, "caf\xc3\xa9 caf\xc3\xa9", 11);
     assert_msg(&p.crec, 2 * round + 1, ASX_WS_BINARY, big, big_n);
   }
+  asx_ws_stats cs, ss;
+  asx_ws_get_stats(p.client, &cs);
+  asx_ws_get_stats(p.server, &ss);
+  cr_assert_eq(cs.messages_out, 8);
+  cr_assert_eq(ss.messages_in, 8);
+  cr_assert_eq(ss.compressed_in, 8);
+  cr_assert_eq(cs.compressed_out, 8);
+  cr_assert_eq(cs.bytes_out, ss.bytes_in);
+  cr_assert_eq(ss.bytes_out, cs.bytes_in);
+  cr_assert_lt(cs.bytes_out, big_n, "compressible data should shrink (%llu)",
+               (unsigned long long)cs.bytes_out);
   free(big);
   pair_close(&p);
 }
@@ -318,6 +329,68 @@ Test(ws_deflate, final_block_keeps_window_with_takeover) {
   assert_msg(&rec, 1, ASX_WS_TEXT, m2, strlen(m2));
   asx_ws_free(s);
   rec_free(&rec);
+}
+
+/* Our compressor honours a small negotiated window: a peer inflating with exactly that window
+ * (zlib accepts 8 bits for raw inflate) must decode every message, context takeover included. */
+static void check_window(int bits) {
+  asx_ws_deflate_params dp = params(false, false, 15, bits);
+  ws_rec rec;
+  rec_reset(&rec);
+  asx_ws *c = make_ws(ASX_WS_CLIENT, NULL, &dp, NULL, &rec);
+  z_stream z;
+  memset(&z, 0, sizeof z);
+  cr_assert_eq(inflateInit2(&z, -bits), Z_OK);
+  /* A 1500-byte pseudo-random block repeated: a compressor using a larger window than agreed
+   * would emit 1500-byte distances, which an inflater with that window rejects. */
+  char text[6000];
+  uint32_t x = 7;
+  for (size_t i = 0; i < 1500; i++) {
+    x = x * 1103515245u + 12345u;
+    text[i] = (char)('a' + (x >> 16) % 26);
+  }
+  for (size_t i = 1500; i < sizeof text; i++) text[i] = text[i - 1500];
+  for (int round = 0; round < 3; round++) {
+    cr_assert_eq(asx_ws_send(c, ASX_WS_BINARY, (const uint8_t *)text, sizeof text), 0);
+    uint8_t frame[16384];
+    size_t n = drain(c, frame, sizeof frame);
+    cr_assert_eq(frame[0], 0xC2);
+    size_t hdr = 2, len = frame[1] & 0x7f;
+    if (len == 126) {
+      len = (size_t)frame[2] << 8 | frame[3];
+      hdr = 4;
+    }
+    cr_assert_eq(n, hdr + 4 + len);
+    uint8_t payload[16384];
+    for (size_t i = 0; i < len; i++) payload[i] = frame[hdr + 4 + i] ^ frame[hdr + (i % 4)];
+    memcpy(payload + len, "\x00\x00\xff\xff", 4);
+    /* Small output steps: zlib resolves references within one call from the output buffer
+     * itself, so only across calls does the window size actually constrain the distances. */
+    uint8_t out[sizeof text];
+    size_t got = 0;
+    z.next_in = payload;
+    z.avail_in = (uInt)(len + 4);
+    while (z.avail_in > 0) {
+      z.next_out = out + got;
+      z.avail_out = (uInt)(sizeof out - got < 100 ? sizeof out - got : 100);
+      uInt asked = z.avail_out;
+      int rc = inflate(&z, Z_SYNC_FLUSH);
+      cr_assert(rc == Z_OK || rc == Z_BUF_ERROR, "window %d round %d: inflate %d (%s)", bits,
+                round, rc, z.msg ? z.msg : "");
+      got += asked - z.avail_out;
+      if (rc == Z_BUF_ERROR || got == sizeof out) break;
+    }
+    cr_assert_eq(got, sizeof text);
+    cr_assert_eq(memcmp(out, text, sizeof text), 0);
+  }
+  inflateEnd(&z);
+  asx_ws_free(c);
+}
+
+Test(ws_deflate, small_windows_decode_with_exactly_that_window) {
+  check_window(8);
+  check_window(9);
+  check_window(10);
 }
 
 Test(ws_deflate, failing_allocator_reaches_zlib) {

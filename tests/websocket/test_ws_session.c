@@ -79,6 +79,11 @@ static int feed(asx_ws *ws, const uint8_t *data, size_t len) {
   return asx_ws_recv(ws, data, len, &used);
 }
 
+static void assert_reason(asx_ws *ws, const char *needle) {
+  cr_assert(strstr(asx_ws_error_message(ws), needle) != NULL, "message \"%s\" lacks \"%s\"",
+            asx_ws_error_message(ws), needle);
+}
+
 /* After a failure the session must have queued a close frame with `code`. */
 static void assert_closed_with(asx_ws *ws, uint16_t code) {
   uint8_t out[256];
@@ -175,6 +180,25 @@ Test(ws_session, close_initiated_by_server_messages_before_close_delivered) {
   pair_close(&p);
 }
 
+Test(ws_session, peer_close_while_our_close_waits_behind_data) {
+  ws_rec rec;
+  rec_reset(&rec);
+  asx_ws *s = make_ws(ASX_WS_SERVER, NULL, NULL, NULL, &rec);
+  cr_assert_eq(asx_ws_send(s, ASX_WS_TEXT, u8("queued"), 6), 0);
+  cr_assert_eq(asx_ws_close(s, 1000, NULL, 0), 0); /* held until "queued" is out */
+  cr_assert_eq(asx_ws_get_state(s), ASX_WS_CLOSING);
+  uint8_t buf[32];
+  size_t n = build_frame(buf, 1, 0, 0x8, 1, u8("\x03\xe9"), 2);
+  cr_assert_eq(feed(s, buf, n), 0);
+  cr_assert_eq(rec.close_code, 1001);
+  uint8_t out[64];
+  drain(s, out, sizeof out);
+  cr_assert_eq(asx_ws_get_state(s), ASX_WS_CLOSED);
+  cr_assert_eq(asx_ws_error(s), 0, "%s", asx_ws_error_message(s));
+  cr_assert(!asx_ws_want_write(s));
+  asx_ws_free(s);
+}
+
 Test(ws_session, close_argument_checks) {
   ws_pair p;
   cr_assert_eq(pair_open(&p, NULL, NULL, NULL), 0);
@@ -220,6 +244,7 @@ Test(ws_session, unmasked_client_frame_is_1002) {
   size_t n = build_frame(buf, 1, 0, 0x1, 0, u8("hi"), 2);
   cr_assert_eq(feed(s, buf, n), ASX_EPROTO);
   cr_assert_eq(rec.nmsgs, 0);
+  assert_reason(s, "unmasked frame from the client");
   assert_closed_with(s, 1002);
   cr_assert_eq(asx_ws_error(s), ASX_EPROTO);
   asx_ws_free(s);
@@ -233,6 +258,7 @@ Test(ws_session, masked_server_frame_rejected_by_client) {
   size_t n = build_frame(buf, 1, 0, 0x2, 1, u8("hi"), 2);
   cr_assert_eq(feed(c, buf, n), ASX_EPROTO);
   cr_assert_eq(rec.nmsgs, 0);
+  assert_reason(c, "masked frame from the server");
   assert_closed_with(c, 1002);
   asx_ws_free(c);
 }
@@ -246,6 +272,7 @@ Test(ws_session, control_frame_over_125_is_1002) {
   size_t n = build_frame(buf, 1, 0, 0x9, 1, payload, 126);
   cr_assert_eq(feed(s, buf, n), ASX_EPROTO);
   cr_assert_eq(rec.npings, 0);
+  assert_reason(s, "over 125");
   assert_closed_with(s, 1002);
   asx_ws_free(s);
 }
@@ -257,6 +284,7 @@ Test(ws_session, fragmented_control_frame_is_1002) {
   uint8_t buf[32];
   size_t n = build_frame(buf, 0, 0, 0x9, 1, u8("p"), 1);
   cr_assert_eq(feed(s, buf, n), ASX_EPROTO);
+  assert_reason(s, "fragmented control frame");
   assert_closed_with(s, 1002);
   asx_ws_free(s);
 }
@@ -266,11 +294,11 @@ Test(ws_session, other_protocol_violations_are_1002) {
     int fin, rsv, opcode;
     const char *name;
   } cases[] = {
-      {1, 0, 0x0, "continuation without a message"},
-      {1, 0, 0x3, "reserved data opcode"},
-      {1, 0, 0xB, "reserved control opcode"},
-      {1, 4, 0x1, "RSV1 without an extension"},
-      {1, 2, 0x1, "RSV2"},
+      {1, 0, 0x0, "continuation frame without a message"},
+      {1, 0, 0x3, "reserved opcode"},
+      {1, 0, 0xB, "reserved opcode"},
+      {1, 4, 0x1, "RSV1 set without permessage-deflate"},
+      {1, 2, 0x1, "RSV2/RSV3"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     ws_rec rec;
@@ -279,6 +307,7 @@ Test(ws_session, other_protocol_violations_are_1002) {
     uint8_t buf[32];
     size_t n = build_frame(buf, cases[i].fin, cases[i].rsv, cases[i].opcode, 1, u8("x"), 1);
     cr_assert_eq(feed(s, buf, n), ASX_EPROTO, "%s", cases[i].name);
+    assert_reason(s, cases[i].name);
     assert_closed_with(s, 1002);
     asx_ws_free(s);
   }
@@ -290,6 +319,7 @@ Test(ws_session, other_protocol_violations_are_1002) {
   size_t n = build_frame(buf, 0, 0, 0x1, 1, u8("a"), 1);
   n += build_frame(buf + n, 1, 0, 0x1, 1, u8("b"), 1);
   cr_assert_eq(feed(s, buf, n), ASX_EPROTO);
+  assert_reason(s, "new data message inside a fragmented message");
   assert_closed_with(s, 1002);
   asx_ws_free(s);
   /* Close frames: 1-byte payload, and a code that may not be sent on the wire. */
@@ -302,6 +332,7 @@ Test(ws_session, other_protocol_violations_are_1002) {
     s = make_ws(ASX_WS_SERVER, NULL, NULL, NULL, &rec);
     n = build_frame(buf, 1, 0, 0x8, 1, payloads[k], lens[k]);
     cr_assert_eq(feed(s, buf, n), ASX_EPROTO, "close case %d", k);
+    assert_reason(s, k == 0 ? "1-byte payload" : "status code not allowed");
     cr_assert_eq(rec.closes, 0);
     assert_closed_with(s, 1002);
     asx_ws_free(s);
@@ -326,6 +357,7 @@ Test(ws_session, invalid_utf8_text_is_1007) {
     size_t n = build_frame(buf, 1, 0, 0x1, 1, u8(bad[i]), strlen(bad[i]));
     cr_assert_eq(feed(s, buf, n), ASX_EPROTO, "case %zu", i);
     cr_assert_eq(rec.nmsgs, 0);
+    assert_reason(s, "UTF-8");
     assert_closed_with(s, 1007);
     asx_ws_free(s);
   }
@@ -484,7 +516,8 @@ Test(ws_session, split_input_gives_same_events) {
   memset(mid, 'm', sizeof mid);
   n += build_frame(stream + n, 1, 0, 0x1, 1, mid, sizeof mid); /* 16-bit length form */
   n += build_frame(stream + n, 1, 0, 0x9, 1, u8("pi"), 2);
-  n += build_frame(stream + n, 1, 0, 0x8, 1, u8("\x03\xe8" "done"), 6);
+  /* A multi-byte UTF-8 close reason: wslay must see the close frame in one read. */
+  n += build_frame(stream + n, 1, 0, 0x8, 1, u8("\x03\xe8" "d\xc3\xa9j\xc3\xa0"), 8);
   for (size_t chunk = 1; chunk <= n; chunk++) {
     ws_rec rec;
     rec_reset(&rec);
@@ -503,9 +536,25 @@ Test(ws_session, split_input_gives_same_events) {
     cr_assert_eq(rec.npings, 1);
     cr_assert_eq(rec.closes, 1);
     cr_assert_eq(rec.close_code, 1000);
-    cr_assert_str_eq(rec.close_reason, "done");
+    cr_assert_str_eq(rec.close_reason, "d\xc3\xa9j\xc3\xa0");
     asx_ws_free(s);
     rec_free(&rec);
+  }
+}
+
+Test(ws_session, invalid_close_reason_is_1007_at_every_split) {
+  uint8_t frame[32];
+  size_t n = build_frame(frame, 1, 0, 0x8, 1, u8("\x03\xe8" "ok\xed\xa0\x80"), 7);
+  for (size_t split = 1; split < n; split++) {
+    ws_rec rec;
+    rec_reset(&rec);
+    asx_ws *s = make_ws(ASX_WS_SERVER, NULL, NULL, NULL, &rec);
+    int rc = feed(s, frame, split);
+    if (rc == 0) rc = feed(s, frame + split, n - split);
+    cr_assert_eq(rc, ASX_EPROTO, "split %zu", split);
+    cr_assert_eq(rec.closes, 0);
+    assert_closed_with(s, 1007);
+    asx_ws_free(s);
   }
 }
 
@@ -571,6 +620,77 @@ Test(ws_session, pull_with_small_buffers) {
   cr_assert_eq(asx_ws_recv(p.server, out, total, NULL), 0);
   assert_msg(&p.srec, 0, ASX_WS_TEXT, msg, sizeof msg);
   pair_close(&p);
+}
+
+Test(ws_session, output_backlog_limit) {
+  asx_ws_limits lim = asx_ws_limits_default();
+  lim.max_output_backlog = 100;
+  ws_rec rec;
+  rec_reset(&rec);
+  asx_ws *s = make_ws(ASX_WS_SERVER, &lim, NULL, NULL, &rec);
+  uint8_t msg[100];
+  memset(msg, 'q', sizeof msg);
+  cr_assert_eq(asx_ws_send(s, ASX_WS_BINARY, msg, 60), 0);
+  cr_assert_eq(asx_ws_output_backlog(s), 60);
+  cr_assert_eq(asx_ws_send(s, ASX_WS_BINARY, msg, 41), ASX_EBUSY); /* 101 > 100 */
+  cr_assert_eq(asx_ws_send(s, ASX_WS_BINARY, msg, 40), 0);         /* exactly 100 */
+  cr_assert_eq(asx_ws_ping(s, msg, 1), ASX_EBUSY);
+  uint8_t out[512];
+  cr_assert_eq(drain(s, out, sizeof out), 2 * 2 + 100);
+  cr_assert_eq(asx_ws_output_backlog(s), 0);
+  cr_assert_eq(asx_ws_send(s, ASX_WS_BINARY, msg, 100), 0);
+  cr_assert_eq(asx_ws_close(s, 1000, NULL, 0), 0); /* a close is never refused for backlog */
+  asx_ws_free(s);
+}
+
+Test(ws_session, ping_flood_without_pulling_is_1008) {
+  asx_ws_limits lim = asx_ws_limits_default();
+  lim.max_output_backlog = 1000;
+  ws_rec rec;
+  rec_reset(&rec);
+  asx_ws *s = make_ws(ASX_WS_SERVER, &lim, NULL, NULL, &rec);
+  uint8_t payload[100] = {0};
+  uint8_t frame[128];
+  size_t n = build_frame(frame, 1, 0, 0x9, 1, payload, sizeof payload);
+  int rc = 0;
+  int i = 0;
+  for (; i < 50 && rc == 0; i++) rc = feed(s, frame, n);
+  cr_assert_eq(rc, ASX_ELIMIT);
+  cr_assert_eq(i, 11, "10 pongs fit in 1000 bytes, the 11th overflows (i=%d)", i);
+  cr_assert_eq(rec.npings, 10);
+  uint8_t out[4096];
+  drain(s, out, sizeof out);
+  cr_assert_eq(asx_ws_close_code_sent(s), 1008);
+  asx_ws_free(s);
+}
+
+static asx_ws *reentry_ws;
+static int reentry_rc_recv, reentry_rc_pull, reentry_rc_send;
+
+static int reentering_on_message(void *ud, asx_ws_msg_type type, const uint8_t *data, size_t len) {
+  (void)ud;
+  uint8_t b[8];
+  size_t n;
+  reentry_rc_recv = asx_ws_recv(reentry_ws, data, len, NULL);
+  reentry_rc_pull = asx_ws_pull(reentry_ws, b, sizeof b, &n);
+  reentry_rc_send = asx_ws_send(reentry_ws, type, data, len); /* echo is allowed */
+  return 0;
+}
+
+Test(ws_session, callbacks_may_send_but_not_reenter) {
+  asx_ws_callbacks cb = {reentering_on_message, NULL, NULL, NULL};
+  asx_ws_config cfg = asx_ws_config_default(ASX_WS_SERVER);
+  cr_assert_eq(asx_ws_new(&reentry_ws, &cfg, &cb, NULL), 0);
+  uint8_t buf[32];
+  size_t n = build_frame(buf, 1, 0, 0x1, 1, u8("echo"), 4);
+  cr_assert_eq(feed(reentry_ws, buf, n), 0);
+  cr_assert_eq(reentry_rc_recv, ASX_ESTATE);
+  cr_assert_eq(reentry_rc_pull, ASX_ESTATE);
+  cr_assert_eq(reentry_rc_send, 0);
+  uint8_t out[32];
+  cr_assert_eq(drain(reentry_ws, out, sizeof out), 6);
+  cr_assert(memcmp(out, "\x81\x04" "echo", 6) == 0);
+  asx_ws_free(reentry_ws);
 }
 
 Test(ws_session, invalid_config_rejected) {

@@ -74,7 +74,6 @@ int ws_ext_next(asx_slice list, size_t *pos, ws_ext *ext) {
       if (*pos < list.len && list.ptr[*pos] == '"') {
         if (!parse_quoted(list, pos, &p.value)) return ASX_EPROTO;
         p.quoted = true;
-        if (!p.value.ptr) p.value.ptr = list.ptr + *pos; /* empty "" still counts as a value */
       } else if (!parse_token(list, pos, &p.value)) {
         return ASX_EPROTO;
       }

@@ -49,6 +49,28 @@ typedef struct ws_ext {
  * parsed into *ext), 0 (end of list) or ASX_EPROTO (syntax error). */
 int ws_ext_next(asx_slice list, size_t *pos, ws_ext *ext);
 
+/* The input gate (ws_gate.c): RFC 6455 header rules checked before wslay (which reports some
+ * without a close code and the rest without a reason), and control frames handed over whole. */
+#define WS_GATE_MAX (2 + 8 + 4 + 125)
+
+typedef struct ws_gate {
+  uint8_t acc[WS_GATE_MAX];   /* header (and control payload) being collected */
+  size_t acc_len;
+  size_t need;                /* bytes a control frame needs in total, once its header is known */
+  uint8_t hold[WS_GATE_MAX];  /* validated bytes waiting for wslay */
+  size_t hold_len, hold_off;
+  uint64_t skip;              /* data payload bytes still to pass through */
+  const char *error;          /* set at the first bad header; nothing passes afterwards */
+  bool expect_mask;           /* server role: client frames must be masked */
+  bool rsv1_allowed;          /* permessage-deflate agreed */
+  bool in_message;            /* a fragmented data message is open */
+} ws_gate;
+
+void ws_gate_init(ws_gate *g, bool expect_mask, bool rsv1_allowed);
+/* Moves up to `cap` bytes for wslay into `out`, taking input from *in / *in_len (advanced as
+ * consumed). Returns the bytes produced (0: needs more input, or g->error is set). */
+size_t ws_gate_pull(ws_gate *g, const uint8_t **in, size_t *in_len, uint8_t *out, size_t cap);
+
 /* Base64 (standard alphabet, padded) of n bytes into out (NUL-terminated); out needs
  * 4*ceil(n/3)+1 bytes. */
 void ws_base64(const uint8_t *in, size_t n, char *out);

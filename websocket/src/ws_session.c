@@ -32,11 +32,9 @@ struct asx_ws {
   uint8_t *out;
   size_t out_cap, out_len;
 
-  /* Header pre-check of the input stream, see hdr_track(). */
-  uint8_t hdr[14];
-  uint8_t hdr_have;
-  uint64_t hdr_skip;      /* payload bytes of the current frame still to pass through */
-  const char *hdr_error;  /* a header wslay's frame reader would reject without a close code */
+  ws_gate gate;         /* between the caller's bytes and wslay, see ws_gate.c */
+  bool in_recv;         /* inside asx_ws_recv: callbacks may not re-enter recv or pull */
+  asx_ws_stats stats;
 
   /* The frame being received. */
   bool frame_is_data;
@@ -88,6 +86,7 @@ static const char *close_reason_text(uint16_t code) {
   case ASX_WS_CLOSE_PROTOCOL_ERROR: return "protocol error";
   case ASX_WS_CLOSE_INVALID_PAYLOAD: return "invalid payload";
   case ASX_WS_CLOSE_TOO_BIG: return "message too big";
+  case ASX_WS_CLOSE_POLICY: return "policy violation";
   default: return "internal error";
   }
 }
@@ -123,72 +122,20 @@ static uint16_t close_code_for(int err) {
 
 /* ---- wslay I/O callbacks: memory in, memory out ---- */
 
-/* wslay's frame reader rejects a few header forms (control frame over 125 bytes or
- * fragmented, non-minimal or 2^63+ payload lengths) by closing *without* a status code. RFC 6455
- * wants 1002, so headers are checked here, before wslay sees them: this follows frame
- * boundaries only (header bytes, then skips the payload) and leaves decoding to wslay.
- * Returns how many of the n bytes may be passed on; sets hdr_error at a bad header. */
-static size_t hdr_track(asx_ws *ws, const uint8_t *p, size_t n) {
-  size_t i = 0;
-  while (i < n) {
-    if (ws->hdr_skip) {
-      uint64_t k = n - i < ws->hdr_skip ? n - i : ws->hdr_skip;
-      ws->hdr_skip -= k;
-      i += (size_t)k;
-      continue;
-    }
-    ws->hdr[ws->hdr_have] = p[i];
-    uint8_t have = (uint8_t)(ws->hdr_have + 1);
-    if (have >= 2) {
-      uint8_t b0 = ws->hdr[0], len7 = ws->hdr[1] & 0x7f;
-      bool control = (b0 & 0x08) != 0;
-      if (control && len7 > 125) ws->hdr_error = "control frame payload over 125 bytes";
-      if (control && !(b0 & 0x80)) ws->hdr_error = "fragmented control frame";
-      size_t ext = len7 == 126 ? 2 : len7 == 127 ? 8 : 0;
-      size_t need = 2 + ext + ((ws->hdr[1] & 0x80) ? 4 : 0);
-      if (!ws->hdr_error && have == 2 + ext && ext) {
-        uint64_t v = 0;
-        for (size_t k = 0; k < ext; k++) v = v << 8 | ws->hdr[2 + k];
-        if (ext == 2 && v < 126) ws->hdr_error = "16-bit payload length below 126";
-        if (ext == 8 && v < 65536) ws->hdr_error = "64-bit payload length below 65536";
-        if (ext == 8 && (v >> 63)) ws->hdr_error = "64-bit payload length with the top bit set";
-      }
-      if (ws->hdr_error) return i; /* withhold the byte that completes the bad header */
-      if (have == need) {
-        uint64_t len = len7;
-        if (ext) {
-          len = 0;
-          for (size_t k = 0; k < ext; k++) len = len << 8 | ws->hdr[2 + k];
-        }
-        ws->hdr_skip = len;
-        have = 0;
-      }
-    }
-    ws->hdr_have = have;
-    i++;
-  }
-  return n;
-}
-
 static ssize_t ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
                           void *user_data) {
   (void)flags;
   asx_ws *ws = user_data;
+  const uint8_t *p = ws->in + ws->in_off;
   size_t avail = ws->in_len - ws->in_off;
-  size_t n = len < avail ? len : avail;
-  if (ws->hdr_error) {
-    ws_fail(ws, ASX_EPROTO, ASX_WS_CLOSE_PROTOCOL_ERROR, "%s", ws->hdr_error);
-    n = 0;
-  } else if (n) {
-    n = hdr_track(ws, ws->in + ws->in_off, n);
-    if (n == 0) ws_fail(ws, ASX_EPROTO, ASX_WS_CLOSE_PROTOCOL_ERROR, "%s", ws->hdr_error);
-  }
+  size_t n = ws_gate_pull(&ws->gate, &p, &avail, buf, len);
+  ws->in_off = ws->in_len - avail;
   if (n == 0) {
+    if (ws->gate.error)
+      ws_fail(ws, ASX_EPROTO, ASX_WS_CLOSE_PROTOCOL_ERROR, "%s", ws->gate.error);
     wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
     return -1;
   }
-  memcpy(buf, ws->in + ws->in_off, n);
-  ws->in_off += n;
   return (ssize_t)n;
 }
 
@@ -232,12 +179,7 @@ static void ws_frame_start_cb(wslay_event_context_ptr ctx,
   if (ws->failed) return;
   ws->frame_is_data = !wslay_is_ctrl_frame(arg->opcode);
   ws->frame_fin = arg->fin;
-  if (!ws->frame_is_data) {
-    /* wslay would read a 1-byte close payload as "no status"; RFC 6455 5.5.1 forbids it. */
-    if (arg->opcode == WSLAY_CONNECTION_CLOSE && arg->payload_length == 1)
-      ws_fail(ws, ASX_EPROTO, ASX_WS_CLOSE_PROTOCOL_ERROR, "close frame with a 1-byte payload");
-    return;
-  }
+  if (!ws->frame_is_data) return; /* control frames: checked by the gate, handled by wslay */
   if (arg->payload_length > ws->limits.max_frame_payload) {
     ws_fail(ws, ASX_ELIMIT, ASX_WS_CLOSE_TOO_BIG,
             "frame payload of %llu bytes exceeds max_frame_payload (%llu)",
@@ -324,6 +266,8 @@ static void ws_frame_end_cb(wslay_event_context_ptr ctx, void *user_data) {
             "text message ends inside a UTF-8 sequence");
     return;
   }
+  ws->stats.messages_in++;
+  if (ws->msg_compressed) ws->stats.compressed_in++;
   if (ws->cb.on_message) {
     const uint8_t *data = ws->msg.len ? ws->msg.data : empty_payload;
     int rc = ws->cb.on_message(ws->ud, ws->msg_type, data, ws->msg.len);
@@ -349,9 +293,18 @@ static void ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_m
     break;
   }
   case WSLAY_PING:
+    ws->stats.pings_in++;
+    /* wslay has queued the pong; a peer pinging faster than we write must not grow it forever. */
+    if (wslay_event_get_queued_msg_length(ws->wslay) > ws->limits.max_output_backlog) {
+      ws_fail(ws, ASX_ELIMIT, ASX_WS_CLOSE_POLICY,
+              "output backlog over max_output_backlog (%zu bytes) while answering pings",
+              ws->limits.max_output_backlog);
+      break;
+    }
     if (ws->cb.on_ping) ws->cb.on_ping(ws->ud, p, arg->msg_length);
     break;
   case WSLAY_PONG:
+    ws->stats.pongs_in++;
     if (ws->cb.on_pong) ws->cb.on_pong(ws->ud, p, arg->msg_length);
     break;
   default:
@@ -367,6 +320,7 @@ asx_ws_limits asx_ws_limits_default(void) {
   l.max_message = (size_t)64 << 20;
   l.max_fragments = 4096;
   l.close_timeout_ns = 5000000000ull;
+  l.max_output_backlog = (size_t)64 << 20;
   return l;
 }
 
@@ -384,7 +338,8 @@ int asx_ws_new(asx_ws **out, const asx_ws_config *cfg, const asx_ws_callbacks *c
   if (!out) return ASX_EINVAL;
   *out = NULL;
   if (!cfg || (cfg->role != ASX_WS_SERVER && cfg->role != ASX_WS_CLIENT)) return ASX_EINVAL;
-  if (!cfg->limits.max_frame_payload || !cfg->limits.max_message || !cfg->limits.max_fragments)
+  if (!cfg->limits.max_frame_payload || !cfg->limits.max_message ||
+      !cfg->limits.max_fragments || !cfg->limits.max_output_backlog)
     return ASX_EINVAL;
   const asx_ws_deflate_params *dp = cfg->deflate;
   if (dp && (!window_ok(dp->server_max_window_bits) || !window_ok(dp->client_max_window_bits)))
@@ -415,6 +370,7 @@ int asx_ws_new(asx_ws **out, const asx_ws_config *cfg, const asx_ws_callbacks *c
    * ourselves for a precise error, so wslay's is set out of the way. */
   wslay_event_config_set_no_buffering(ws->wslay, 1);
   wslay_event_config_set_max_recv_msg_length(ws->wslay, UINT64_MAX);
+  ws_gate_init(&ws->gate, ws->role == ASX_WS_SERVER, dp != NULL);
   if (dp) {
     bool server = ws->role == ASX_WS_SERVER;
     ws->deflate_on = true;
@@ -445,17 +401,21 @@ int asx_ws_recv(asx_ws *ws, const uint8_t *data, size_t len, size_t *consumed) {
   if (consumed) *consumed = 0;
   if (!ws || (!data && len)) return ASX_EINVAL;
   if (ws->fatal) return ASX_EFATAL;
+  if (ws->in_recv) return ASX_ESTATE;
   if (ws->failed || ws->timed_out || !wslay_event_get_read_enabled(ws->wslay)) return ASX_ECLOSED;
+  ws->in_recv = true;
   ws->in = data;
   ws->in_len = len;
   ws->in_off = 0;
   int r = wslay_event_recv(ws->wslay);
+  ws->in_recv = false;
+  ws->stats.bytes_in += ws->in_off;
   if (consumed) *consumed = ws->in_off;
   ws->in = NULL;
   ws->in_len = ws->in_off = 0;
   /* wslay may stop asking for bytes right before the withheld one (a partial header). */
-  if (ws->hdr_error && !ws->failed && wslay_event_get_read_enabled(ws->wslay))
-    ws_fail(ws, ASX_EPROTO, ASX_WS_CLOSE_PROTOCOL_ERROR, "%s", ws->hdr_error);
+  if (ws->gate.error && !ws->failed && wslay_event_get_read_enabled(ws->wslay))
+    ws_fail(ws, ASX_EPROTO, ASX_WS_CLOSE_PROTOCOL_ERROR, "%s", ws->gate.error);
   if (ws->failed) return ws->err;
   if (r == WSLAY_ERR_NOMEM) {
     ws_fail(ws, ASX_ENOMEM, ASX_WS_CLOSE_INTERNAL_ERROR, "out of memory in the frame reader");
@@ -468,12 +428,11 @@ int asx_ws_recv(asx_ws *ws, const uint8_t *data, size_t len, size_t *consumed) {
     return ASX_EFATAL;
   }
   if (!wslay_event_get_read_enabled(ws->wslay) && !wslay_event_get_close_received(ws->wslay)) {
-    /* wslay failed the connection itself and queued its close frame. */
+    /* wslay failed the connection itself and queued its close frame. The gate has already
+     * checked every header rule, so what is left to wslay is UTF-8 (text or close reason). */
     ws->failed = true;
     ws->wslay_failed = true;
-    set_error(ws, ASX_EPROTO,
-              "peer violated RFC 6455 (masking, reserved bits, opcode or fragment sequence, "
-              "control frame rules, close code, or UTF-8)");
+    set_error(ws, ASX_EPROTO, "invalid UTF-8 in a text message or close reason");
     return ASX_EPROTO;
   }
   return 0;
@@ -491,9 +450,9 @@ static void refine_wslay_error(asx_ws *ws) {
     set_error(ws, ASX_ELIMIT, "frame too large (closed with 1009)");
     break;
   default:
-    set_error(ws, ASX_EPROTO,
-              "protocol error (closed with 1002): bad masking, reserved bits, opcode, fragment "
-              "sequence, oversized or fragmented control frame, or invalid close code");
+    /* Not expected: the gate checks every header rule wslay enforces. */
+    set_error(ws, ASX_EPROTO, "protocol error (closed with %u) found by wslay beyond the header "
+              "checks", (unsigned)wslay_event_get_status_code_sent(ws->wslay));
     break;
   }
 }
@@ -502,6 +461,7 @@ int asx_ws_pull(asx_ws *ws, uint8_t *buf, size_t cap, size_t *written) {
   if (written) *written = 0;
   if (!ws || (!buf && cap)) return ASX_EINVAL;
   if (ws->fatal) return ASX_EFATAL;
+  if (ws->in_recv) return ASX_ESTATE;
   if (ws->timed_out || cap == 0) return 0;
   ws->out = buf;
   ws->out_cap = cap;
@@ -514,13 +474,15 @@ int asx_ws_pull(asx_ws *ws, uint8_t *buf, size_t cap, size_t *written) {
     if (r != 0 || !ws->close_pending || ws->failed) break;
     if (wslay_event_get_queued_msg_count(ws->wslay) != 0) break;
     ws->close_pending = false;
+    /* If the peer's close arrived meanwhile, wslay has already answered it. */
     if (wslay_event_queue_close(ws->wslay, ws->pending_code, ws->pending_reason,
-                                ws->pending_reason_len) != 0) {
+                                ws->pending_reason_len) == WSLAY_ERR_NOMEM) {
       ws_fail(ws, ASX_ENOMEM, ASX_WS_CLOSE_INTERNAL_ERROR, "out of memory queueing the close");
       break;
     }
   }
   if (written) *written = ws->out_len;
+  ws->stats.bytes_out += ws->out_len;
   ws->out = NULL;
   ws->out_cap = ws->out_len = 0;
   if (r != 0) {
@@ -548,20 +510,32 @@ static int map_queue_error(int r) {
   }
 }
 
-static int can_queue(const asx_ws *ws) {
+static int can_queue(const asx_ws *ws, size_t len) {
   if (ws->fatal) return ASX_EFATAL;
   if (ws->failed || ws->timed_out || ws->close_queued) return ASX_ECLOSED;
+  size_t queued = wslay_event_get_queued_msg_length(ws->wslay);
+  if (len > ws->limits.max_output_backlog || queued > ws->limits.max_output_backlog - len)
+    return ASX_EBUSY;
   return 0;
+}
+
+size_t asx_ws_output_backlog(const asx_ws *ws) {
+  return ws ? wslay_event_get_queued_msg_length(ws->wslay) : 0;
 }
 
 int asx_ws_send(asx_ws *ws, asx_ws_msg_type type, const uint8_t *data, size_t len) {
   if (!ws || (!data && len) || (type != ASX_WS_TEXT && type != ASX_WS_BINARY)) return ASX_EINVAL;
-  int rc = can_queue(ws);
+  /* Checked on the uncompressed size: the compressor must not advance for a refused message. */
+  int rc = can_queue(ws, len);
   if (rc) return rc;
   if (type == ASX_WS_TEXT && !asx_ws_utf8_valid(data, len)) return ASX_EINVAL;
   struct wslay_event_msg m = {type == ASX_WS_TEXT ? WSLAY_TEXT_FRAME : WSLAY_BINARY_FRAME,
                               data ? data : empty_payload, len};
-  if (!ws->deflate_on) return map_queue_error(wslay_event_queue_msg(ws->wslay, &m));
+  if (!ws->deflate_on) {
+    rc = map_queue_error(wslay_event_queue_msg(ws->wslay, &m));
+    if (rc == 0) ws->stats.messages_out++;
+    return rc;
+  }
   rc = ws_deflate_message(&ws->deflater, m.msg, len, &ws->zout);
   if (rc == ASX_ENOMEM) return rc; /* the compressor is untouched: nothing happened */
   if (rc) {
@@ -574,6 +548,10 @@ int asx_ws_send(asx_ws *ws, asx_ws_msg_type type, const uint8_t *data, size_t le
   int r = wslay_event_queue_msg_ex(ws->wslay, &m, WSLAY_RSV1_BIT);
   if (ws->zout.cap > WS_KEEP_BUFFER) asx_buf_free(&ws->zout);
   rc = map_queue_error(r);
+  if (rc == 0) {
+    ws->stats.messages_out++;
+    ws->stats.compressed_out++;
+  }
   if (rc == ASX_ENOMEM && !ws->deflater.no_takeover) {
     /* Our compressor's window now holds a message the peer will never see. */
     ws->deflater.broken = true;
@@ -585,7 +563,7 @@ int asx_ws_send(asx_ws *ws, asx_ws_msg_type type, const uint8_t *data, size_t le
 
 int asx_ws_ping(asx_ws *ws, const uint8_t *data, size_t len) {
   if (!ws || (!data && len) || len > 125) return ASX_EINVAL;
-  int rc = can_queue(ws);
+  int rc = can_queue(ws, len);
   if (rc) return rc;
   struct wslay_event_msg m = {WSLAY_PING, data ? data : empty_payload, len};
   return map_queue_error(wslay_event_queue_msg(ws->wslay, &m));
@@ -599,7 +577,8 @@ int asx_ws_close(asx_ws *ws, uint16_t code, const uint8_t *reason, size_t reason
   if (!ws || (!reason && reason_len) || reason_len > 123 || !sendable_close_code(code))
     return ASX_EINVAL;
   if (reason_len && !asx_ws_utf8_valid(reason, reason_len)) return ASX_EINVAL;
-  int rc = can_queue(ws);
+  int rc = can_queue(ws, 0);
+  if (rc == ASX_EBUSY) rc = 0; /* a close is always allowed */
   if (rc) return rc;
   if (wslay_event_get_close_received(ws->wslay)) return ASX_ECLOSED; /* already answered */
   if (wslay_event_get_queued_msg_count(ws->wslay) != 0) {
@@ -649,6 +628,15 @@ uint16_t asx_ws_close_code_sent(const asx_ws *ws) {
 }
 
 uint16_t asx_ws_close_code_received(const asx_ws *ws) { return ws ? ws->close_recv_code : 0; }
+
+void asx_ws_get_stats(const asx_ws *ws, asx_ws_stats *out) {
+  if (!out) return;
+  if (!ws) {
+    memset(out, 0, sizeof *out);
+    return;
+  }
+  *out = ws->stats;
+}
 
 int asx_ws_error(const asx_ws *ws) { return ws ? ws->err : ASX_EINVAL; }
 

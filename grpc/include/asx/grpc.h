@@ -94,7 +94,7 @@ typedef struct asx_grpc_decoder asx_grpc_decoder;
  * `alloc` NULL = libc. Returns 0 or ASX_ENOMEM. Not thread-safe (one decoder per stream). */
 int asx_grpc_decoder_new(asx_grpc_decoder **out, const asx_grpc_limits *limits,
                          const asx_allocator *alloc);
-/* Frees the decoder and any buffered partial message; NULL is ignored. */
+/* Not thread-safe. Frees the decoder and any buffered partial message; NULL is ignored. */
 void asx_grpc_decoder_free(asx_grpc_decoder *d);
 /* Not thread-safe. Consumes bytes from `in` up to the end of at most one message and sets
  * *consumed. Returns 0 with *msg filled when a whole message is ready; ASX_EAGAIN when all of
@@ -131,11 +131,13 @@ size_t asx_grpc_status_format(int code, char out[ASX_GRPC_STATUS_TEXT_MAX]);
  * 0 with *code set, or ASX_EPROTO. Codes above 16 are returned as-is: callers should treat
  * them as UNKNOWN (asx_grpc_status_name returns NULL for them). */
 int asx_grpc_status_parse(asx_slice value, int *code);
-/* Caller owns `out`: appends the percent-encoded form of `msg` for grpc-message (bytes outside
- * 0x20..0x7E and '%' become %XX, upper-case hex). 0, ASX_ELIMIT or ASX_ENOMEM (out unchanged). */
+/* Thread-safe for distinct buffers; caller owns `out`: appends the percent-encoded form of
+ * `msg` for grpc-message (bytes outside 0x20..0x7E and '%' become %XX, upper-case hex).
+ * 0, ASX_ELIMIT or ASX_ENOMEM (out unchanged). */
 int asx_grpc_message_encode(asx_buf *out, const void *msg, size_t len);
-/* Caller owns `out`: appends the decoded grpc-message. Malformed %-sequences are kept literally
- * (the spec forbids dropping the message for them). 0, ASX_ELIMIT or ASX_ENOMEM. */
+/* Thread-safe for distinct buffers; caller owns `out`: appends the decoded grpc-message.
+ * Malformed %-sequences are kept literally (the spec forbids dropping the message for them).
+ * 0, ASX_ELIMIT or ASX_ENOMEM. */
 int asx_grpc_message_decode(asx_buf *out, asx_slice value);
 
 /* ---- grpc-timeout ------------------------------------------------------------------------ */

@@ -54,7 +54,8 @@ typedef struct asx_http2_limits {
   size_t max_continuations;           /* CONTINUATION frames per block: 0 = enough for
                                          max_header_fragments in max_frame_size frames */
   uint64_t continuation_timeout_ns;   /* a header block must complete within: 5 s */
-  uint32_t reset_burst;               /* RST_STREAM received: bucket size (200) ... */
+  uint32_t reset_burst;               /* stream resets the peer causes (RST_STREAM received or
+                                         stream errors it provokes): bucket size (200) ... */
   uint32_t reset_rate_per_sec;        /* ... refilled at this rate per second (33) */
   size_t max_outbound_ack;            /* queued SETTINGS/PING ACKs before flood: 1000 */
   size_t max_settings_entries;        /* entries per received SETTINGS frame: 32 */
@@ -118,6 +119,7 @@ typedef void (*asx_http2_event_cb)(void *ud, asx_http2_session *s, const asx_htt
 typedef struct asx_http2_stats {
   uint64_t streams_opened;      /* by the peer (server) or by us (client) */
   uint64_t resets_received;     /* RST_STREAM frames from the peer */
+  uint64_t resets_provoked;     /* stream errors the peer caused (asx sent RST_STREAM) */
   uint64_t header_limit_hits;   /* header blocks over max_header_list */
   uint64_t streams_refused;     /* refused by asx (REFUSED_STREAM, 431) */
   uint64_t bytes_received;      /* fed to recv */
@@ -131,76 +133,86 @@ typedef struct asx_http2_stats {
 int asx_http2_session_new(asx_http2_session **out, asx_http2_role role,
                           const asx_http2_limits *limits, const asx_allocator *alloc,
                           asx_http2_event_cb on_event, void *ud);
-/* Frees the session and every stream; NULL is ignored. No events are emitted. */
+/* Not thread-safe. Frees the session and every stream; NULL is ignored. No events are emitted. */
 void asx_http2_session_free(asx_http2_session *s);
 
-/* Feeds received bytes (all of them are consumed). 0 on success; after a connection error a
- * GOAWAY is queued and the error is returned: ASX_EPROTO (peer violated HTTP/2), ASX_ELIMIT
- * (a limit: header fragments, rapid reset...), ASX_ETIMEDOUT (CONTINUATION deadline, from
- * check_timeouts); such errors are sticky: keep calling pending/written to flush the GOAWAY,
- * then close. A fatal error (flood of ACK-needing frames, too many CONTINUATIONs, nghttp2 out
- * of memory, bad client preface) returns ASX_EFATAL: nothing can be sent, only free. */
+/* Not thread-safe. Feeds received bytes (all of them are consumed). 0 on success; after a
+ * connection error a GOAWAY is queued and the error is returned: ASX_EPROTO (peer violated
+ * HTTP/2), ASX_ELIMIT (a limit: header fragments, rapid reset...), ASX_ETIMEDOUT (CONTINUATION
+ * deadline, from check_timeouts); such errors are sticky: keep calling pending/written to flush
+ * the GOAWAY, then close. A fatal error (flood of ACK-needing frames, too many CONTINUATIONs,
+ * nghttp2 out of memory, bad client preface) returns ASX_EFATAL: nothing can be sent, only free. */
 int asx_http2_session_recv(asx_http2_session *s, const uint8_t *in, size_t len);
 
-/* Bytes to write next (borrowed, valid until written/recv/submit/free). An empty slice means
- * nothing to send now. Returns 0 or a fatal ASX_EFATAL. Output is produced in bounded chunks. */
+/* Not thread-safe. Bytes to write next (borrowed, valid until written/recv/submit/free). An
+ * empty slice means nothing to send now. Returns 0 or a fatal ASX_EFATAL. Output is produced in
+ * bounded chunks. */
 int asx_http2_session_pending(asx_http2_session *s, asx_slice *out);
-/* Marks the first n bytes of the last pending() slice as written (partial writes allowed). */
+/* Not thread-safe. Marks the first n bytes of the last pending() slice as written (partial
+ * writes allowed). */
 void asx_http2_session_written(asx_http2_session *s, size_t n);
 
-/* false once the session has nothing more to read (GOAWAY exchanged and streams done, or an
- * error); want_write is true while output is pending or can be produced. */
+/* Not thread-safe. false once the session has nothing more to read (GOAWAY exchanged and streams
+ * done, or an error); want_write is true while output is pending or can be produced. */
 bool asx_http2_session_want_read(const asx_http2_session *s);
 bool asx_http2_session_want_write(const asx_http2_session *s);
 
-/* Updates the session clock (any monotonic nanosecond clock, e.g. the driver's) and enforces
- * deadlines: a header block still waiting for CONTINUATION after continuation_timeout_ns gets
- * GOAWAY(ENHANCE_YOUR_CALM) and ASX_ETIMEDOUT. Also feeds the rapid-reset rate limiter.
- * Call it before recv and whenever asx_http2_session_next_deadline() passes. */
+/* Not thread-safe. Updates the session clock (any monotonic nanosecond clock, e.g. the driver's)
+ * and enforces deadlines: a header block still waiting for CONTINUATION after
+ * continuation_timeout_ns gets GOAWAY(ENHANCE_YOUR_CALM) and ASX_ETIMEDOUT. Also feeds the
+ * rapid-reset rate limiter. Call it before recv and whenever asx_http2_session_next_deadline()
+ * passes. */
 int asx_http2_session_check_timeouts(asx_http2_session *s, uint64_t now_ns);
-/* The clock value at which check_timeouts must next be called; UINT64_MAX when none. */
+/* Not thread-safe. The clock value at which check_timeouts must next be called; UINT64_MAX when
+ * none. */
 uint64_t asx_http2_session_next_deadline(const asx_http2_session *s);
 
-/* Returns the flow-control credit for n DATA bytes the application has processed on
- * stream_id (0 allowed after the stream closed: the connection window is still credited).
- * Without it the peer stops sending once the windows are used. 0, ASX_EINVAL or ASX_EFATAL. */
+/* Not thread-safe. Returns the flow-control credit for n DATA bytes the application has
+ * processed on stream_id. The stream may already be closed (the connection window is still
+ * credited); stream_id 0 credits the connection only. Without it the peer stops sending once
+ * the windows are used. 0, ASX_EINVAL or ASX_EFATAL. */
 int asx_http2_session_consume(asx_http2_session *s, int32_t stream_id, size_t n);
 
-/* Client: opens a stream with a request header block (pseudo-headers first). With end_stream
- * the request has no body; otherwise send it with submit_data/submit_trailers.
- * 0 with *stream_id set, ASX_ESTATE (server session, GOAWAY received), ASX_EINVAL, ASX_ENOMEM. */
+/* Not thread-safe. Client: opens a stream with a request header block (pseudo-headers first).
+ * With end_stream the request has no body; otherwise send it with submit_data/submit_trailers. 0
+ * with *stream_id set, ASX_ESTATE (server session, GOAWAY received), ASX_EINVAL, ASX_ENOMEM. */
 int asx_http2_submit_request(asx_http2_session *s, const asx_http2_header *headers, size_t n,
                              bool end_stream, int32_t *stream_id);
-/* Server: the response header block for stream_id (final :status). 0, ASX_ENOTFOUND (no such
- * open stream), ASX_ESTATE (already responded / client session), ASX_EINVAL, ASX_ENOMEM. */
+/* Not thread-safe. Server: the response header block for stream_id (final :status). 0,
+ * ASX_ENOTFOUND (no such open stream), ASX_ESTATE (already responded / client session),
+ * ASX_EINVAL, ASX_ENOMEM. */
 int asx_http2_submit_response(asx_http2_session *s, int32_t stream_id,
                               const asx_http2_header *headers, size_t n, bool end_stream);
-/* Server: a 1xx informational header block (e.g. 100-continue) before the response. */
+/* Not thread-safe. Server: a 1xx informational header block (e.g. 100-continue) before the
+ * response. */
 int asx_http2_submit_informational(asx_http2_session *s, int32_t stream_id,
                                    const asx_http2_header *headers, size_t n);
-/* Appends body bytes (copied) to stream_id's send buffer; end_stream ends the body. Data goes
- * out as the peer's flow-control windows allow. ASX_ELIMIT when the stream's buffer would
- * exceed max_send_buffer (nothing appended), ASX_ESTATE after end_stream, ASX_ENOTFOUND. */
+/* Not thread-safe. Appends body bytes (copied) to stream_id's send buffer; end_stream ends the
+ * body. Data goes out as the peer's flow-control windows allow. ASX_ELIMIT when the stream's
+ * buffer would exceed max_send_buffer (nothing appended), ASX_ESTATE after end_stream,
+ * ASX_ENOTFOUND. */
 int asx_http2_submit_data(asx_http2_session *s, int32_t stream_id, const void *data, size_t len,
                           bool end_stream);
-/* Ends stream_id's body with a trailer block (copied) sent after all buffered data. */
+/* Not thread-safe. Ends stream_id's body with a trailer block (copied) sent after all buffered
+ * data. */
 int asx_http2_submit_trailers(asx_http2_session *s, int32_t stream_id,
                               const asx_http2_header *headers, size_t n);
-/* Resets stream_id with an HTTP/2 error code (ASX_HTTP2_CANCEL to abandon a request). */
+/* Not thread-safe. Resets stream_id with an HTTP/2 error code (ASX_HTTP2_CANCEL to abandon a
+ * request). */
 int asx_http2_submit_rst(asx_http2_session *s, int32_t stream_id, uint32_t error_code);
-/* Graceful shutdown: GOAWAY(NO_ERROR) with the last processed stream; in-flight streams
- * finish, new ones are refused. */
+/* Not thread-safe. Graceful shutdown: GOAWAY(NO_ERROR) with the last processed stream; in-flight
+ * streams finish, new ones are refused. */
 int asx_http2_session_shutdown(asx_http2_session *s);
-/* Immediate termination: GOAWAY(error_code) and stop reading; flush then close. */
+/* Not thread-safe. Immediate termination: GOAWAY(error_code) and stop reading; flush then close. */
 int asx_http2_session_terminate(asx_http2_session *s, uint32_t error_code);
-/* Bytes of submitted body still buffered for stream_id (0 for unknown streams). */
+/* Not thread-safe. Bytes of submitted body still buffered for stream_id (0 for unknown streams). */
 size_t asx_http2_stream_send_buffered(const asx_http2_session *s, int32_t stream_id);
 
 /* The last error's human-readable message ("" when none). */
 const char *asx_http2_session_error_message(const asx_http2_session *s);
-/* The last error code (0 when none); sticky once the connection is failed. */
+/* Not thread-safe. The last error code (0 when none); sticky once the connection is failed. */
 int asx_http2_session_error(const asx_http2_session *s);
-/* Copies the counters. */
+/* Not thread-safe. Copies the counters. */
 void asx_http2_session_stats(const asx_http2_session *s, asx_http2_stats *out);
 
 /* ---- h2c (cleartext HTTP/2) -------------------------------------------------------------- */
@@ -215,18 +227,18 @@ void asx_http2_session_stats(const asx_http2_session *s, asx_http2_stats *out);
 /* Thread-safe, pure: 1 if `in` starts with the full preface, 0 if it is a proper prefix of
  * it (need more bytes), -1 if it is not HTTP/2 prior knowledge. */
 int asx_http2_detect_preface(const uint8_t *in, size_t len);
-/* Caller owns `out`: appends the base64url HTTP2-Settings header value describing `limits`
- * (NULL = defaults) for a client's Upgrade request. 0, ASX_ELIMIT or ASX_ENOMEM. */
+/* Thread-safe. Caller owns `out`: appends the base64url HTTP2-Settings header value describing
+ * `limits` (NULL = defaults) for a client's Upgrade request. 0, ASX_ELIMIT or ASX_ENOMEM. */
 int asx_http2_h2c_settings_value(const asx_http2_limits *limits, asx_buf *out);
-/* Server: after answering an "Upgrade: h2c" request with ASX_HTTP2_H2C_101, applies the
- * request's HTTP2-Settings value (base64url) and opens stream 1 half-closed(remote) for that
- * request; respond with submit_response(s, 1, ...). Then feed the client's bytes (preface
- * first). 0, ASX_EPROTO (bad base64url or SETTINGS payload), ASX_ESTATE, ASX_ENOMEM. */
+/* Not thread-safe. Server: after answering an "Upgrade: h2c" request with ASX_HTTP2_H2C_101,
+ * applies the request's HTTP2-Settings value (base64url) and opens stream 1 half-closed(remote)
+ * for that request; respond with submit_response(s, 1, ...). Then feed the client's bytes
+ * (preface first). 0, ASX_EPROTO (bad base64url or SETTINGS payload), ASX_ESTATE, ASX_ENOMEM. */
 int asx_http2_session_upgrade_server(asx_http2_session *s, asx_slice http2_settings,
                                      bool head_request);
-/* Client (role ASX_HTTP2_CLIENT_UPGRADE): after receiving 101, opens stream 1
- * half-closed(local) for the HTTP/1.1 request, whose response arrives as stream 1 events.
- * Queues the preface and the same SETTINGS as asx_http2_h2c_settings_value(). */
+/* Not thread-safe. Client (role ASX_HTTP2_CLIENT_UPGRADE): after receiving 101, opens stream 1
+ * half-closed(local) for the HTTP/1.1 request, whose response arrives as stream 1 events. Queues
+ * the preface and the same SETTINGS as asx_http2_h2c_settings_value(). */
 int asx_http2_session_upgrade_client(asx_http2_session *s, bool head_request);
 
 #ifdef __cplusplus

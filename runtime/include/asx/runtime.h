@@ -131,6 +131,8 @@ typedef struct asx_runtime_config {
   uint64_t cleanup_budget_ns[ASX_CANCEL_KIND_COUNT]; /* per kind; 0 = built-in default */
   size_t deque_capacity;       /* per-worker run queue slots, power of two; 0 = 256 */
   int record_choices;          /* DETERMINISTIC: keep the choice sequence (asx_runtime_choices) */
+  int disable_lifo_slot;       /* THREADS: woken tasks go to the stealable deque, never the LIFO
+                                * slot (more cross-worker wakeups; used by stress tests) */
 } asx_runtime_config;
 
 /* Teardown accounting: after asx_runtime_run returns, live_* and unresolved_obligations are 0

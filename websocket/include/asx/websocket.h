@@ -243,6 +243,8 @@ typedef struct asx_ws_limits {
   size_t max_message;          /* an assembled (and decompressed) message (64 MiB) */
   uint32_t max_fragments;      /* frames per message (4096) */
   uint64_t close_timeout_ns;   /* wait for the peer's close after ours (5 s) */
+  size_t max_output_backlog;   /* bytes queued but not yet pulled (64 MiB): a send beyond it is
+                                  ASX_EBUSY; auto-pongs beyond it fail the connection (1008) */
 } asx_ws_limits;
 
 /* Thread-safe, pure. */
@@ -250,7 +252,7 @@ asx_ws_limits asx_ws_limits_default(void);
 
 /* Callbacks, called synchronously from asx_ws_recv only. Any may be NULL. Data pointers are
  * valid only during the call. Calling asx_ws_send/ping/close from a callback is allowed;
- * asx_ws_free is not. */
+ * asx_ws_recv and asx_ws_pull return ASX_ESTATE there, and asx_ws_free is not allowed. */
 typedef struct asx_ws_callbacks {
   /* A complete message. Return 0, or a negative value to fail the connection with 1011. */
   int (*on_message)(void *ud, asx_ws_msg_type type, const uint8_t *data, size_t len);
@@ -298,27 +300,34 @@ void asx_ws_free(asx_ws *ws);
  * frame. `*consumed` (may be NULL) receives how many bytes were taken (all of them unless the
  * connection closed or failed part-way; bytes after that are ignored). Returns 0 or the error
  * that failed the connection (a close frame is then queued): ASX_EPROTO (1002, or 1007 for
- * invalid UTF-8), ASX_ELIMIT (1009), ASX_EDECOMPRESS (1007), ASX_ENOMEM (1011), or on_message's
+ * invalid UTF-8), ASX_ELIMIT (1009; 1008 for a pong backlog), ASX_EDECOMPRESS (1007), ASX_ENOMEM (1011), or on_message's
  * own negative return value (ASX_ECANCELED for a positive one; 1011). ENOMEM here is not
- * retryable: wslay has already taken the bytes, so the connection is failed. After a failure, or once reading is over, returns
- * ASX_ECLOSED and consumes nothing. */
+ * retryable: wslay has already taken the bytes, so the connection is failed. After a failure,
+ * or once reading is over, returns ASX_ECLOSED and consumes nothing; from inside a callback,
+ * ASX_ESTATE. */
 int asx_ws_recv(asx_ws *ws, const uint8_t *data, size_t len, size_t *consumed);
 
 /* Not thread-safe. Copies pending output (frames, pongs, close) into `buf` up to `cap` bytes;
- * `*written` receives the count (0 = nothing to send). Returns 0, or ASX_EFATAL if the frame
- * writer failed (mask source error): the session must be freed. */
+ * `*written` receives the count (0 = nothing to send). Returns 0, ASX_ESTATE (called from a
+ * callback), or ASX_EFATAL if the frame writer failed (mask source error): the session must
+ * be freed. */
 int asx_ws_pull(asx_ws *ws, uint8_t *buf, size_t cap, size_t *written);
 
 /* Not thread-safe. True when asx_ws_pull would produce bytes. */
 bool asx_ws_want_write(const asx_ws *ws);
 
+/* Not thread-safe. Payload bytes queued for sending and not yet pulled (for backpressure). */
+size_t asx_ws_output_backlog(const asx_ws *ws);
+
 /* Not thread-safe. Queues a message (compressed when permessage-deflate is on); the bytes are
  * copied. Text must be valid UTF-8 (ASX_EINVAL otherwise). Returns 0, ASX_EINVAL, ASX_ECLOSED
- * (a close was already queued or sent) or ASX_ENOMEM (nothing queued; with context takeover a
+ * (a close was already queued or sent), ASX_EBUSY (the backlog would exceed
+ * max_output_backlog: pull first; nothing queued) or ASX_ENOMEM (nothing queued; with context takeover a
  * compressor failure fails the connection with 1011 since the peer's inflater would desync). */
 int asx_ws_send(asx_ws *ws, asx_ws_msg_type type, const uint8_t *data, size_t len);
 
-/* Not thread-safe. Queues a ping (payload <= 125 bytes). 0, ASX_EINVAL, ASX_ECLOSED, ASX_ENOMEM. */
+/* Not thread-safe. Queues a ping (payload <= 125 bytes). 0, ASX_EINVAL, ASX_ECLOSED, ASX_EBUSY,
+ * ASX_ENOMEM. */
 int asx_ws_ping(asx_ws *ws, const uint8_t *data, size_t len);
 
 /* Not thread-safe. Starts the close handshake: code 1000-1003, 1007-1011 or 3000-4999, reason
@@ -342,6 +351,21 @@ uint16_t asx_ws_close_code_received(const asx_ws *ws);
  * message for it ("" if none). The message stays valid until the session is freed. */
 int asx_ws_error(const asx_ws *ws);
 const char *asx_ws_error_message(const asx_ws *ws);
+
+/* Counters since the session was created. */
+typedef struct asx_ws_stats {
+  uint64_t bytes_in;        /* wire bytes consumed by asx_ws_recv */
+  uint64_t bytes_out;       /* wire bytes returned by asx_ws_pull */
+  uint64_t messages_in;     /* data messages delivered to on_message */
+  uint64_t messages_out;    /* data messages queued by asx_ws_send */
+  uint64_t compressed_in;   /* ...of which arrived compressed */
+  uint64_t compressed_out;  /* ...of which were sent compressed */
+  uint64_t pings_in;
+  uint64_t pongs_in;
+} asx_ws_stats;
+
+/* Not thread-safe. Copies the counters into *out. */
+void asx_ws_get_stats(const asx_ws *ws, asx_ws_stats *out);
 
 /* Thread-safe, pure. Whole-buffer UTF-8 check (strict: no overlongs, surrogates or code
  * points above U+10FFFF). */

@@ -1,0 +1,4 @@
+# gRPC harness: the length-prefixed message decoder (whole vs split input) and trailer helpers.
+if(TARGET asx_grpc)
+  asx_fuzz(fuzz_grpc_frame SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_grpc_frame.c LIBS asx_grpc)
+endif()
