@@ -227,6 +227,7 @@ int asx_http1_serve(asx_cx *cx, asx_stream *s, const asx_http1_server_config *cf
         }
       }
       if (c->upgrade_ev) asx_http1_decoder_decline_upgrade(c->dec);
+      h1_req_upgrade_declined(&c->req);
     }
     if (!run_exchange(c)) break;
   }

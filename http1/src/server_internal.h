@@ -82,5 +82,7 @@ void h1_req_reset(asx_http1_req *r, h1conn *c, uint64_t index);
 int h1_on_event(void *ud, const asx_http1_event *ev);
 /* Reads and discards the rest of the body (up to `limit` bytes): 0 or an error/ASX_ELIMIT. */
 int h1_req_drain(asx_http1_req *r, uint64_t limit);
+/* The hook declined an upgrade: the request is answered as a plain one. */
+void h1_req_upgrade_declined(asx_http1_req *r);
 
 #endif

@@ -211,3 +211,30 @@ int h1_req_drain(asx_http1_req *r, uint64_t limit) {
   }
   return 0;
 }
+
+/* True when a Connection field lists `token` (comma-separated, case-insensitive). */
+static bool connection_has(const asx_http1_req *r, const char *token) {
+  size_t n = asx_http1_req_header_count(r), tl = strlen(token);
+  for (size_t i = 0; i < n; i++) {
+    asx_slice k, v;
+    asx_http1_req_header_at(r, i, &k, &v);
+    if (!asx_slice_eq_nocase(k, "connection")) continue;
+    size_t p = 0;
+    while (p < v.len) {
+      while (p < v.len && (v.ptr[p] == ' ' || v.ptr[p] == '\t' || v.ptr[p] == ',')) p++;
+      size_t s = p;
+      while (p < v.len && v.ptr[p] != ',') p++;
+      size_t e = p;
+      while (e > s && (v.ptr[e - 1] == ' ' || v.ptr[e - 1] == '\t')) e--;
+      if (asx_slice_eq_nocase((asx_slice){v.ptr + s, e - s}, token) && e - s == tl) return true;
+    }
+  }
+  return false;
+}
+
+void h1_req_upgrade_declined(asx_http1_req *r) {
+  /* The decoder called the upgrade request non-persistent; as a plain request it persists by
+   * the usual version/Connection rules. */
+  r->keep_alive = r->minor >= 1 ? !connection_has(r, "close") : connection_has(r, "keep-alive");
+  r->upgrade = false;
+}

@@ -89,6 +89,8 @@ bool cli_send(int fd, const void *buf, size_t n) {
   return true;
 }
 
+bool cli_send_str(int fd, const char *s) { return cli_send(fd, s, strlen(s)); }
+
 size_t cli_recv_all(int fd, char *buf, size_t cap) {
   size_t got = 0;
   while (got + 1 < cap) {

@@ -36,6 +36,8 @@ void testsrv_stop(testsrv *t);
 int cli_connect(uint16_t port);
 /* Sends all of s. */
 bool cli_send(int fd, const void *buf, size_t n);
+/* Sends a NUL-terminated string. */
+bool cli_send_str(int fd, const char *s);
 /* Reads until the peer closes or `cap` bytes or a receive timeout; returns bytes read. */
 size_t cli_recv_all(int fd, char *buf, size_t cap);
 /* Reads one complete response (head + Content-Length body, or chunked to the last chunk) into
