@@ -122,3 +122,63 @@ int net_run(unsigned workers, asx_task_fn fn, void *arg) {
   asx_runtime_free(rt);
   return rc;
 }
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static int bg_main(asx_cx *cx, void *arg) {
+  net_bg *bg = arg;
+  bg->run_rc = asx_server_run(cx, bg->srv);
+  return 0;
+}
+
+static void *bg_thread(void *arg) {
+  net_bg *bg = arg;
+  asx_runtime_config cfg;
+  asx_runtime_config_default(&cfg);
+  cfg.workers = bg->workers;
+  asx_runtime *rt = NULL;
+  if (asx_runtime_new(&cfg, &rt) != 0) return NULL;
+  asx_runtime_run(rt, bg_main, bg, NULL, NULL);
+  asx_runtime_stats_get(rt, &bg->stats);
+  asx_runtime_free(rt);
+  return NULL;
+}
+
+void net_bg_start(net_bg *bg, asx_server *srv, unsigned workers) {
+  bg->srv = srv;
+  bg->workers = workers;
+  bg->run_rc = -999;
+  pthread_t *t = malloc(sizeof(*t));
+  cr_assert_eq(pthread_create(t, NULL, bg_thread, bg), 0);
+  bg->thread = t;
+}
+
+void net_bg_stop(net_bg *bg, asx_server_stats *final_stats) {
+  asx_server_shutdown(bg->srv);
+  pthread_t *t = bg->thread;
+  pthread_join(*t, NULL);
+  free(t);
+  cr_assert_eq(bg->run_rc, 0, "server run: %s", asx_errname(bg->run_rc));
+  cr_assert_eq(bg->stats.live_tasks, 0);
+  cr_assert_eq(bg->stats.live_regions, 0);
+  cr_assert_eq(bg->stats.unresolved_obligations, 0);
+  cr_assert_eq(bg->stats.obligation_leaks, 0);
+  if (final_stats) asx_server_stats_get(bg->srv, final_stats);
+  asx_server_free(bg->srv);
+  bg->srv = NULL;
+}
+
+int net_blocking_connect(uint16_t port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}

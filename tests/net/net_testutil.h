@@ -37,3 +37,20 @@ void net_mem_pump(asx_tls_conn *from, asx_tls_conn *to);
 int net_run(unsigned workers, asx_task_fn fn, void *arg);
 
 #endif
+
+/* A server running on its own runtime in a background thread (so the test thread can run
+ * external peers such as curl and openssl). */
+typedef struct net_bg {
+  asx_server *srv;
+  uint16_t port;
+  unsigned workers;
+  int run_rc;
+  void *thread; /* pthread_t */
+  asx_runtime_stats stats;
+} net_bg;
+/* Starts srv (owned by bg afterwards) on a runtime with `workers` workers. */
+void net_bg_start(net_bg *bg, asx_server *srv, unsigned workers);
+/* Requests a graceful shutdown, waits for the runtime to end, checks teardown, frees srv. */
+void net_bg_stop(net_bg *bg, asx_server_stats *final_stats);
+/* Line-oriented client helpers for tests (blocking sockets, no runtime). */
+int net_blocking_connect(uint16_t port);

@@ -245,6 +245,10 @@ Test(tls_engine, mtls_requires_a_verified_client_cert) {
   char b[4];
   size_t n;
   cr_assert_eq(asx_tls_conn_read(p.c, b, sizeof(b), &n), 0);
+  cr_assert_eq(asx_tls_conn_write(p.c, "hello", 5), 0);
+  net_mem_pump(p.c, p.s);
+  int rc = asx_tls_conn_read(p.s, b, sizeof(b), &n);
+  cr_assert_eq(rc, 0, "%s %s", asx_errname(rc), asx_tls_conn_error_message(p.s));
   pair_free(&p);
 
   /* A client cert from a CA the server does not trust. */
