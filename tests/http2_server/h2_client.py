@@ -1,0 +1,156 @@
+#!/usr/bin/python3
+"""Scripted HTTP/2 client (python3-h2) for the server suite.
+
+usage: h2_client.py PORT MODE [ARGS]
+  reset PATH DELAY_MS     send GET PATH, wait DELAY_MS, RST_STREAM(CANCEL); wait for the server
+                          to acknowledge nothing more; prints "reset-sent"
+  goaway PATH             send GET PATH, read until the stream ends; prints "goaway last=N"
+                          when a GOAWAY arrives and "status=S body=B" for the response
+  concurrent PATH N       open N streams at once on one connection; prints "ok=K"
+  upgrade PATH            HTTP/1.1 Upgrade: h2c then h2; prints "101" and "status=S body=B"
+"""
+import socket
+import sys
+import time
+
+import h2.config
+import h2.connection
+import h2.events
+
+
+def connect(port):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.settimeout(10)
+    return s
+
+
+def headers(path, method="GET", port=0):
+    return [(":method", method), (":path", path), (":scheme", "http"),
+            (":authority", "127.0.0.1:%d" % port)]
+
+
+def pump(sock, conn, on_event, until):
+    """Reads frames and dispatches events until until() is true or the connection closes."""
+    while not until():
+        try:
+            data = sock.recv(65536)
+        except socket.timeout:
+            return False
+        if not data:
+            return False
+        for ev in conn.receive_data(data):
+            on_event(ev)
+            if isinstance(ev, h2.events.DataReceived):
+                conn.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
+        out = conn.data_to_send()
+        if out:
+            sock.sendall(out)
+    return True
+
+
+def main():
+    port = int(sys.argv[1])
+    mode = sys.argv[2]
+    cfg = h2.config.H2Configuration(client_side=True, header_encoding="utf-8")
+    conn = h2.connection.H2Connection(config=cfg)
+    sock = connect(port)
+    if mode == "upgrade":
+        settings = conn.initiate_upgrade_connection()
+        req = ("GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+               "Upgrade: h2c\r\nHTTP2-Settings: %s\r\n\r\n" % (sys.argv[3], port,
+                                                               settings.decode()))
+        sock.sendall(req.encode())
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            chunk = sock.recv(4096)
+            if not chunk:
+                print("no-101")
+                return 1
+            buf += chunk
+        head, rest = buf.split(b"\r\n\r\n", 1)
+        if b" 101 " not in head.split(b"\r\n")[0]:
+            print("no-101", head)
+            return 1
+        print("101")
+        sock.sendall(conn.data_to_send())
+        state = {"status": None, "body": b"", "done": False}
+
+        def on_ev(ev):
+            if isinstance(ev, h2.events.ResponseReceived) and ev.stream_id == 1:
+                state["status"] = dict(ev.headers)[":status"]
+            elif isinstance(ev, h2.events.DataReceived) and ev.stream_id == 1:
+                state["body"] += ev.data
+            elif isinstance(ev, h2.events.StreamEnded) and ev.stream_id == 1:
+                state["done"] = True
+        if rest:
+            for ev in conn.receive_data(rest):
+                on_ev(ev)
+        pump(sock, conn, on_ev, lambda: state["done"])
+        print("status=%s body=%s" % (state["status"], state["body"].decode()))
+        conn.close_connection()
+        sock.sendall(conn.data_to_send())
+        return 0
+
+    conn.initiate_connection()
+    sock.sendall(conn.data_to_send())
+    if mode == "reset":
+        sid = conn.get_next_available_stream_id()
+        conn.send_headers(sid, headers(sys.argv[3], port=port), end_stream=True)
+        sock.sendall(conn.data_to_send())
+        time.sleep(int(sys.argv[4]) / 1000.0)
+        conn.reset_stream(sid, error_code=8)
+        sock.sendall(conn.data_to_send())
+        print("reset-sent")
+        time.sleep(0.3)
+        conn.close_connection()
+        sock.sendall(conn.data_to_send())
+        return 0
+    if mode == "goaway":
+        sid = conn.get_next_available_stream_id()
+        conn.send_headers(sid, headers(sys.argv[3], port=port), end_stream=True)
+        sock.sendall(conn.data_to_send())
+        state = {"status": None, "body": b"", "done": False}
+
+        def on_ev(ev):
+            if isinstance(ev, h2.events.ConnectionTerminated):
+                print("goaway last=%d code=%d" % (ev.last_stream_id, ev.error_code))
+                sys.stdout.flush()
+            elif isinstance(ev, h2.events.ResponseReceived):
+                state["status"] = dict(ev.headers)[":status"]
+            elif isinstance(ev, h2.events.DataReceived):
+                state["body"] += ev.data
+            elif isinstance(ev, (h2.events.StreamEnded, h2.events.StreamReset)):
+                state["done"] = True
+        pump(sock, conn, on_ev, lambda: state["done"])
+        print("status=%s body=%s" % (state["status"], state["body"].decode()))
+        # Read on until the server closes (GOAWAY may follow the last response).
+        pump(sock, conn, on_ev, lambda: False)
+        return 0
+    if mode == "concurrent":
+        n = int(sys.argv[4])
+        ids = []
+        for _ in range(n):
+            sid = conn.get_next_available_stream_id()
+            conn.send_headers(sid, headers(sys.argv[3], port=port), end_stream=True)
+            ids.append(sid)
+        sock.sendall(conn.data_to_send())
+        ok = set()
+        bodies = {}
+
+        def on_ev(ev):
+            if isinstance(ev, h2.events.DataReceived):
+                bodies[ev.stream_id] = bodies.get(ev.stream_id, b"") + ev.data
+            elif isinstance(ev, h2.events.StreamEnded):
+                ok.add(ev.stream_id)
+        pump(sock, conn, on_ev, lambda: len(ok) == n)
+        good = sum(1 for s in ids if s in ok and bodies.get(s, b"").startswith(b"hello"))
+        print("ok=%d" % good)
+        conn.close_connection()
+        sock.sendall(conn.data_to_send())
+        return 0
+    print("bad mode")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
