@@ -401,3 +401,45 @@ Test(http1_server, graceful_shutdown_drains_in_flight_request, .timeout = 30) {
   close(fd);
   close(idle);
 }
+
+/* Every allocation of the glue (decoder, buffers, connection state) failing in turn: each
+ * request gets a complete 200, a 500, or a closed connection; nothing leaks. */
+#include "test_alloc.h"
+
+Test(http1_server_alloc, every_allocation_failing_in_turn, .timeout = 120) {
+  static test_alloc ta;
+  test_alloc_init(&ta);
+  asx_http1_server_config_default(&cfg);
+  cfg.handler = handler;
+  cfg.alloc = &ta.base;
+  memset(&ts, 0, sizeof ts);
+  ts.workers = 1;
+  testsrv_start(&ts, asx_http1_conn_fn, &cfg);
+  const char req[] = "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nX-A: 1\r\n\r\n"
+                     "4\r\nbody\r\n0\r\nX-T: 1\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  long needed = -1;
+  for (long n = -1; n < 200; n++) {
+    test_alloc_fail_after(&ta, n);
+    long before = ta.allocs;
+    int fd = cli_connect(ts.port);
+    cr_assert(fd >= 0);
+    cli_send(fd, req, sizeof req - 1);
+    static char buf[8192];
+    cli_recv_all(fd, buf, sizeof buf);
+    close(fd);
+    bool ok = strstr(buf, "\r\n\r\nbody") && strstr(buf, "hello\n");
+    bool failed = buf[0] == 0 || strncmp(buf, "HTTP/1.1 500 ", 13) == 0 ||
+                  (strstr(buf, "\r\n\r\nbody") && !strstr(buf, "hello\n"));
+    cr_expect(ok || failed, "fail_after %ld: unexpected answer: %s", n, buf);
+    if (n == -1) {
+      cr_assert(ok, "%s", buf);
+      needed = ta.allocs - before; /* allocations of one full run */
+    } else if (n > needed + 2) {
+      break;
+    }
+  }
+  test_alloc_fail_after(&ta, -1);
+  testsrv_stop(&ts);
+  cr_expect(ta.failures > 0);
+  cr_expect_eq(ta.live, 0, "%ld blocks leaked", ta.live);
+}
