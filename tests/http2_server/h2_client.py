@@ -4,8 +4,6 @@
 usage: h2_client.py PORT MODE [ARGS]
   reset PATH DELAY_MS     send GET PATH, wait DELAY_MS, RST_STREAM(CANCEL); wait for the server
                           to acknowledge nothing more; prints "reset-sent"
-  goaway PATH             send GET PATH, read until the stream ends; prints "goaway last=N"
-                          when a GOAWAY arrives and "status=S body=B" for the response
   concurrent PATH N       open N streams at once on one connection; prints "ok=K"
   upgrade PATH            HTTP/1.1 Upgrade: h2c then h2; prints "101" and "status=S body=B"
 """
@@ -104,27 +102,6 @@ def main():
         time.sleep(0.3)
         conn.close_connection()
         sock.sendall(conn.data_to_send())
-        return 0
-    if mode == "goaway":
-        sid = conn.get_next_available_stream_id()
-        conn.send_headers(sid, headers(sys.argv[3], port=port), end_stream=True)
-        sock.sendall(conn.data_to_send())
-        state = {"status": None, "body": b"", "done": False}
-
-        def on_ev(ev):
-            if isinstance(ev, h2.events.ConnectionTerminated):
-                print("goaway last=%d code=%d" % (ev.last_stream_id, ev.error_code))
-                sys.stdout.flush()
-            elif isinstance(ev, h2.events.ResponseReceived):
-                state["status"] = dict(ev.headers)[":status"]
-            elif isinstance(ev, h2.events.DataReceived):
-                state["body"] += ev.data
-            elif isinstance(ev, (h2.events.StreamEnded, h2.events.StreamReset)):
-                state["done"] = True
-        pump(sock, conn, on_ev, lambda: state["done"])
-        print("status=%s body=%s" % (state["status"], state["body"].decode()))
-        # Read on until the server closes (GOAWAY may follow the last response).
-        pump(sock, conn, on_ev, lambda: False)
         return 0
     if mode == "concurrent":
         n = int(sys.argv[4])
