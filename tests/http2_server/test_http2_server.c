@@ -319,3 +319,125 @@ Test(h2srv, h2c_upgrade_curl_and_h2) {
   cr_assert_str_eq(out, "101\nstatus=200 body=hello world\n\n");
   h2t_stop(&t);
 }
+
+/* ---- limits, timeouts and failures surfaced by the glue ---- */
+
+static atomic_int last_serve_rc;
+
+static int recording_conn(asx_cx *cx, asx_stream *s, void *arg) {
+  int rc = asx_http2_serve(cx, s, arg, NULL, 0);
+  atomic_store(&last_serve_rc, rc);
+  return rc;
+}
+
+Test(h2srv, rapid_reset_gets_enhance_your_calm) {
+  h2t_server t;
+  memset(&t, 0, sizeof(t));
+  asx_http2_server_config_default(&t.cfg);
+  t.cfg.handler = handler;
+  t.conn = recording_conn;
+  t.conn_arg = &t.cfg;
+  atomic_store(&last_serve_rc, 1);
+  h2t_start(&t);
+  /* Below the burst (200): no GOAWAY... */
+  cr_assert_eq(h2t_sh(out, sizeof(out), "timeout 5 /usr/bin/python3 %s/h2_client.py %u rapid-reset /sleep?ms=1 50", H2SRV_TEST_DIR, t.port), 124, "%s", out);
+  /* ...far above it: GOAWAY(ENHANCE_YOUR_CALM = 11) and serve reports ASX_ELIMIT. */
+  cr_assert_eq(h2t_sh(out, sizeof(out), "/usr/bin/python3 %s/h2_client.py %u rapid-reset /sleep?ms=1 400", H2SRV_TEST_DIR, t.port), 0, "%s", out);
+  cr_assert_str_eq(out, "goaway code=11\n");
+  for (int i = 0; i < 200 && atomic_load(&last_serve_rc) == 1; i++) h2t_msleep(10);
+  cr_assert_eq(atomic_load(&last_serve_rc), ASX_ELIMIT, "%s", asx_errname(atomic_load(&last_serve_rc)));
+  h2t_stop(&t);
+}
+
+Test(h2srv, request_timeout_is_the_stream_budget) {
+  h2t_server t;
+  memset(&t, 0, sizeof(t));
+  asx_http2_server_config_default(&t.cfg);
+  t.cfg.handler = handler;
+  t.cfg.request_timeout_ns = 150 * MS;
+  h2t_start(&t);
+  atomic_store(&reset_seen, 0);
+  cr_assert_eq(h2t_sh(out, sizeof(out), "curl -sS --max-time 10 --http2-prior-knowledge -o /dev/null -w '%%{http_code}' http://127.0.0.1:%u/sleep?ms=5000", t.port), 0, "%s", out);
+  cr_assert_str_eq(out, "504");
+  cr_assert_eq(atomic_load(&reset_kind), ASX_CANCEL_DEADLINE);
+  /* Fast requests are unaffected. */
+  cr_assert_eq(h2t_sh(out, sizeof(out), "curl -sS --max-time 10 --http2-prior-knowledge http://127.0.0.1:%u/hello", t.port), 0);
+  cr_assert_str_eq(out, "hello world\n");
+  h2t_stop(&t);
+}
+
+Test(h2srv, idle_connection_gets_goaway) {
+  h2t_server t;
+  memset(&t, 0, sizeof(t));
+  asx_http2_server_config_default(&t.cfg);
+  t.cfg.handler = handler;
+  t.cfg.idle_timeout_ns = 200 * MS;
+  t.conn = recording_conn;
+  t.conn_arg = &t.cfg;
+  atomic_store(&last_serve_rc, 1);
+  h2t_start(&t);
+  cr_assert_eq(h2t_sh(out, sizeof(out), "/usr/bin/python3 %s/h2_client.py %u idle", H2SRV_TEST_DIR, t.port), 0, "%s", out);
+  cr_assert_str_eq(out, "goaway code=0\nclosed\n");
+  for (int i = 0; i < 200 && atomic_load(&last_serve_rc) == 1; i++) h2t_msleep(10);
+  cr_assert_eq(atomic_load(&last_serve_rc), 0);
+  h2t_stop(&t);
+}
+
+Test(h2srv, tls_alpn_h2) {
+  char dir[] = "/tmp/asx-h2srv-tlsXXXXXX";
+  cr_assert_not_null(mkdtemp(dir));
+  cr_assert_eq(h2t_sh(out, sizeof(out), "cd %s && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout key.pem -out cert.pem -days 1 -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1", dir), 0, "%s", out);
+  char cert[128], key[128];
+  snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
+  snprintf(key, sizeof(key), "%s/key.pem", dir);
+  asx_tls_options o;
+  asx_tls_options_default(&o, ASX_TLS_SERVER);
+  o.cert_file = cert;
+  o.key_file = key;
+  const char *alpn[] = {"h2", "http/1.1"};
+  o.alpn = alpn;
+  o.alpn_count = 2;
+  h2t_server t;
+  memset(&t, 0, sizeof(t));
+  cr_assert_eq(asx_tls_config_new(&o, &t.tls, NULL, 0), 0);
+  asx_http2_server_config_default(&t.cfg);
+  t.cfg.handler = handler;
+  h2t_start(&t);
+  cr_assert_eq(h2t_sh(out, sizeof(out), "curl -sS --max-time 10 --cacert %s --http2 -w ' %%{http_version}' https://127.0.0.1:%u/hello", cert, t.port), 0, "%s", out);
+  cr_assert_str_eq(out, "hello world\n 2");
+  cr_assert_eq(h2t_sh(out, sizeof(out), "nghttp -t 10 https://127.0.0.1:%u/big?n=1000000 2>/dev/null | wc -c", t.port), 0, "%s", out);
+  cr_assert_eq(atol(out), 1000000, "%s", out);
+  h2t_stop(&t);
+  asx_tls_config_free(t.tls);
+  h2t_sh(NULL, 0, "rm -rf %s", dir);
+}
+
+#include "test_alloc.h"
+
+/* Every allocation of the glue and the session (cfg.alloc) fails in turn, from the first on:
+ * the request may fail, but nothing crashes, hangs or leaks, and teardown stays clean. */
+Test(h2srv, failing_allocator_every_index, .timeout = 240) {
+  long i = 0;
+  for (;; i++) {
+    test_alloc ta;
+    test_alloc_init(&ta);
+    test_alloc_fail_after(&ta, i);
+    h2t_server t;
+    memset(&t, 0, sizeof(t));
+    asx_http2_server_config_default(&t.cfg);
+    t.cfg.handler = handler;
+    t.cfg.alloc = &ta.base;
+    t.workers = 1; /* test_alloc is not thread-safe: keep every task on one thread */
+    h2t_start(&t);
+    int rc = h2t_sh(out, sizeof(out), "curl -s --max-time 5 --http2-prior-knowledge --data-binary 'ping' http://127.0.0.1:%u/echo", t.port);
+    h2t_stop(&t);
+    cr_assert_eq(ta.live, 0, "index %ld: %ld blocks leaked", i, ta.live);
+    if (ta.failures == 0) {
+      cr_assert_eq(rc, 0);
+      cr_assert_str_eq(out, "ping");
+      break;
+    }
+    cr_assert(rc != 28, "index %ld: curl timed out (hang)", i);
+  }
+  cr_log_warn("failing allocator: %ld indices exercised", i);
+}
