@@ -155,7 +155,7 @@ Test(h2srv, h2load_2000_requests) {
   cr_assert_not_null(strstr(out, "2000 succeeded"), "%s", out);
   cr_assert_not_null(strstr(out, "status codes: 2000 2xx"), "%s", out);
   const char *fin = strstr(out, "finished in");
-  if (fin) cr_log_warn("asx h2load: %.*s", (int)(strchr(fin, '\n') ? strchr(fin, '\n') - fin : 60), fin);
+  if (fin) fprintf(stderr, "[figure] asx h2load: %.*s\n", (int)(strchr(fin, '\n') ? strchr(fin, '\n') - fin : 60), fin);
   h2t_stop(&t);
 }
 
@@ -416,7 +416,7 @@ Test(h2srv, tls_alpn_h2) {
 
 /* Every allocation of the glue and the session (cfg.alloc) fails in turn, from the first on:
  * the request may fail, but nothing crashes, hangs or leaks, and teardown stays clean. */
-Test(h2srv, failing_allocator_every_index, .timeout = 240) {
+Test(h2srv, failing_allocator_every_index) {
   long i = 0;
   for (;; i++) {
     test_alloc ta;
@@ -439,5 +439,35 @@ Test(h2srv, failing_allocator_every_index, .timeout = 240) {
     }
     cr_assert(rc != 28, "index %ld: curl timed out (hang)", i);
   }
-  cr_log_warn("failing allocator: %ld indices exercised", i);
+  fprintf(stderr, "[figure] failing allocator: %ld indices exercised\n", i);
+}
+
+/* A figure, not an assertion: asx vs nghttpd with the same h2load run (ASX_H2SRV_BENCH=1;
+ * skipped otherwise so the suite stays light on a shared machine). */
+static double reqs_per_sec(const char *h2load_out) {
+  const char *p = strstr(h2load_out, "finished in");
+  p = p ? strchr(p, ',') : NULL;
+  return p ? atof(p + 1) : 0.0;
+}
+
+Test(h2srv, bench_vs_nghttpd) {
+  if (!getenv("ASX_H2SRV_BENCH")) cr_skip_test("set ASX_H2SRV_BENCH=1 to measure");
+  h2t_server t;
+  setup(&t);
+  char dir[] = "/tmp/asx-h2srv-docXXXXXX";
+  cr_assert_not_null(mkdtemp(dir));
+  h2t_sh(NULL, 0, "printf 'hello world\\n' > %s/hello", dir);
+  const char *load = "h2load -D 5 -c 10 -m 10";
+  cr_assert_eq(h2t_sh(out, sizeof(out), "%s http://127.0.0.1:%u/hello", load, t.port), 0, "%s", out);
+  double asx = reqs_per_sec(out);
+  h2t_stop(&t);
+  unsigned port = t.port + 1;
+  cr_assert_eq(h2t_sh(out, sizeof(out),
+                     "nghttpd --no-tls -a 127.0.0.1 -d %s %u >/dev/null 2>&1 & P=$!; sleep 0.5; "
+                     "%s http://127.0.0.1:%u/hello; kill $P",
+                     dir, port, load, port), 0, "%s", out);
+  double ng = reqs_per_sec(out);
+  h2t_sh(NULL, 0, "rm -rf %s", dir);
+  fprintf(stderr, "[figure] h2load -D 5 -c 10 -m 10: asx %.0f req/s, nghttpd %.0f req/s, ratio %.2f\n",
+          asx, ng, ng > 0 ? asx / ng : 0.0);
 }
