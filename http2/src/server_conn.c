@@ -108,6 +108,9 @@ static int writer_task(asx_cx *cx, void *arg) {
     size_t len = gather(c, buf, WRITE_CHUNK);
     h2s_wake_room_waiters(c);
     if (len) {
+      /* Once reading ended, the final flush is bounded (the write deadline is ours to set: only
+       * this task writes). */
+      if (c->finished && c->flush_deadline) asx_stream_set_write_deadline(c->io, c->flush_deadline);
       h2s_unlock(c);
       size_t done = 0;
       int rc = asx_stream_write_all(cx, c->io, buf, len, &done);
@@ -278,12 +281,13 @@ static int serve(asx_cx *cx, asx_stream *s, const asx_http2_server_config *cfg,
   }
   if (!masked) asx_mask_push(cx); /* teardown waits; it must not be cut short */
   if (writer) {
-    /* The writer flushes what is left (GOAWAY, final frames), bounded by the write deadline. */
+    /* The writer flushes what is left (GOAWAY, final frames) until flush_deadline. */
     h2s_lock(c);
-    uint64_t until = c->draining ? c->grace_deadline : asx_now(cx) + c->cfg.shutdown_grace_ns;
+    uint64_t now = asx_now(cx), grace = c->cfg.shutdown_grace_ns;
+    c->flush_deadline = c->draining ? c->grace_deadline
+                        : grace > ASX_UNLIMITED - 1 - now ? ASX_UNLIMITED - 1 : now + grace;
     h2s_kick_writer(c);
     h2s_unlock(c);
-    asx_stream_set_write_deadline(s, until);
     asx_task_join(cx, writer, NULL, NULL);
   }
   if (c->region) {

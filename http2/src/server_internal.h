@@ -60,6 +60,7 @@ struct h2s_conn {
   bool reader_waiting;             /* the serving task is (about to be) blocked in a read */
   int err;                         /* the error that ended the connection (0 = orderly) */
   uint64_t grace_deadline;         /* draining: in-flight streams must be done by then */
+  uint64_t flush_deadline;         /* finished: the writer gives up flushing at this time */
   uint64_t last_activity;          /* runtime clock of the last byte received */
 };
 

@@ -139,10 +139,9 @@ static int stream_task(asx_cx *cx, void *arg) {
   e->task_done = true;
   c->live_tasks--;
   h2s_kick_writer(c);
-  if (e->closed || c->finished) {
-    /* The session's reference is gone (or the connection is ending and will free the list). */
-    if (e->closed) ex_free(c, e);
-  }
+  /* The session's reference is gone: nobody else needs the record. Otherwise STREAM_CLOSED or
+   * the connection's teardown frees it. */
+  if (e->closed) ex_free(c, e);
   h2s_unlock(c);
   return rc < 0 ? rc : 0;
 }

@@ -4,10 +4,12 @@
 usage: h2_client.py PORT MODE [ARGS]
   reset PATH DELAY_MS     send GET PATH, wait DELAY_MS, RST_STREAM(CANCEL); wait for the server
                           to acknowledge nothing more; prints "reset-sent"
-  goaway PATH             send GET PATH, read until the stream ends; prints "goaway last=N"
-                          when a GOAWAY arrives and "status=S body=B" for the response
   concurrent PATH N       open N streams at once on one connection; prints "ok=K"
   upgrade PATH            HTTP/1.1 Upgrade: h2c then h2; prints "101" and "status=S body=B"
+  rapid-reset PATH N      open and immediately reset N streams; prints "goaway code=C" when the
+                          server ends the connection, "no-goaway" otherwise
+  idle                    open the connection, send nothing more; prints "goaway code=C" and
+                          "closed" when the server ends it
 """
 import socket
 import sys
@@ -16,6 +18,7 @@ import time
 import h2.config
 import h2.connection
 import h2.events
+import h2.exceptions
 
 
 def connect(port):
@@ -105,26 +108,36 @@ def main():
         conn.close_connection()
         sock.sendall(conn.data_to_send())
         return 0
-    if mode == "goaway":
-        sid = conn.get_next_available_stream_id()
-        conn.send_headers(sid, headers(sys.argv[3], port=port), end_stream=True)
-        sock.sendall(conn.data_to_send())
-        state = {"status": None, "body": b"", "done": False}
+    if mode == "rapid-reset":
+        n = int(sys.argv[4])
+        for _ in range(n):
+            sid = conn.get_next_available_stream_id()
+            conn.send_headers(sid, headers(sys.argv[3], port=port), end_stream=True)
+            conn.reset_stream(sid, error_code=8)
+        try:
+            sock.sendall(conn.data_to_send())
+        except OSError:
+            pass
+        state = {"code": None}
 
         def on_ev(ev):
             if isinstance(ev, h2.events.ConnectionTerminated):
-                print("goaway last=%d code=%d" % (ev.last_stream_id, ev.error_code))
-                sys.stdout.flush()
-            elif isinstance(ev, h2.events.ResponseReceived):
-                state["status"] = dict(ev.headers)[":status"]
-            elif isinstance(ev, h2.events.DataReceived):
-                state["body"] += ev.data
-            elif isinstance(ev, (h2.events.StreamEnded, h2.events.StreamReset)):
-                state["done"] = True
-        pump(sock, conn, on_ev, lambda: state["done"])
-        print("status=%s body=%s" % (state["status"], state["body"].decode()))
-        # Read on until the server closes (GOAWAY may follow the last response).
+                state["code"] = ev.error_code
+        try:
+            pump(sock, conn, on_ev, lambda: state["code"] is not None)
+        except (OSError, h2.exceptions.ProtocolError):
+            pass
+        print("goaway code=%d" % state["code"] if state["code"] is not None else "no-goaway")
+        return 0
+    if mode == "idle":
+        state = {"code": None}
+
+        def on_ev(ev):
+            if isinstance(ev, h2.events.ConnectionTerminated):
+                state["code"] = ev.error_code
+                print("goaway code=%d" % ev.error_code)
         pump(sock, conn, on_ev, lambda: False)
+        print("closed")
         return 0
     if mode == "concurrent":
         n = int(sys.argv[4])

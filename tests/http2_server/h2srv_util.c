@@ -81,6 +81,7 @@ void h2t_start(h2t_server *t) {
   asx_server_opts so;
   asx_server_opts_default(&so);
   so.grace_ns = 5000000000ull;
+  so.tls = t->tls;
   if (!t->conn) {
     t->conn = default_conn;
     t->conn_arg = &t->cfg;

@@ -16,6 +16,7 @@ typedef struct h2t_server {
   void *conn_arg;           /* default: &cfg */
   asx_http2_server_config cfg;
   unsigned workers;
+  asx_tls_config *tls;      /* non-NULL: TLS server (borrowed) */
   uint16_t port;
   pthread_t th;
   asx_runtime *rt;
