@@ -3,6 +3,7 @@
 #ifndef ASX_DEMO_H
 #define ASX_DEMO_H
 
+#include "asx/grpc_server.h"
 #include "asx/http1_server.h"
 #include "asx/http2_server.h"
 #include "asx/websocket_server.h"
@@ -12,11 +13,15 @@ typedef struct demo_ctx {
   asx_http1_server_config h1;
   asx_ws_server_config ws;
   asx_http2_server_config h2;
+  asx_grpc_server *grpc;  /* the echo service at /asx.demo.Echo/ */
   bool tls;
 } demo_ctx;
 
-/* Fills the three server configs with the demo's handlers (ctx must outlive the server). */
-void demo_ctx_init(demo_ctx *ctx);
+/* Fills the server configs with the demo's handlers and creates the gRPC server (ctx must outlive
+ * the server). 0 or ASX_ENOMEM. */
+int demo_ctx_init(demo_ctx *ctx);
+/* Frees what demo_ctx_init created. */
+void demo_ctx_free(demo_ctx *ctx);
 /* The net asx_conn_fn: TLS with ALPN h2 goes to HTTP/2, everything else starts as HTTP/1.1
  * (which hands the prior-knowledge preface, h2c and WebSocket upgrades on). arg = demo_ctx. */
 int demo_conn_fn(asx_cx *cx, asx_stream *s, void *arg);

@@ -112,7 +112,10 @@ int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
 
   static demo_ctx ctx;
-  demo_ctx_init(&ctx);
+  if (demo_ctx_init(&ctx)) {
+    fprintf(stderr, "asx-demo: out of memory\n");
+    return 1;
+  }
   asx_tls_config *tls = NULL;
   if (a.cert) {
     static const char *const alpn[] = {"h2", "http/1.1"};
@@ -126,6 +129,7 @@ int main(int argc, char **argv) {
     int rc = asx_tls_config_new(&to, &tls, err, sizeof err);
     if (rc) {
       fprintf(stderr, "asx-demo: TLS setup failed: %s\n", err);
+      demo_ctx_free(&ctx);
       return 1;
     }
     ctx.tls = true;
@@ -135,6 +139,7 @@ int main(int argc, char **argv) {
   if (rc) {
     fprintf(stderr, "asx-demo: cannot listen on %s:%u: %s\n", a.host, a.port, asx_strerror(rc));
     asx_tls_config_free(tls);
+    demo_ctx_free(&ctx);
     return 1;
   }
   asx_server_opts so;
@@ -153,7 +158,9 @@ int main(int argc, char **argv) {
   if (rc) {
     fprintf(stderr, "asx-demo: setup failed: %s\n", asx_strerror(rc));
     asx_server_free(g_server);
+    asx_runtime_free(rt);
     asx_tls_config_free(tls);
+    demo_ctx_free(&ctx);
     return 1;
   }
   const char *scheme = tls ? "https" : "http";
@@ -185,5 +192,6 @@ int main(int argc, char **argv) {
   asx_server_free(g_server);
   asx_runtime_free(rt);
   asx_tls_config_free(tls);
+  demo_ctx_free(&ctx);
   return clean ? 0 : 1;
 }

@@ -11,7 +11,7 @@ static const char index_page[] =
     "  GET  /        this page (HTTP/1.1, h2c upgrade, HTTP/2 prior knowledge, h2 over TLS)\n"
     "  ANY  /echo    the request body back\n"
     "  WS   /ws      WebSocket echo (RFC 6455, permessage-deflate)\n"
-    "  gRPC /asx.demo.Echo/Echo   unary echo of the request message (HTTP/2)\n";
+    "  gRPC /asx.demo.Echo/Unary, /ServerStream, /ClientStream, /Bidi   echo (HTTP/2)\n";
 
 #define ECHO_MAX (16u << 20)
 
@@ -64,7 +64,8 @@ static int h2_text(asx_cx *cx, asx_http2_exchange *ex, int status, const char *b
 }
 
 static int h2_handler(asx_cx *cx, asx_http2_exchange *ex, void *ud) {
-  (void)ud;
+  demo_ctx *ctx = ud;
+  if (asx_grpc_is_request(ex)) return asx_grpc_server_handle(cx, ex, ctx->grpc);
   asx_slice path = asx_http2_req_path(ex);
   const uint8_t *q = path.len ? memchr(path.ptr, '?', path.len) : NULL;
   if (q) path.len = (size_t)(q - path.ptr);
@@ -84,7 +85,13 @@ static int h2_handler(asx_cx *cx, asx_http2_exchange *ex, void *ud) {
   return h2_text(cx, ex, 404, "not found\n", 10);
 }
 
-void demo_ctx_init(demo_ctx *ctx) {
+/* grpc-timeout becomes the call task's deadline; other requests have none. */
+static uint64_t h2_timeout(void *ud, const asx_http2_exchange *ex) {
+  demo_ctx *ctx = ud;
+  return asx_grpc_server_timeout(ctx->grpc, ex);
+}
+
+int demo_ctx_init(demo_ctx *ctx) {
   asx_http1_server_config_default(&ctx->h1);
   ctx->h1.handler = h1_handler;
   ctx->h1.upgrade = upgrade_router;
@@ -97,6 +104,17 @@ void demo_ctx_init(demo_ctx *ctx) {
   asx_http2_server_config_default(&ctx->h2);
   ctx->h2.handler = h2_handler;
   ctx->h2.user_data = ctx;
+  ctx->h2.request_timeout = h2_timeout;
+  asx_grpc_server_config gc;
+  asx_grpc_server_config_default(&gc);
+  int rc = asx_grpc_server_new(&ctx->grpc, &gc);
+  if (rc == 0) rc = asx_grpc_register_echo(ctx->grpc, "/asx.demo.Echo");
+  return rc;
+}
+
+void demo_ctx_free(demo_ctx *ctx) {
+  asx_grpc_server_free(ctx->grpc);
+  ctx->grpc = NULL;
 }
 
 int demo_conn_fn(asx_cx *cx, asx_stream *s, void *arg) {

@@ -121,6 +121,15 @@ Test(demo, http2_prior_knowledge_and_h2c_upgrade) {
   expect_clean_shutdown(&d);
 }
 
+Test(demo, grpc_echo_over_h2c) {
+  demo_proc d;
+  demo_start(&d, "");
+  char out[8192];
+  cr_expect_eq(sh(out, sizeof out, "/usr/bin/python3 %s 127.0.0.1:%u 2>&1", GRPC_CLIENT_PY, d.port), 0, "%s", out);
+  cr_expect_str_eq(out, "unary ok\nunary-1mib ok\nserver-stream ok\nbidi ok\nunimplemented ok\n");
+  expect_clean_shutdown(&d);
+}
+
 Test(demo, tls_alpn_h2_and_http1) {
   char dir[] = "/tmp/asx_demo_tlsXXXXXX";
   cr_assert(mkdtemp(dir));

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# HTTP/1.1 throughput of asx-demo `GET /` against nginx serving the same bytes, measured in the
+# same run with the same load (wrk -t1 -c50 -d5s --latency). Both servers use one worker.
+# Prints one JSON line per server: {"server", "rps", "p99_ms", "ratio"} (ratio = rps / nginx rps).
+# Usage: bench/http.sh [BUILD_DIR] [DURATION]      (default build, 5s)
+# Environment: ASX_DEMO_WORKERS (default 1).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$root/build}
+dur=${2:-5s}
+demo=$build/examples/demo/asx-demo
+[ -x "$demo" ] || { echo "build asx-demo first ($demo missing)" >&2; exit 1; }
+command -v wrk >/dev/null || { echo "wrk is not installed" >&2; exit 1; }
+nginx=$(command -v nginx || echo /usr/sbin/nginx)
+
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# wrk output -> "rps p99_ms"
+measure() {
+  wrk -t1 -c50 -d"$dur" --latency "$1" > "$tmp/wrk.out" 2>&1
+  awk '
+    /^Requests\/sec:/ { rps = $2 }
+    /^ +99%/ { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
+               ms = (u == "us") ? v / 1000 : (u == "s") ? v * 1000 : v }
+    /Non-2xx|Socket errors/ { err = err $0 " " }
+    END { if (err != "") print "wrk: " err > "/dev/stderr"; printf "%s %s\n", rps, ms }' "$tmp/wrk.out"
+}
+
+# asx-demo
+"$demo" --listen 127.0.0.1:0 --workers "${ASX_DEMO_WORKERS:-1}" > "$tmp/demo.out" &
+pids+=($!)
+for _ in $(seq 50); do grep -q listening "$tmp/demo.out" 2>/dev/null && break; sleep 0.1; done
+aport=$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$tmp/demo.out" | head -1)
+curl -s "http://127.0.0.1:$aport/" > "$tmp/index.html"
+
+# nginx with the same body
+nport=$(free_port)
+mkdir -p "$tmp/nginx/logs" "$tmp/nginx/html"
+cp "$tmp/index.html" "$tmp/nginx/html/index.html"
+cat > "$tmp/nginx/nginx.conf" <<CONF
+worker_processes 1;
+pid $tmp/nginx/nginx.pid;
+error_log $tmp/nginx/logs/error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $tmp/nginx/body; proxy_temp_path $tmp/nginx/proxy;
+  fastcgi_temp_path $tmp/nginx/fastcgi; uwsgi_temp_path $tmp/nginx/uwsgi; scgi_temp_path $tmp/nginx/scgi;
+  keepalive_requests 1000000;
+  server { listen 127.0.0.1:$nport; root $tmp/nginx/html; index index.html; }
+}
+CONF
+"$nginx" -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -g 'daemon off;' 2>/dev/null &
+pids+=($!)
+for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$nport/" && break; sleep 0.1; done
+
+read -r a_rps a_p99 < <(measure "http://127.0.0.1:$aport/")
+read -r n_rps n_p99 < <(measure "http://127.0.0.1:$nport/")
+ratio=$(awk -v a="$a_rps" -v n="$n_rps" 'BEGIN { printf "%.3f", (n > 0) ? a / n : 0 }')
+bytes=$(wc -c < "$tmp/index.html")
+echo "{\"server\":\"asx-demo\",\"workers\":${ASX_DEMO_WORKERS:-1},\"body_bytes\":$bytes,\"rps\":$a_rps,\"p99_ms\":$a_p99,\"ratio\":$ratio}"
+echo "{\"server\":\"nginx\",\"workers\":1,\"body_bytes\":$bytes,\"rps\":$n_rps,\"p99_ms\":$n_p99,\"ratio\":1.000}"

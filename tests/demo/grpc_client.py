@@ -1,0 +1,44 @@
+#!/usr/bin/python3
+"""grpcio client for the asx-demo test: raw-bytes calls to the echo service, no generated code.
+
+usage: grpc_client.py HOST:PORT     prints one line per check, "ok" lines only when they pass
+"""
+import sys
+
+import grpc
+
+
+def ident(b):
+    return b
+
+
+def main():
+    target = sys.argv[1]
+    with grpc.insecure_channel(target) as ch:
+        grpc.channel_ready_future(ch).result(timeout=10)
+        unary = ch.unary_unary("/asx.demo.Echo/Unary", request_serializer=ident,
+                               response_deserializer=ident)
+        r = unary(b"hello grpc", timeout=10)
+        print("unary ok" if r == b"hello grpc" else "unary bad %r" % r)
+        big = bytes(range(256)) * 4096  # 1 MiB
+        r = unary(big, timeout=20)
+        print("unary-1mib ok" if r == big else "unary-1mib bad %d" % len(r))
+        stream = ch.unary_stream("/asx.demo.Echo/ServerStream", request_serializer=ident,
+                                 response_deserializer=ident)
+        got = list(stream(b"s", timeout=10, metadata=(("x-echo-count", "5"),)))
+        print("server-stream ok" if got == [b"s"] * 5 else "server-stream bad %r" % got)
+        bidi = ch.stream_stream("/asx.demo.Echo/Bidi", request_serializer=ident,
+                                response_deserializer=ident)
+        got = list(bidi(iter([b"a", b"b", b"c"]), timeout=10))
+        print("bidi ok" if got == [b"a", b"b", b"c"] else "bidi bad %r" % got)
+        try:
+            ch.unary_unary("/asx.demo.Echo/Nope", request_serializer=ident,
+                           response_deserializer=ident)(b"x", timeout=10)
+            print("unimplemented bad: no error")
+        except grpc.RpcError as e:
+            print("unimplemented ok" if e.code() == grpc.StatusCode.UNIMPLEMENTED
+                  else "unimplemented bad %s" % e.code())
+
+
+if __name__ == "__main__":
+    main()
