@@ -409,7 +409,9 @@ Test(http1_server, graceful_shutdown_drains_in_flight_request, .timeout = 30) {
  * request gets a complete 200, a 500, or a closed connection; nothing leaks. */
 #include "test_alloc.h"
 
-Test(http1_server_alloc, every_allocation_failing_in_turn, .timeout = 120) {
+TestSuite(http1_server_alloc, .timeout = 120);
+
+Test(http1_server_alloc, every_allocation_failing_in_turn) {
   static test_alloc ta;
   test_alloc_init(&ta);
   asx_http1_server_config_default(&cfg);
