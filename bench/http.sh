@@ -3,7 +3,7 @@
 # same run with the same load (wrk -t1 -c50 -d5s --latency). Both servers use one worker.
 # Prints one JSON line per server: {"server", "rps", "p99_ms", "ratio"} (ratio = rps / nginx rps).
 # Usage: bench/http.sh [BUILD_DIR] [DURATION]      (default build, 5s)
-# Environment: ASX_DEMO_WORKERS (default 1).
+# Environment: ASX_DEMO_WORKERS (default 1), ROUNDS (default 3: alternating rounds, best kept).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build}
@@ -32,7 +32,7 @@ measure() {
     /^ +99%/ { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
                ms = (u == "us") ? v / 1000 : (u == "s") ? v * 1000 : v }
     /Non-2xx|Socket errors/ { err = err $0 " " }
-    END { if (err != "") print "wrk: " err > "/dev/stderr"; printf "%s %s\n", rps, ms }' "$tmp/wrk.out"
+    END { if (err != "") print "wrk (" url "): " err > "/dev/stderr"; printf "%s %s\n", rps, ms }' url="$1" "$tmp/wrk.out"
 }
 
 # asx-demo
@@ -46,6 +46,9 @@ curl -s "http://127.0.0.1:$aport/" > "$tmp/index.html"
 nport=$(free_port)
 mkdir -p "$tmp/nginx/logs" "$tmp/nginx/html"
 cp "$tmp/index.html" "$tmp/nginx/html/index.html"
+chmod -R a+rX "$tmp"   # nginx workers run as an unprivileged user when started by root
+body=$(sed "s/'/\\\\'/g" "$tmp/index.html"; echo x)   # keep the trailing newline
+body=${body%x}
 cat > "$tmp/nginx/nginx.conf" <<CONF
 worker_processes 1;
 pid $tmp/nginx/nginx.pid;
@@ -56,15 +59,25 @@ http {
   client_body_temp_path $tmp/nginx/body; proxy_temp_path $tmp/nginx/proxy;
   fastcgi_temp_path $tmp/nginx/fastcgi; uwsgi_temp_path $tmp/nginx/uwsgi; scgi_temp_path $tmp/nginx/scgi;
   keepalive_requests 1000000;
-  server { listen 127.0.0.1:$nport; root $tmp/nginx/html; index index.html; }
+  # The same bytes from memory (return), as asx-demo does: no file open per request.
+  server { listen 127.0.0.1:$nport; location = / { default_type "text/plain; charset=utf-8"; return 200 '$body'; } }
 }
 CONF
 "$nginx" -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -g 'daemon off;' 2>/dev/null &
 pids+=($!)
 for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$nport/" && break; sleep 0.1; done
+curl -s "http://127.0.0.1:$nport/" | cmp -s - "$tmp/index.html" || echo "warning: nginx body differs" >&2
 
-read -r a_rps a_p99 < <(measure "http://127.0.0.1:$aport/")
-read -r n_rps n_p99 < <(measure "http://127.0.0.1:$nport/")
+# Alternate the servers for ROUNDS rounds and keep each one's best round (the machine is shared:
+# the best round is the one least disturbed by other load).
+a_rps=0; a_p99=0; n_rps=0; n_p99=0
+better() { awk -v x="$1" -v y="$2" 'BEGIN { exit !(x > y) }'; }
+for _ in $(seq "${ROUNDS:-3}"); do
+  read -r r p < <(measure "http://127.0.0.1:$aport/")
+  if better "$r" "$a_rps"; then a_rps=$r; a_p99=$p; fi
+  read -r r p < <(measure "http://127.0.0.1:$nport/")
+  if better "$r" "$n_rps"; then n_rps=$r; n_p99=$p; fi
+done
 ratio=$(awk -v a="$a_rps" -v n="$n_rps" 'BEGIN { printf "%.3f", (n > 0) ? a / n : 0 }')
 bytes=$(wc -c < "$tmp/index.html")
 echo "{\"server\":\"asx-demo\",\"workers\":${ASX_DEMO_WORKERS:-1},\"body_bytes\":$bytes,\"rps\":$a_rps,\"p99_ms\":$a_p99,\"ratio\":$ratio}"

@@ -80,6 +80,8 @@ static int parse_args(int argc, char **argv, demo_args *a) {
 
 static asx_server *g_server;
 
+static void on_signal_unused(int sig) { (void)sig; }
+
 /* Waits for SIGINT/SIGTERM (blocked in every other thread) and starts the graceful shutdown. */
 static void *signal_thread(void *arg) {
   sigset_t *set = arg;
@@ -103,7 +105,14 @@ int main(int argc, char **argv) {
     usage(stderr);
     return 2;
   }
-  /* Block the shutdown signals before any thread exists: only signal_thread receives them. */
+  /* Block the shutdown signals before any thread exists: only signal_thread receives them.
+   * A shell starting us in the background hands SIGINT over as ignored, and an ignored signal
+   * never reaches sigwait: install a (never-run) handler so SIGINT always means "shut down". */
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal_unused;
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
