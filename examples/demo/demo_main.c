@@ -162,6 +162,11 @@ int main(int argc, char **argv) {
   asx_runtime_config rcfg;
   asx_runtime_config_default(&rcfg);
   rcfg.workers = a.workers;
+  /* The grace period is the cleanup budget of a shutdown: connection tasks (shutdown) and the
+   * tasks under them (parent_cancelled) may use all of it to finish what is in flight. */
+  uint64_t grace_ns = so.grace_ns ? so.grace_ns : 1;
+  rcfg.cleanup_budget_ns[ASX_CANCEL_SHUTDOWN] = grace_ns;
+  rcfg.cleanup_budget_ns[ASX_CANCEL_PARENT] = grace_ns;
   asx_runtime *rt = NULL;
   if (rc == 0) rc = asx_runtime_new(&rcfg, &rt);
   if (rc) {

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """grpcio client for the asx-demo test: raw-bytes calls to the echo service, no generated code.
 
-usage: grpc_client.py HOST:PORT     prints one line per check, "ok" lines only when they pass
+usage: grpc_client.py HOST:PORT          prints one line per check, "ok" lines only when they pass
+       grpc_client.py HOST:PORT slow     one 1.5 s call: "started", then "slow ok"
 """
 import sys
 
@@ -12,8 +13,26 @@ def ident(b):
     return b
 
 
+def slow(target):
+    """A unary call that takes 1.5 s on the server; prints "started" once the channel is up."""
+    with grpc.insecure_channel(target) as ch:
+        grpc.channel_ready_future(ch).result(timeout=10)
+        unary = ch.unary_unary("/asx.demo.Echo/Unary", request_serializer=ident,
+                               response_deserializer=ident)
+        fut = unary.future(b"slow", timeout=20, metadata=(("x-echo-delay-ms", "1500"),))
+        print("started", flush=True)
+        try:
+            r = fut.result()
+            print("slow ok" if r == b"slow" else "slow bad %r" % r, flush=True)
+        except grpc.RpcError as e:
+            print("slow bad %s" % e.code(), flush=True)
+
+
 def main():
     target = sys.argv[1]
+    if len(sys.argv) > 2 and sys.argv[2] == "slow":
+        slow(target)
+        return
     with grpc.insecure_channel(target) as ch:
         grpc.channel_ready_future(ch).result(timeout=10)
         unary = ch.unary_unary("/asx.demo.Echo/Unary", request_serializer=ident,

@@ -158,3 +158,20 @@ Test(demo, bad_arguments_exit_2) {
   cr_expect(strstr(out, "usage:"), "%s", out);
   cr_expect_eq(sh(out, sizeof out, "%s --cert only.pem 2>&1", ASX_DEMO_BIN), 2);
 }
+
+Test(demo, sigint_drains_an_in_flight_grpc_call) {
+  demo_proc d;
+  demo_start(&d, "");
+  char cmd[512];
+  snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s 127.0.0.1:%u slow 2>&1", GRPC_CLIENT_PY, d.port);
+  FILE *p = popen(cmd, "r");
+  cr_assert(p);
+  char line[256] = {0};
+  cr_assert(fgets(line, sizeof line, p));
+  cr_assert_str_eq(line, "started\n");
+  usleep(300000); /* the call is on the server, sleeping its 1.5 s */
+  expect_clean_shutdown(&d);
+  cr_assert(fgets(line, sizeof line, p));
+  pclose(p);
+  cr_expect_str_eq(line, "slow ok\n", "the call in flight at SIGINT must complete: %s", line);
+}

@@ -448,3 +448,27 @@ Test(http1_server_alloc, every_allocation_failing_in_turn) {
   cr_expect(ta.failures > 0);
   cr_expect_eq(ta.live, 0, "%ld blocks leaked", ta.live);
 }
+
+Test(http1_server, http10_clients) {
+  /* HTTP/1.0 without keep-alive: answered, then closed; a chunked answer becomes close-delimited. */
+  int fd = cli_connect(ts.port);
+  cr_assert(cli_send_str(fd, "GET /chunked HTTP/1.0\r\n\r\n"));
+  char buf[4096];
+  cli_recv_all(fd, buf, sizeof buf);
+  close(fd);
+  cr_expect(strncmp(buf, "HTTP/1.1 200 OK\r\n", 17) == 0, "%s", buf);
+  cr_expect(strstr(buf, "Connection: close\r\n") && !strstr(buf, "Transfer-Encoding"), "%s", buf);
+  cr_expect(strstr(buf, "\r\n\r\npart;part;part;"), "%s", buf);
+  /* HTTP/1.0 with keep-alive: kept, and said so */
+  fd = cli_connect(ts.port);
+  cr_assert(cli_send_str(fd, "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+  cr_assert(cli_recv_response(fd, buf, sizeof buf) > 0);
+  cr_expect(strstr(buf, "Connection: keep-alive\r\n"), "%s", buf);
+  cr_assert(cli_send_str(fd, "GET / HTTP/1.0\r\n\r\n"));
+  cli_recv_all(fd, buf, sizeof buf);
+  cr_expect(strstr(buf, "X-Req-Index: 1\r\n"), "second request on the kept connection: %s", buf);
+  close(fd);
+  char out[4096];
+  cr_expect_eq(curl(out, sizeof out, "-0 -d ten http://127.0.0.1:%u/echo", ts.port), 0);
+  cr_expect_str_eq(out, "ten");
+}

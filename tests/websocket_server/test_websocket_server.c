@@ -26,11 +26,21 @@ static int route_upgrade(asx_cx *cx, asx_stream *s, asx_http1_req *req, const ui
   return asx_ws_server_hook(cx, s, req, rest, rest_len, ud);
 }
 
-static void start(bool deflate, size_t max_message) {
+/* Sends one message and returns: the glue then closes with 1000 and waits for the peer. */
+static int closer(asx_cx *cx, asx_ws_conn *ws, void *ud) {
+  (void)ud;
+  return asx_ws_conn_send(cx, ws, ASX_WS_TEXT, "bye", 3);
+}
+
+static void start_with(bool deflate, size_t max_message, asx_ws_handler_fn h, uint64_t close_timeout);
+static void start(bool deflate, size_t max_message) { start_with(deflate, max_message, NULL, 0); }
+
+static void start_with(bool deflate, size_t max_message, asx_ws_handler_fn h, uint64_t close_timeout) {
   if (ts.running) testsrv_stop(&ts);
   memset(&ts, 0, sizeof ts);
   asx_ws_server_config_default(&wscfg);
-  wscfg.handler = asx_ws_echo_handler;
+  wscfg.handler = h ? h : asx_ws_echo_handler;
+  if (close_timeout) wscfg.limits.close_timeout_ns = close_timeout;
   memset(&deflate_policy, 0, sizeof deflate_policy);
   if (deflate) wscfg.policy.deflate = &deflate_policy;
   if (max_message) wscfg.limits.max_message = max_message;
@@ -144,4 +154,25 @@ Test(websocket_server, shutdown_closes_with_1001) {
   cr_assert(fgets(line, sizeof line, p));
   pclose(p);
   cr_expect_str_eq(line, "closed 1001\n");
+}
+
+Test(websocket_server, close_handshake_times_out_on_a_silent_peer) {
+  start_with(false, 0, closer, 500000000ull);
+  static const char req[] =
+      "GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+      "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
+  int fd = cli_connect(ts.port);
+  cr_assert(cli_send_str(fd, req));
+  uint64_t t0 = now_ms();
+  char buf[4096];
+  size_t got = cli_recv_all(fd, buf, sizeof buf); /* the peer (us) never answers the close */
+  uint64_t took = now_ms() - t0;
+  close(fd);
+  char *body = strstr(buf, "\r\n\r\n");
+  cr_assert(body, "%s", buf);
+  body += 4;
+  const uint8_t want[] = {0x81, 0x03, 'b', 'y', 'e', 0x88, 0x02, 0x03, 0xe8};
+  cr_assert_eq(got - (size_t)(body - buf), sizeof want);
+  cr_expect(memcmp(body, want, sizeof want) == 0);
+  cr_expect(took >= 400 && took < 5000, "the server hung up after %llu ms", (unsigned long long)took);
 }
