@@ -77,16 +77,12 @@ enum head_result {
  * stream error. */
 static int read_head(h1conn *c, bool first) {
   const asx_http1_server_config *cfg = c->cfg;
-  uint64_t now = asx_now(c->cx);
   bool seen = false;
-  if (first && cfg->header_timeout_ns)
-    asx_stream_set_read_deadline(c->s, now + cfg->header_timeout_ns);
-  else
-    asx_stream_set_read_deadline(c->s, cfg->idle_timeout_ns ? now + cfg->idle_timeout_ns : ASX_UNLIMITED);
+  /* Deadlines are only armed before a read that has to wait: a head that is already buffered
+   * (the common case with keep-alive and pipelining) costs no clock reads. */
+  enum { ARMED_NONE, ARMED_IDLE, ARMED_HEADER } armed = ARMED_NONE;
   for (;;) {
     if (c->in_pos < c->in_len) {
-      if (!seen && !first && cfg->header_timeout_ns)
-        asx_stream_set_read_deadline(c->s, asx_now(c->cx) + cfg->header_timeout_ns);
       seen = true;
       int rc = h1_feed(c);
       if (c->upgrade_ev && c->upgrade_kind == ASX_HTTP1_UPGRADE_H2_PRIOR) return HEAD_H2_PRIOR;
@@ -97,6 +93,16 @@ static int read_head(h1conn *c, bool first) {
       }
       if (c->req.head_done) return HEAD_OK;
       continue;
+    }
+    if ((seen || first) && armed != ARMED_HEADER) {
+      /* The head has begun (or this is the connection's first): it must complete in time. */
+      asx_stream_set_read_deadline(c->s, cfg->header_timeout_ns ? asx_now(c->cx) + cfg->header_timeout_ns
+                                                               : ASX_UNLIMITED);
+      armed = ARMED_HEADER;
+    } else if (armed == ARMED_NONE) {
+      asx_stream_set_read_deadline(c->s, cfg->idle_timeout_ns ? asx_now(c->cx) + cfg->idle_timeout_ns
+                                                             : ASX_UNLIMITED);
+      armed = ARMED_IDLE;
     }
     int rc = h1_fill(c);
     if (rc == ASX_ETIMEDOUT) {
