@@ -9,6 +9,7 @@
 
 #include "asx/websocket_server.h"
 #include "srv_util.h"
+#include "test_alloc.h"
 
 static asx_ws_server_config wscfg;
 static asx_http1_server_config hcfg;
@@ -175,4 +176,57 @@ Test(websocket_server, close_handshake_times_out_on_a_silent_peer) {
   cr_assert_eq(got - (size_t)(body - buf), sizeof want);
   cr_expect(memcmp(body, want, sizeof want) == 0);
   cr_expect(took >= 400 && took < 5000, "the server hung up after %llu ms", (unsigned long long)took);
+}
+
+/* Every allocation of the glue and the session (handshake buffers, session, message copies)
+ * failing in turn: the client gets a complete exchange, an error answer or a closed connection;
+ * nothing leaks. */
+TestSuite(websocket_server_alloc, .timeout = 120);
+
+Test(websocket_server_alloc, every_allocation_failing_in_turn) {
+  static test_alloc ta;
+  test_alloc_init(&ta);
+  memset(&ts, 0, sizeof ts);
+  ts.workers = 1;
+  asx_ws_server_config_default(&wscfg);
+  wscfg.handler = asx_ws_echo_handler;
+  wscfg.alloc = &ta.base;
+  asx_http1_server_config_default(&hcfg);
+  hcfg.handler = http_handler;
+  hcfg.upgrade = route_upgrade;
+  hcfg.upgrade_ud = &wscfg;
+  testsrv_start(&ts, asx_http1_conn_fn, &hcfg);
+  static const char req[] =
+      "GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+      "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
+  const uint8_t frames[] = {0x81, 0x82, 1, 2, 3, 4, 'h' ^ 1, 'i' ^ 2,
+                            0x88, 0x82, 1, 2, 3, 4, 0x03 ^ 1, 0xe8 ^ 2};
+  long needed = -1;
+  for (long n = -1; n < 100; n++) {
+    test_alloc_fail_after(&ta, n);
+    long before = ta.allocs;
+    int fd = cli_connect(ts.port);
+    cr_assert(fd >= 0);
+    cli_send_str(fd, req);
+    usleep(20000);
+    cli_send(fd, frames, 8);   /* the message */
+    usleep(20000);
+    cli_send(fd, frames + 8, 8); /* then the close */
+    char buf[4096];
+    size_t got = cli_recv_all(fd, buf, sizeof buf);
+    close(fd);
+    const uint8_t echo[] = {0x81, 0x02, 'h', 'i'};
+    char *body = got ? strstr(buf, "\r\n\r\n") : NULL;
+    bool full = body && got - (size_t)(body + 4 - buf) >= 4 && memcmp(body + 4, echo, 4) == 0;
+    if (n == -1) {
+      cr_assert(full, "a run without failures must echo");
+      needed = ta.allocs - before;
+    } else if (n > needed + 2) {
+      break;
+    }
+  }
+  test_alloc_fail_after(&ta, -1);
+  testsrv_stop(&ts);
+  cr_expect(ta.failures > 0);
+  cr_expect_eq(ta.live, 0, "%ld blocks leaked", ta.live);
 }

@@ -14,10 +14,10 @@ static const char *const field_names[F_COUNT] = {
     "upgrade", "connection", "sec-websocket-key", "sec-websocket-version",
     "sec-websocket-protocol", "sec-websocket-extensions", "origin"};
 
-static int write_head(asx_cx *cx, asx_stream *s, const asx_http1_response_head *h, const char *body,
-                      size_t body_len) {
+static int write_head(asx_cx *cx, asx_stream *s, const asx_allocator *alloc,
+                      const asx_http1_response_head *h, const char *body, size_t body_len) {
   asx_buf out;
-  asx_buf_init(&out, NULL, 64 * 1024);
+  asx_buf_init(&out, alloc, 64 * 1024);
   int rc = asx_http1_encode_response_head(&out, h);
   if (rc == 0 && body_len) rc = asx_buf_append(&out, body, body_len);
   if (rc == 0) rc = asx_stream_write_all(cx, s, out.data, out.len, NULL);
@@ -25,7 +25,8 @@ static int write_head(asx_cx *cx, asx_stream *s, const asx_http1_response_head *
   return rc;
 }
 
-static int refuse(asx_cx *cx, asx_stream *s, const asx_ws_server_handshake *hs) {
+static int refuse(asx_cx *cx, asx_stream *s, const asx_allocator *alloc,
+                  const asx_ws_server_handshake *hs) {
   asx_http1_header hdrs[3];
   size_t n = 0;
   hdrs[n++] = (asx_http1_header){LIT("Content-Type"), LIT("text/plain")};
@@ -40,7 +41,7 @@ static int refuse(asx_cx *cx, asx_stream *s, const asx_ws_server_handshake *hs) 
   asx_http1_response_head h = {.code = hs->http_status, .minor = 1, .headers = hdrs,
                                .header_count = n, .framing = ASX_HTTP1_FRAMING_LENGTH,
                                .content_length = blen};
-  return write_head(cx, s, &h, body, blen);
+  return write_head(cx, s, alloc, &h, body, blen);
 }
 
 int ws_srv_handshake(asx_cx *cx, asx_stream *s, asx_http1_req *req,
@@ -62,7 +63,7 @@ int ws_srv_handshake(asx_cx *cx, asx_stream *s, asx_http1_req *req,
     memset(hs, 0, sizeof *hs);
     if (asx_ws_server_accept(&wr, &cfg->policy, hs) != 0) {
       if (hs->http_status < 400) hs->http_status = 400;
-      rc = refuse(cx, s, hs);
+      rc = refuse(cx, s, cfg->alloc, hs);
       rc = rc ? rc : 1;
     } else {
       asx_ws_header wh[8];
@@ -72,11 +73,11 @@ int ws_srv_handshake(asx_cx *cx, asx_stream *s, asx_http1_req *req,
       for (size_t i = 0; i < n; i++) hdrs[i] = (asx_http1_header){cstr(wh[i].name), cstr(wh[i].value)};
       asx_http1_response_head h = {.code = 101, .minor = 1, .headers = hdrs, .header_count = n,
                                    .framing = ASX_HTTP1_FRAMING_NONE};
-      if (rc == 0) rc = write_head(cx, s, &h, NULL, 0);
+      if (rc == 0) rc = write_head(cx, s, cfg->alloc, &h, NULL, 0);
     }
   } else {
     asx_ws_server_handshake bad = {.http_status = 431, .error = "handshake header too large"};
-    rc = refuse(cx, s, &bad);
+    rc = refuse(cx, s, cfg->alloc, &bad);
     rc = rc ? rc : 1;
   }
   for (int i = 0; i < F_COUNT; i++) asx_buf_free(&vals[i]);
