@@ -190,6 +190,39 @@ int asx_unix_connect(asx_cx *cx, const char *path, const asx_connect_opts *o, as
  * on error the descriptor is still the caller's. 0, ASX_EINVAL, ASX_ENOMEM. */
 int asx_stream_from_fd(int fd, const asx_allocator *alloc, asx_stream **out);
 
+/* =============================== Simulated streams =============================== */
+/* In-memory connections for the deterministic driver (they also work on the threads driver):
+ * delivery delay, partial reads/writes and resets are drawn from asx_random, i.e. the driver's
+ * seeded PRNG, so one seed replays the same network behaviour. No descriptor is used. */
+
+/* A value type; fill with asx_sim_opts_default. */
+typedef struct asx_sim_opts {
+  size_t capacity;            /* bytes in flight per direction before a writer waits (64 KiB) */
+  size_t max_segment;         /* largest piece moved at once (1460) */
+  uint64_t max_delay_ns;      /* each piece is delivered 0..max_delay_ns after it was sent (0) */
+  uint32_t partial_permille;  /* chance that a read or write moves fewer bytes than it could (0) */
+  uint32_t reset_permille;    /* chance per piece sent that the connection is reset instead (0) */
+  const asx_allocator *alloc; /* NULL = libc */
+} asx_sim_opts;
+/* Thread-safe, pure. */
+void asx_sim_opts_default(asx_sim_opts *o);
+/* Task-only: a connected pair; the caller owns both (close each with asx_stream_close).
+ * 0, ASX_EINVAL, ASX_ENOMEM. */
+int asx_sim_pair(asx_cx *cx, const asx_sim_opts *o, asx_stream **a, asx_stream **b);
+
+/* An in-memory listener: connect hands the far end of a new pair to accept. */
+typedef struct asx_sim_listener asx_sim_listener;
+/* Any thread. backlog > 0 = pending connections before connect waits. Caller owns *out. */
+int asx_sim_listen(const asx_sim_opts *o, size_t backlog, asx_sim_listener **out);
+/* Task-only: 0, ASX_ECANCELED, ASX_ECLOSED (listener closed), ASX_ENOMEM. */
+int asx_sim_accept(asx_cx *cx, asx_sim_listener *l, asx_stream **out);
+/* Task-only: 0, ASX_ECANCELED, ASX_ECONNRESET (listener closed: "refused"), ASX_ENOMEM. */
+int asx_sim_connect(asx_cx *cx, asx_sim_listener *l, asx_stream **out);
+/* Task-only (pending connections are closed, their connectors see a reset). Wakes a blocked
+ * accept with ASX_ECLOSED; free with asx_sim_listener_free once no task uses it. */
+void asx_sim_listener_close(asx_sim_listener *l);
+void asx_sim_listener_free(asx_sim_listener *l);
+
 /* =============================== TLS streams =============================== */
 /* Task-only: runs a TLS handshake over `inner` within handshake_timeout_ns (0 = budget only).
  * On success *out owns inner (closing *out closes inner); on failure inner stays the caller's.
