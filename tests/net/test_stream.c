@@ -375,3 +375,34 @@ Test(stream, blocked_accept_is_cancellable) {
   cr_assert_eq(net_run(2, accept_timeout_main, NULL), 0);
   cr_assert_eq(net_count_fds(), fds);
 }
+
+/* Connect timeout: a listener that never accepts fills its backlog; the kernel then drops SYNs
+ * and a connect can only end by its timeout. */
+static int connect_timeout_main(asx_cx *cx, void *arg) {
+  int *timeouts = arg;
+  asx_listen_opts lo;
+  asx_listen_opts_default(&lo);
+  lo.backlog = 1;
+  asx_listener *l;
+  cr_assert_eq(asx_tcp_listen("127.0.0.1", 0, &lo, &l), 0);
+  asx_stream *s[8] = {0};
+  asx_connect_opts co;
+  asx_connect_opts_default(&co);
+  co.timeout_ns = 200 * MS;
+  for (int i = 0; i < 8 && *timeouts == 0; i++) {
+    int rc = asx_tcp_connect(cx, "127.0.0.1", asx_listener_port(l), &co, &s[i]);
+    if (rc == ASX_ETIMEDOUT) (*timeouts)++;
+    else cr_assert_eq(rc, 0, "%s", asx_errname(rc));
+  }
+  for (int i = 0; i < 8; i++) asx_stream_close(s[i]);
+  asx_listener_close(l);
+  return 0;
+}
+
+Test(stream, connect_timeout) {
+  int fds = net_count_fds();
+  int timeouts = 0;
+  cr_assert_eq(net_run(2, connect_timeout_main, &timeouts), 0);
+  cr_assert_eq(timeouts, 1);
+  cr_assert_eq(net_count_fds(), fds);
+}
