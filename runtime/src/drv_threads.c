@@ -20,6 +20,7 @@
 
 #define LIFO_STREAK_MAX 8   /* LIFO runs in a row before the deque gets a turn (fairness) */
 #define GLOBAL_INTERVAL 61  /* every N picks look at the injection queue first (fairness) */
+#define CANCEL_STREAK_MAX 16 /* cancel-lane picks in a row before ready work gets a turn */
 
 typedef struct thr_driver thr_driver;
 
@@ -30,6 +31,7 @@ typedef struct thr_worker {
   asx_task *lifo;
   unsigned lifo_streak;
   asx_qnode *yq_head, *yq_tail; /* owner-only FIFO of yielded tasks (not stealable) */
+  unsigned cancel_streak;
   unsigned tick;
   asx_parker parker;
   _Atomic int sleeping;
@@ -43,6 +45,7 @@ struct thr_driver {
   unsigned n;
   thr_worker *w;
   asx_injectq inject;
+  asx_injectq cancel_lane; /* woken tasks that must drain: served first, streak-capped */
   _Atomic unsigned nsleeping;
   _Atomic int stop;
   pthread_mutex_t timer_lock;
@@ -68,12 +71,14 @@ static int thr_init(asx_runtime *rt, void **state) {
     if (asx_wsdeque_init(&w->dq, rt->cfg.deque_capacity) != 0) goto fail_w;
   }
   asx_injectq_init(&d->inject);
+  asx_injectq_init(&d->cancel_lane);
   if (asx_timer_heap_init(&d->timers, rt->alloc) != 0) goto fail_q;
   pthread_mutex_init(&d->timer_lock, NULL);
   atomic_init(&d->next_deadline, ASX_UNLIMITED);
   *state = d;
   return 0;
 fail_q:
+  asx_injectq_destroy(&d->cancel_lane);
   asx_injectq_destroy(&d->inject);
 fail_w:
   while (i-- > 0) asx_wsdeque_destroy(&d->w[i].dq);
@@ -87,6 +92,7 @@ static void thr_destroy(void *state) {
   thr_driver *d = state;
   for (unsigned i = 0; i < d->n; i++) asx_wsdeque_destroy(&d->w[i].dq);
   asx_injectq_destroy(&d->inject);
+  asx_injectq_destroy(&d->cancel_lane);
   asx_timer_heap_destroy(&d->timers);
   pthread_mutex_destroy(&d->timer_lock);
   asx_free(d->rt->alloc, d->w);
@@ -125,6 +131,12 @@ static asx_task *yq_pop(thr_worker *w) {
 static void thr_ready(void *state, rt_worker *bw, asx_task *t, rt_ready_kind kind) {
   thr_driver *d = state;
   thr_worker *w = (thr_worker *)bw;
+  if (kind == RT_READY_WAKE && atomic_load_explicit(&t->cancel_kind, memory_order_relaxed) != 0) {
+    /* The cancel lane: a task that must drain runs before ordinary ready work. */
+    asx_injectq_push(&d->cancel_lane, &t->qnode);
+    notify_one(d);
+    return;
+  }
   if (w && kind == RT_READY_YIELD &&
       atomic_load_explicit(&d->nsleeping, memory_order_relaxed) == 0) {
     /* Everyone is busy: keep the yielder local (FIFO, so it runs after the others). */
@@ -155,6 +167,16 @@ static asx_task *inject_pop(thr_driver *d) {
 static asx_task *find_task(thr_worker *w) {
   thr_driver *d = w->d;
   asx_task *t;
+  if (asx_injectq_len(&d->cancel_lane) > 0) {
+    if (w->cancel_streak < CANCEL_STREAK_MAX) {
+      asx_qnode *n = asx_injectq_pop(&d->cancel_lane);
+      if (n) {
+        w->cancel_streak++;
+        return RT_CONTAINER_OF(n, asx_task, qnode);
+      }
+    }
+    w->cancel_streak = 0; /* one turn for the other lanes, then the cancel lane again */
+  }
   if (--w->tick == 0) { /* a countdown: no division on the hot path */
     w->tick = GLOBAL_INTERVAL;
     if ((t = inject_pop(d)) || (t = yq_pop(w))) return t;
@@ -173,6 +195,10 @@ static asx_task *find_task(thr_worker *w) {
   if ((t = asx_wsdeque_pop(&w->dq))) return t;
   if ((t = yq_pop(w))) return t;
   if ((t = inject_pop(d))) return t;
+  if (asx_injectq_len(&d->cancel_lane) > 0) {
+    asx_qnode *n = asx_injectq_pop(&d->cancel_lane);
+    if (n) return RT_CONTAINER_OF(n, asx_task, qnode);
+  }
   if (d->n > 1) {
     unsigned start = (unsigned)asx_rng_below(&w->rng, d->n);
     for (unsigned k = 0; k < d->n; k++) {
@@ -210,7 +236,7 @@ static void fire_due(thr_driver *d, thr_worker *w) {
 
 static bool work_visible(thr_driver *d, thr_worker *self) {
   if (atomic_load(&d->stop)) return true;
-  if (asx_injectq_len(&d->inject) > 0) return true;
+  if (asx_injectq_len(&d->inject) > 0 || asx_injectq_len(&d->cancel_lane) > 0) return true;
   for (unsigned i = 0; i < d->n; i++)
     if (&d->w[i] != self && asx_wsdeque_len(&d->w[i].dq) > 0) return true;
   return asx_wsdeque_len(&self->dq) > 0;
@@ -257,6 +283,7 @@ static int thr_run(void *state) {
     thr_worker *w = &d->w[i];
     w->lifo = NULL;
     w->yq_head = w->yq_tail = NULL;
+    w->cancel_streak = 0;
     w->lifo_streak = 0;
     w->tick = GLOBAL_INTERVAL;
     w->steals = w->parks = w->base.switches = 0;

@@ -166,10 +166,13 @@ void rt_cancel_task_locked(asx_task *t, asx_cancel_kind k, uint64_t deadline, bo
   }
   if (changed) {
     atomic_fetch_add(&rt->cancels, 1);
-    asx_trace_event ev = rt_event(rt, ASX_TRACE_CANCEL, t, NULL);
-    ev.kind = (asx_cancel_kind)atomic_load_explicit(&t->cancel_kind, memory_order_relaxed);
-    ev.value = atomic_load_explicit(&t->cancel_deadline, memory_order_relaxed);
-    rt_trace(rt, &ev);
+    if (rt->cfg.trace) {
+      asx_trace_event ev = rt_event(rt, ASX_TRACE_CANCEL, t, NULL);
+      ev.kind = (asx_cancel_kind)atomic_load_explicit(&t->cancel_kind, memory_order_relaxed);
+      ev.value = atomic_load_explicit(&t->cancel_deadline, memory_order_relaxed);
+      rt_trace(rt, &ev);
+    }
+    if (deadline < old_dl) rt_cleanup_watch(t, deadline);
     rt_wake(t, w);
   }
   if (owned) {

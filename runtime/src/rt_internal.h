@@ -131,6 +131,11 @@ struct asx_task {
   /* Budget: the task's own copy, touched only by the task. */
   asx_budget budget;
   uint32_t polls;
+  /* Cleanup watchdog: armed at the cleanup deadline when cancellation is requested, so a task
+   * still draining at its deadline is reported while it runs (not only when it ends). */
+  rt_timer cleanup_timer;    /* armed/re-armed under tree_lock while !exiting */
+  bool exiting;              /* tree_lock: the task is past the point of re-arming */
+  _Atomic bool overrun_reported;
   rt_link obligations;       /* touched only by the task */
   rt_link owned_regions;     /* regions this task opened and has not closed (tree_lock) */
   rt_link region_link;       /* in region->tasks (tree_lock) */
@@ -248,6 +253,9 @@ void rt_region_finalize(asx_region *r, rt_worker *w);
 void rt_cancel_region_locked(asx_region *r, asx_cancel_kind k, uint64_t deadline, rt_worker *w);
 void rt_cancel_task_locked(struct asx_task *t, asx_cancel_kind k, uint64_t deadline, bool owned,
                            rt_worker *w);
+
+/* tree_lock held: (re)arms t's cleanup watchdog at `deadline`. */
+void rt_cleanup_watch(struct asx_task *t, uint64_t deadline);
 
 /* ---- oblig.c ---- */
 /* Task end: reports, counts and aborts every obligation the task still holds. */

@@ -12,6 +12,32 @@ void rt_task_unref(asx_task *t) {
 
 static _Noreturn void task_exit(asx_task *t, int rc);
 
+/* Counts a cleanup overrun once per task and reports it. `still_running`: from the watchdog. */
+static void report_overrun(asx_task *t, uint64_t over, bool still_running) {
+  asx_runtime *rt = t->rt;
+  if (!atomic_exchange(&t->overrun_reported, true)) atomic_fetch_add(&rt->overruns, 1);
+  asx_trace_event ev = rt_event(rt, ASX_TRACE_CLEANUP_OVERRUN, t, NULL);
+  ev.kind = (asx_cancel_kind)atomic_load(&t->cancel_kind);
+  ev.value = over;
+  ev.code = still_running;
+  ev.message = still_running ? "still draining at its cleanup deadline" : "ended after its cleanup deadline";
+  rt_trace(rt, &ev);
+}
+
+/* Timer callback (driver's timer lock held, any worker): the task is alive, see rt_cleanup_watch. */
+static void cleanup_overdue(rt_timer *tm, rt_worker *w) {
+  (void)w;
+  report_overrun(tm->task, 0, true);
+}
+
+void rt_cleanup_watch(asx_task *t, uint64_t deadline) {
+  if (t->exiting) return;
+  asx_runtime *rt = t->rt;
+  rt->drv->timer_disarm(rt->drv_state, &t->cleanup_timer);
+  t->cleanup_timer.node.deadline = deadline;
+  rt->drv->timer_arm(rt->drv_state, &t->cleanup_timer); /* ENOMEM: the end-of-task check remains */
+}
+
 static void task_entry(void *arg) {
   asx_task *t = arg;
   int rc = t->fn(&t->cx, t->arg);
@@ -46,6 +72,10 @@ int rt_spawn(asx_runtime *rt, asx_task *parent, asx_region *r, asx_task_fn fn, v
   atomic_init(&t->cancel_deadline, ASX_UNLIMITED);
   atomic_init(&t->refs, handle ? 2 : 1);
   asx_ctx_init(&t->ctx, t->stack.lo, t->stack.size, task_entry, t);
+  asx_timer_node_init(&t->cleanup_timer.node);
+  t->cleanup_timer.fire = cleanup_overdue;
+  t->cleanup_timer.task = t;
+  atomic_init(&t->overrun_reported, false);
 
   pthread_mutex_lock(&rt->tree_lock);
   if (r->state >= ASX_REGION_FINALIZING) {
@@ -65,6 +95,7 @@ int rt_spawn(asx_runtime *rt, asx_task *parent, asx_region *r, asx_task_fn fn, v
     /* A task spawned into a cancelled region starts with the request already made. */
     atomic_store(&t->cancel_kind, r->cancel_kind);
     atomic_store(&t->cancel_deadline, r->cancel_deadline);
+    rt_cleanup_watch(t, r->cancel_deadline);
   }
   asx_trace_event ev;
   bool tracing = rt->cfg.trace != NULL;
@@ -119,16 +150,15 @@ static _Noreturn void task_exit(asx_task *t, int rc) {
   else
     t->outcome = ASX_OUTCOME_ERR;
 
+  /* From here on no cancellation may re-arm the watchdog: its memory goes with the task. */
+  pthread_mutex_lock(&rt->tree_lock);
+  t->exiting = true;
+  pthread_mutex_unlock(&rt->tree_lock);
+  rt->drv->timer_disarm(rt->drv_state, &t->cleanup_timer);
   if (atomic_load(&t->cancel_kind) != ASX_CANCEL_NONE) {
     uint64_t now = rt_now(rt);
     uint64_t dl = atomic_load(&t->cancel_deadline);
-    if (now > dl) {
-      atomic_fetch_add(&rt->overruns, 1);
-      asx_trace_event ev = rt_event(rt, ASX_TRACE_CLEANUP_OVERRUN, t, NULL);
-      ev.kind = (asx_cancel_kind)atomic_load(&t->cancel_kind);
-      ev.value = now - dl;
-      rt_trace(rt, &ev);
-    }
+    if (now > dl) report_overrun(t, now - dl, false);
   }
   if (rt->cfg.trace) {
     asx_trace_event ev = rt_event(rt, ASX_TRACE_TASK_END, t, NULL);
