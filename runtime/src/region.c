@@ -80,6 +80,11 @@ void rt_region_finalize(asx_region *r, rt_worker *w) {
   pthread_mutex_unlock(&rt->tree_lock);
   rt_trace(rt, &ev);
   atomic_fetch_sub(&rt->live_regions, 1);
+  while (r->blocks) {
+    rt_region_block *b = r->blocks;
+    r->blocks = b->next;
+    asx_free(rt->alloc, b);
+  }
   asx_free(rt->alloc, r->fin);
   asx_free(rt->alloc, r);
 }
@@ -129,6 +134,23 @@ int asx_region_defer(asx_region *r, void (*fn)(void *), void *arg) {
   }
   pthread_mutex_unlock(&rt->tree_lock);
   return err;
+}
+
+void *asx_region_alloc(asx_region *r, size_t size) {
+  if (!r || size > SIZE_MAX - sizeof(rt_region_block)) return NULL;
+  asx_runtime *rt = r->rt;
+  rt_region_block *b = asx_alloc(rt->alloc, sizeof(*b) + size);
+  if (!b) return NULL;
+  pthread_mutex_lock(&rt->tree_lock);
+  if (r->state >= ASX_REGION_FINALIZING) {
+    pthread_mutex_unlock(&rt->tree_lock);
+    asx_free(rt->alloc, b);
+    return NULL;
+  }
+  b->next = r->blocks;
+  r->blocks = b;
+  pthread_mutex_unlock(&rt->tree_lock);
+  return b->data;
 }
 
 asx_region_state asx_region_state_get(asx_region *r) {

@@ -171,7 +171,13 @@ struct asx_region {
   struct asx_task *closer;   /* the owner while it waits in close */
   rt_finalizer *fin;
   size_t nfin, capfin;
+  struct rt_region_block *blocks; /* asx_region_alloc memory, freed after the finalizers */
 };
+
+typedef struct rt_region_block {
+  struct rt_region_block *next;
+  max_align_t data[];
+} rt_region_block;
 
 struct asx_obligation {
   rt_link link;              /* in owner->obligations */

@@ -97,14 +97,18 @@ int asx_runtime_run(asx_runtime *rt, asx_task_fn fn, void *arg, int *rc, asx_out
   asx_region *root;
   int err = rt_region_new(rt, NULL, NULL, &ro, &root);
   if (err) return err;
+  pthread_mutex_lock(&rt->tree_lock);
   rt->root = root;
+  pthread_mutex_unlock(&rt->tree_lock);
   asx_spawn_opts so = asx_spawn_opts_default();
   so.name = "main";
   asx_task *main_task;
   err = rt_spawn(rt, NULL, root, fn, arg, &so, &main_task, NULL);
   if (err) {
-    rt_region_finalize(root, NULL);
+    pthread_mutex_lock(&rt->tree_lock);
     rt->root = NULL;
+    pthread_mutex_unlock(&rt->tree_lock);
+    rt_region_finalize(root, NULL);
     return err;
   }
   rt->running = true;
@@ -115,12 +119,25 @@ int asx_runtime_run(asx_runtime *rt, asx_task_fn fn, void *arg, int *rc, asx_out
     asx_task_release(main_task);
     pthread_mutex_lock(&rt->tree_lock);
     asx_outcome o = root->outcome;
+    rt->root = NULL;
     pthread_mutex_unlock(&rt->tree_lock);
     rt_region_finalize(root, NULL);
     if (outcome) *outcome = o;
+  } else {
+    /* Tasks are still blocked (deterministic deadlock): they and the root region are leaked on
+     * purpose, visible in the stats; their stacks may still be referenced. */
+    pthread_mutex_lock(&rt->tree_lock);
+    rt->root = NULL;
+    pthread_mutex_unlock(&rt->tree_lock);
   }
-  rt->root = NULL;
   return run_err;
+}
+
+void asx_runtime_cancel(asx_runtime *rt, asx_cancel_kind kind) {
+  if (!rt || kind == ASX_CANCEL_NONE) return;
+  pthread_mutex_lock(&rt->tree_lock);
+  if (rt->root) rt_cancel_region_locked(rt->root, kind, rt_now(rt) + rt_cleanup_budget(rt, kind), NULL);
+  pthread_mutex_unlock(&rt->tree_lock);
 }
 
 void asx_runtime_stats_get(const asx_runtime *crt, asx_runtime_stats *s) {

@@ -165,6 +165,10 @@ void asx_runtime_free(asx_runtime *rt);
  * NULL) is the root region's outcome, *rc (may be NULL) the main task's return code.
  * Returns 0, ASX_ENOMEM, or ASX_ESTATE (deterministic driver: deadlock that shutdown could not break). */
 int asx_runtime_run(asx_runtime *rt, asx_task_fn fn, void *arg, int *rc, asx_outcome *outcome);
+/* Thread-safe (not async-signal-safe: call it from a signal-handling thread, e.g. after
+ * sigwait/signalfd). Requests cancellation of the current run's root region (typically
+ * ASX_CANCEL_SHUTDOWN for a graceful stop); a no-op when no run is in progress. */
+void asx_runtime_cancel(asx_runtime *rt, asx_cancel_kind kind);
 /* Thread-safe: a snapshot of the counters. */
 void asx_runtime_stats_get(const asx_runtime *rt, asx_runtime_stats *out);
 
@@ -282,6 +286,9 @@ int asx_region_open(asx_cx *cx, const asx_region_opts *opts, asx_region **out);
 int asx_region_close(asx_cx *cx, asx_region *r, asx_outcome *outcome);
 /* Thread-safe: registers fn(arg) to run when r finalizes. 0, ASX_ENOMEM, ASX_ESTATE. */
 int asx_region_defer(asx_region *r, void (*fn)(void *arg), void *arg);
+/* Thread-safe: `size` bytes owned by region r, freed (all at once) after r's finalizers ran;
+ * NULL on allocation failure or when r is already finalizing. For per-request memory. */
+void *asx_region_alloc(asx_region *r, size_t size);
 /* Thread-safe: current state and outcome so far. */
 asx_region_state asx_region_state_get(asx_region *r);
 asx_outcome asx_region_outcome(asx_region *r);
