@@ -68,6 +68,7 @@ void rt_run_task(rt_worker *w, asx_task *t) {
 
 void rt_switch_out(asx_task *t, int reason) {
   t->switch_reason = reason;
+  if (reason == SW_BLOCK) t->polls = 0; /* it yields the worker anyway */
   asx_ctx_switch(&t->ctx, &t->worker->sched_ctx);
 }
 

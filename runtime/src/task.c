@@ -207,6 +207,16 @@ int asx_task_join(asx_cx *cx, asx_task *t, int *rc, asx_outcome *outcome) {
   return 0;
 }
 
+int asx_park(asx_cx *cx, uint64_t until) {
+  asx_task *t = task_of(cx);
+  if (rt_checkpoint(t, false)) return ASX_ECANCELED;
+  return rt_wait(t, until);
+}
+
+void asx_task_wake(asx_task *t) {
+  if (t) rt_wake(t, NULL);
+}
+
 void asx_task_release(asx_task *t) {
   if (t) rt_task_unref(t);
 }

@@ -165,8 +165,8 @@ void asx_runtime_free(asx_runtime *rt);
  * NULL) is the root region's outcome, *rc (may be NULL) the main task's return code.
  * Returns 0, ASX_ENOMEM, or ASX_ESTATE (deterministic driver: deadlock that shutdown could not break). */
 int asx_runtime_run(asx_runtime *rt, asx_task_fn fn, void *arg, int *rc, asx_outcome *outcome);
-/* Thread-safe (not async-signal-safe: call it from a signal-handling thread, e.g. after
- * sigwait/signalfd). Requests cancellation of the current run's root region (typically
+/* Thread-safe with the THREADS driver (task-only with DETERMINISTIC); not async-signal-safe: call
+ * it from a signal-handling thread, e.g. after sigwait/signalfd. Requests cancellation of the current run's root region (typically
  * ASX_CANCEL_SHUTDOWN for a graceful stop); a no-op when no run is in progress. */
 void asx_runtime_cancel(asx_runtime *rt, asx_cancel_kind kind);
 /* Thread-safe: a snapshot of the counters. */
@@ -231,6 +231,16 @@ asx_budget asx_cx_budget(asx_cx *cx);
 /* Task-only: ends the task as Panicked: open regions it owns are cancelled and closed, its
  * obligations aborted, the panic reported through the region. Never returns. */
 _Noreturn void asx_panic(asx_cx *cx, const char *msg);
+
+/* ---- Low-level parking (for I/O reactors and custom primitives, e.g. net/'s epoll thread) ---- */
+/* Task-only: blocks the calling task until asx_task_wake(its task), the absolute runtime time
+ * `until` (ASX_UNLIMITED = none) or a cancellation request. May return 0 spuriously: re-check
+ * the condition in a loop. 0, ASX_ETIMEDOUT, ASX_ECANCELED, ASX_ENOMEM (timer). A checkpoint. */
+int asx_park(asx_cx *cx, uint64_t until);
+/* Thread-safe: wakes t if it is parked (otherwise its next park returns at once or the wakeup is
+ * absorbed as spurious). The caller must know t is still alive: publish "waiting" and the task
+ * pointer under a lock the task also takes before it returns, as every asx primitive does. */
+void asx_task_wake(asx_task *t);
 
 /* ---- Cancellation ---- */
 /* Thread-safe (THREADS driver; task-only with DETERMINISTIC). Requests cancellation of the region,
