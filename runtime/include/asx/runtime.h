@@ -360,6 +360,12 @@ int asx_chan_send_at(asx_cx *cx, asx_chan *ch, const void *elem, const char *fil
 #define asx_chan_send(cx, ch, elem) asx_chan_send_at((cx), (ch), (elem), __FILE__, __LINE__)
 /* Task-only: waits for a message. 0, ASX_ECANCELED (nothing taken), ASX_ECLOSED (closed and empty). */
 int asx_chan_recv(asx_cx *cx, asx_chan *ch, void *elem);
+/* Task-only: select over n <= ASX_SELECT_MAX channels: waits until one has a message and takes
+ * exactly one (from chans[*index] into outs[*index]); channels earlier in the array win ties.
+ * 0, ASX_ECLOSED (all closed and drained), ASX_ECANCELED (nothing taken), ASX_EINVAL. */
+#define ASX_SELECT_MAX 32
+int asx_chan_select_recv(asx_cx *cx, size_t n, asx_chan *const *chans, void *const *outs,
+                         size_t *index);
 /* Thread-safe: non-blocking receive. 0, ASX_EAGAIN, ASX_ECLOSED. */
 int asx_chan_try_recv(asx_chan *ch, void *elem);
 /* Thread-safe: no new reservations; queued and reserved messages are still delivered. */
