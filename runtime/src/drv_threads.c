@@ -21,6 +21,7 @@
 #define LIFO_STREAK_MAX 8   /* LIFO runs in a row before the deque gets a turn (fairness) */
 #define GLOBAL_INTERVAL 61  /* every N picks look at the injection queue first (fairness) */
 #define CANCEL_STREAK_MAX 16 /* cancel-lane picks in a row before ready work gets a turn */
+#define TIMED_STREAK_MAX 32  /* timed-lane picks in a row before ready work gets a turn */
 
 typedef struct thr_driver thr_driver;
 
@@ -31,7 +32,7 @@ typedef struct thr_worker {
   asx_task *lifo;
   unsigned lifo_streak;
   asx_qnode *yq_head, *yq_tail; /* owner-only FIFO of yielded tasks (not stealable) */
-  unsigned cancel_streak;
+  unsigned cancel_streak, timed_streak;
   unsigned tick;
   asx_parker parker;
   _Atomic int sleeping;
@@ -46,6 +47,11 @@ struct thr_driver {
   thr_worker *w;
   asx_injectq inject;
   asx_injectq cancel_lane; /* woken tasks that must drain: served first, streak-capped */
+  /* The timed lane: ready tasks whose budget has a deadline, earliest first (ties: FIFO). An
+   * intrusive sorted list scanned from the tail: later deadlines are the common case. */
+  pthread_mutex_t timed_lock;
+  rt_link timed;
+  _Atomic size_t ntimed;
   _Atomic unsigned nsleeping;
   _Atomic int stop;
   pthread_mutex_t timer_lock;
@@ -74,6 +80,8 @@ static int thr_init(asx_runtime *rt, void **state) {
   asx_injectq_init(&d->cancel_lane);
   if (asx_timer_heap_init(&d->timers, rt->alloc) != 0) goto fail_q;
   pthread_mutex_init(&d->timer_lock, NULL);
+  pthread_mutex_init(&d->timed_lock, NULL);
+  rt_list_init(&d->timed);
   atomic_init(&d->next_deadline, ASX_UNLIMITED);
   *state = d;
   return 0;
@@ -95,6 +103,7 @@ static void thr_destroy(void *state) {
   asx_injectq_destroy(&d->cancel_lane);
   asx_timer_heap_destroy(&d->timers);
   pthread_mutex_destroy(&d->timer_lock);
+  pthread_mutex_destroy(&d->timed_lock);
   asx_free(d->rt->alloc, d->w);
   asx_free(d->rt->alloc, d);
 }
@@ -128,9 +137,39 @@ static asx_task *yq_pop(thr_worker *w) {
   return RT_CONTAINER_OF(n, asx_task, qnode);
 }
 
+static void timed_push(thr_driver *d, asx_task *t) {
+  uint64_t dl = t->budget.deadline_ns; /* fixed at spawn: safe to read from any thread */
+  pthread_mutex_lock(&d->timed_lock);
+  rt_link *pos = d->timed.prev;
+  while (pos != &d->timed && RT_CONTAINER_OF(pos, asx_task, lane_link)->budget.deadline_ns > dl)
+    pos = pos->prev;
+  rt_list_push_front(pos, &t->lane_link); /* insert after pos */
+  atomic_fetch_add(&d->ntimed, 1);
+  pthread_mutex_unlock(&d->timed_lock);
+}
+
+static asx_task *timed_pop(thr_driver *d) {
+  if (atomic_load_explicit(&d->ntimed, memory_order_acquire) == 0) return NULL;
+  asx_task *t = NULL;
+  pthread_mutex_lock(&d->timed_lock);
+  if (!rt_list_empty(&d->timed)) {
+    t = RT_CONTAINER_OF(d->timed.next, asx_task, lane_link);
+    rt_list_remove(&t->lane_link);
+    atomic_fetch_sub(&d->ntimed, 1);
+  }
+  pthread_mutex_unlock(&d->timed_lock);
+  return t;
+}
+
 static void thr_ready(void *state, rt_worker *bw, asx_task *t, rt_ready_kind kind) {
   thr_driver *d = state;
   thr_worker *w = (thr_worker *)bw;
+  if (t->budget.deadline_ns != ASX_UNLIMITED &&
+      atomic_load_explicit(&t->cancel_kind, memory_order_relaxed) == 0) {
+    timed_push(d, t);
+    notify_one(d);
+    return;
+  }
   if (kind == RT_READY_WAKE && atomic_load_explicit(&t->cancel_kind, memory_order_relaxed) != 0) {
     /* The cancel lane: a task that must drain runs before ordinary ready work. */
     asx_injectq_push(&d->cancel_lane, &t->qnode);
@@ -177,6 +216,15 @@ static asx_task *find_task(thr_worker *w) {
     }
     w->cancel_streak = 0; /* one turn for the other lanes, then the cancel lane again */
   }
+  if (atomic_load_explicit(&d->ntimed, memory_order_relaxed) > 0) {
+    if (w->timed_streak < TIMED_STREAK_MAX) {
+      if ((t = timed_pop(d))) {
+        w->timed_streak++;
+        return t;
+      }
+    }
+    w->timed_streak = 0;
+  }
   if (--w->tick == 0) { /* a countdown: no division on the hot path */
     w->tick = GLOBAL_INTERVAL;
     if ((t = inject_pop(d)) || (t = yq_pop(w))) return t;
@@ -199,6 +247,7 @@ static asx_task *find_task(thr_worker *w) {
     asx_qnode *n = asx_injectq_pop(&d->cancel_lane);
     if (n) return RT_CONTAINER_OF(n, asx_task, qnode);
   }
+  if ((t = timed_pop(d))) return t;
   if (d->n > 1) {
     unsigned start = (unsigned)asx_rng_below(&w->rng, d->n);
     for (unsigned k = 0; k < d->n; k++) {
@@ -236,7 +285,9 @@ static void fire_due(thr_driver *d, thr_worker *w) {
 
 static bool work_visible(thr_driver *d, thr_worker *self) {
   if (atomic_load(&d->stop)) return true;
-  if (asx_injectq_len(&d->inject) > 0 || asx_injectq_len(&d->cancel_lane) > 0) return true;
+  if (asx_injectq_len(&d->inject) > 0 || asx_injectq_len(&d->cancel_lane) > 0 ||
+      atomic_load(&d->ntimed) > 0)
+    return true;
   for (unsigned i = 0; i < d->n; i++)
     if (&d->w[i] != self && asx_wsdeque_len(&d->w[i].dq) > 0) return true;
   return asx_wsdeque_len(&self->dq) > 0;
@@ -283,7 +334,7 @@ static int thr_run(void *state) {
     thr_worker *w = &d->w[i];
     w->lifo = NULL;
     w->yq_head = w->yq_tail = NULL;
-    w->cancel_streak = 0;
+    w->cancel_streak = w->timed_streak = 0;
     w->lifo_streak = 0;
     w->tick = GLOBAL_INTERVAL;
     w->steals = w->parks = w->base.switches = 0;

@@ -114,6 +114,7 @@ struct asx_task {
   asx_ctx ctx;
   asx_stack stack;
   asx_qnode qnode;           /* for the driver's queues */
+  rt_link lane_link;         /* threads driver: the timed (earliest-deadline-first) lane */
   asx_runtime *rt;
   asx_region *region;
   uint64_t id;

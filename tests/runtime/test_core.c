@@ -398,3 +398,67 @@ Test(rt_core, region_alloc_freed_after_finalizers) {
   rt_test_run(&c, region_mem_main, NULL, NULL, NULL);
   cr_assert_eq(g_region_mem_ok, 1);
 }
+
+/* ---- threads driver lanes: tasks with a deadline run earliest-deadline-first, before plain
+ * ready tasks (one worker, everything made ready while main holds the worker) ---- */
+static int g_order[16];
+static _Atomic int g_norder;
+
+static int record_order(asx_cx *cx, void *arg) {
+  (void)cx;
+  g_order[atomic_fetch_add(&g_norder, 1)] = (int)(uintptr_t)arg;
+  return 0;
+}
+
+static int edf_main(asx_cx *cx, void *arg) {
+  (void)arg;
+  uint64_t now = asx_now(cx);
+  asx_region *r;
+  asx_region_open(cx, NULL, &r);
+  static const int deadlines_s[5] = {50, 10, 40, 20, 30}; /* ids 1..5 */
+  for (int i = 0; i < 5; i++) {
+    asx_spawn(cx, r, record_order, (void *)(uintptr_t)(100 + i), NULL, NULL); /* no deadline */
+    asx_spawn_opts so = asx_spawn_opts_default();
+    so.budget.deadline_ns = now + (uint64_t)deadlines_s[i] * 1000 * MS_NS;
+    asx_spawn(cx, r, record_order, (void *)(uintptr_t)(i + 1), &so, NULL);
+  }
+  asx_region_close(cx, r, NULL);
+  return 0;
+}
+
+Test(rt_core, timed_lane_is_earliest_deadline_first) {
+  atomic_store(&g_norder, 0);
+  asx_runtime_config c = rt_test_config(ASX_DRIVER_THREADS, 1);
+  rt_test_run(&c, edf_main, NULL, NULL, NULL);
+  cr_assert_eq(atomic_load(&g_norder), 10);
+  static const int expect[5] = {2, 4, 5, 3, 1}; /* 10 s, 20 s, 30 s, 40 s, 50 s */
+  for (int i = 0; i < 5; i++) cr_assert_eq(g_order[i], expect[i], "position %d: got %d", i, g_order[i]);
+  for (int i = 5; i < 10; i++) cr_assert_geq(g_order[i], 100, "plain ready tasks run after the timed lane");
+}
+
+static int blocked_then_record(asx_cx *cx, void *arg) {
+  asx_sleep(cx, 3600000 * MS_NS); /* only a cancellation ends this */
+  return record_order(cx, arg);
+}
+
+static int cancel_lane_main(asx_cx *cx, void *arg) {
+  (void)arg;
+  asx_region *blocked, *plain;
+  asx_region_open(cx, NULL, &blocked);
+  asx_region_open(cx, NULL, &plain);
+  for (uintptr_t i = 0; i < 5; i++) asx_spawn(cx, blocked, blocked_then_record, (void *)(i + 1), NULL, NULL);
+  asx_sleep(cx, 1 * MS_NS); /* they all run and block */
+  for (uintptr_t i = 0; i < 5; i++) asx_spawn(cx, plain, record_order, (void *)(100 + i), NULL, NULL);
+  asx_region_cancel(blocked, ASX_CANCEL_USER);
+  asx_region_close(cx, blocked, NULL);
+  asx_region_close(cx, plain, NULL);
+  return 0;
+}
+
+Test(rt_core, cancel_lane_runs_draining_tasks_first) {
+  atomic_store(&g_norder, 0);
+  asx_runtime_config c = rt_test_config(ASX_DRIVER_THREADS, 1);
+  rt_test_run(&c, cancel_lane_main, NULL, NULL, NULL);
+  cr_assert_eq(atomic_load(&g_norder), 10);
+  for (int i = 0; i < 5; i++) cr_assert_lt(g_order[i], 100, "a draining task was queued behind ready work");
+}
