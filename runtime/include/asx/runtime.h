@@ -183,18 +183,21 @@ typedef struct asx_choice {
 const asx_choice *asx_runtime_choices(const asx_runtime *rt, size_t *n);
 
 /* ---- Context accessors (task-only: cx must be the calling task's own) ---- */
+/* Task-only: the runtime running the task (borrowed). */
 asx_runtime *asx_cx_runtime(asx_cx *cx);
-/* The region the task was spawned into. */
+/* Task-only: the region the task was spawned into (borrowed). */
 asx_region *asx_cx_region(asx_cx *cx);
+/* Task-only: the calling task (for asx_task_wake / asx_task_cancel); owned by the runtime. */
 asx_task *asx_cx_task(asx_cx *cx);
-/* Runtime clock in ns (monotonic, or virtual time with the deterministic driver). */
+/* Task-only: runtime clock in ns (monotonic, or virtual time with the deterministic driver). */
 uint64_t asx_now(asx_cx *cx);
-/* Randomness through the driver (seeded, reproducible with the deterministic driver). */
+/* Task-only: randomness through the driver (seeded, reproducible with the deterministic driver). */
 uint64_t asx_random(asx_cx *cx);
-/* Emits an ASX_TRACE_USER event through the runtime's sink. `msg` is borrowed for the call. */
+/* Task-only: emits an ASX_TRACE_USER event through the runtime's sink; `msg` borrowed for the call. */
 void asx_trace_user(asx_cx *cx, const char *msg, uint64_t value);
-/* Task-only: the task's id (unique within the runtime, deterministic in the deterministic driver). */
+/* Thread-safe on a live handle: the task's id (unique per runtime; reproducible when deterministic). */
 uint64_t asx_task_id(const asx_task *t);
+/* Thread-safe while r is open: the region's id (unique within the runtime). */
 uint64_t asx_region_id(const asx_region *r);
 
 /* ---- Tasks ---- */
@@ -254,9 +257,10 @@ void asx_task_cancel(asx_task *t, asx_cancel_kind kind);
 asx_cancel_kind asx_cancel_reason(asx_cx *cx);
 /* Task-only: true when cancellation is requested (masked or not). */
 bool asx_cancel_requested(asx_cx *cx);
-/* Task-only: nested masks; while masked, checkpoints and blocking calls do not observe
+/* Task-only: enters a (nestable) mask: checkpoints and blocking calls do not observe
  * cancellation (use it for cleanup that must block, e.g. sending a close frame). */
 void asx_mask_push(asx_cx *cx);
+/* Task-only: leaves the innermost mask (no-op when not masked). */
 void asx_mask_pop(asx_cx *cx);
 /* Task-only: absolute runtime time by which cleanup must finish (ASX_UNLIMITED if not cancelled). */
 uint64_t asx_cleanup_deadline(asx_cx *cx);
@@ -301,6 +305,7 @@ int asx_region_defer(asx_region *r, void (*fn)(void *arg), void *arg);
 void *asx_region_alloc(asx_region *r, size_t size);
 /* Thread-safe: current state and outcome so far. */
 asx_region_state asx_region_state_get(asx_region *r);
+/* Thread-safe while r is open: the lattice join of the children that ended so far. */
 asx_outcome asx_region_outcome(asx_region *r);
 
 /* ---- Obligations ---- */
@@ -313,9 +318,9 @@ int asx_obligation_reserve_at(asx_cx *cx, const char *kind, void (*abort_fn)(voi
   asx_obligation_reserve_at((cx), (kind), NULL, NULL, (out), __FILE__, __LINE__)
 #define asx_obligation_reserve_fn(cx, kind, abort_fn, abort_arg, out) \
   asx_obligation_reserve_at((cx), (kind), (abort_fn), (abort_arg), (out), __FILE__, __LINE__)
-/* Owning task only: resolves the token (commit: the effect happened; abort: it did not, abort_fn
- * runs). The token is freed. */
+/* Owning task only: the effect happened; frees the token (abort_fn does not run). */
 void asx_obligation_commit(asx_obligation *ob);
+/* Owning task only: the effect did not happen; runs abort_fn, frees the token. */
 void asx_obligation_abort(asx_obligation *ob);
 
 /* ---- Time ---- */
@@ -377,6 +382,7 @@ size_t asx_chan_len(asx_chan *ch);
 typedef struct asx_oneshot asx_oneshot;
 /* Thread-safe; caller owns *out. */
 int asx_oneshot_new(const asx_allocator *a, size_t size, asx_oneshot **out);
+/* No task may be using it any more. NULL ignored. */
 void asx_oneshot_free(asx_oneshot *o);
 /* Thread-safe; never blocks. 0, ASX_ESTATE (already sent), ASX_ECLOSED (receiver closed it). */
 int asx_oneshot_send(asx_oneshot *o, const void *value);
@@ -389,6 +395,7 @@ void asx_oneshot_close(asx_oneshot *o);
 typedef struct asx_mutex asx_mutex;
 /* Thread-safe; caller owns *out. */
 int asx_mutex_new(const asx_allocator *a, asx_mutex **out);
+/* No task may be using it any more. NULL ignored. */
 void asx_mutex_free(asx_mutex *m);
 /* Task-only. 0 or ASX_ECANCELED (not acquired). */
 int asx_mutex_lock(asx_cx *cx, asx_mutex *m);
@@ -405,6 +412,7 @@ typedef struct asx_sem_permit {
 } asx_sem_permit;
 /* Thread-safe; caller owns *out. */
 int asx_sem_new(const asx_allocator *a, uint64_t permits, asx_sem **out);
+/* No task may be using it any more (permits included). NULL ignored. */
 void asx_sem_free(asx_sem *s);
 /* Task-only: 0, ASX_ECANCELED (nothing acquired), ASX_ENOMEM. */
 int asx_sem_acquire_at(asx_cx *cx, asx_sem *s, asx_sem_permit *p, const char *file, int line);
