@@ -36,6 +36,7 @@ typedef struct thr_worker {
   unsigned tick;
   asx_parker parker;
   _Atomic int sleeping;
+  _Atomic int in_io; /* sleeping inside cfg.io.wait rather than on the parker */
   asx_rng rng;
   pthread_t thread;
   uint64_t steals, parks;
@@ -53,6 +54,7 @@ struct thr_driver {
   rt_link timed;
   _Atomic size_t ntimed;
   _Atomic unsigned nsleeping;
+  _Atomic int io_owner; /* one worker at a time waits for / polls I/O readiness */
   _Atomic int stop;
   pthread_mutex_t timer_lock;
   asx_timer_heap timers;
@@ -114,7 +116,10 @@ static void notify_one(thr_driver *d) {
   for (unsigned i = 0; i < d->n; i++) {
     int one = 1;
     if (atomic_compare_exchange_strong(&d->w[i].sleeping, &one, 0)) {
-      asx_parker_unpark(&d->w[i].parker);
+      if (atomic_load(&d->w[i].in_io))
+        d->rt->cfg.io.interrupt(d->rt->cfg.io.ud);
+      else
+        asx_parker_unpark(&d->w[i].parker);
       return;
     }
   }
@@ -227,6 +232,11 @@ static asx_task *find_task(thr_worker *w) {
   }
   if (--w->tick == 0) { /* a countdown: no division on the hot path */
     w->tick = GLOBAL_INTERVAL;
+    const asx_io_hooks *io = &d->rt->cfg.io;
+    if (io->wait && !atomic_exchange(&d->io_owner, 1)) {
+      io->wait(io->ud, 0); /* busy workers still poll I/O now and then */
+      atomic_store(&d->io_owner, 0);
+    }
     if ((t = inject_pop(d)) || (t = yq_pop(w))) return t;
   }
   if (w->lifo) {
@@ -294,6 +304,10 @@ static bool work_visible(thr_driver *d, thr_worker *self) {
 }
 
 static void idle(thr_driver *d, thr_worker *w) {
+  const asx_io_hooks *io = &d->rt->cfg.io;
+  /* Claim the I/O role first so that in_io is visible before `sleeping` is. */
+  bool io_role = io->wait && !atomic_exchange(&d->io_owner, 1);
+  if (io_role) atomic_store(&w->in_io, 1);
   atomic_store(&w->sleeping, 1);
   atomic_fetch_add(&d->nsleeping, 1);
   atomic_thread_fence(memory_order_seq_cst);
@@ -301,10 +315,18 @@ static void idle(thr_driver *d, thr_worker *w) {
   uint64_t now = next == ASX_UNLIMITED ? 0 : asx_clock_mono_ns();
   if (!work_visible(d, w) && (next == ASX_UNLIMITED || next > now)) {
     w->parks++;
-    asx_parker_park(&w->parker, next == ASX_UNLIMITED ? -1 : (int64_t)(next - now));
+    int64_t timeout = next == ASX_UNLIMITED ? -1 : (int64_t)(next - now);
+    if (io_role)
+      io->wait(io->ud, timeout);
+    else
+      asx_parker_park(&w->parker, timeout);
   }
   atomic_store(&w->sleeping, 0);
   atomic_fetch_sub(&d->nsleeping, 1);
+  if (io_role) {
+    atomic_store(&w->in_io, 0);
+    atomic_store(&d->io_owner, 0);
+  }
 }
 
 static void worker_loop(thr_worker *w) {
@@ -400,6 +422,7 @@ static void thr_stop(void *state) {
   thr_driver *d = state;
   atomic_store_explicit(&d->stop, 1, memory_order_release);
   for (unsigned i = 0; i < d->n; i++) asx_parker_unpark(&d->w[i].parker);
+  if (d->rt->cfg.io.interrupt) d->rt->cfg.io.interrupt(d->rt->cfg.io.ud);
 }
 
 const rt_driver_ops rt_driver_threads = {

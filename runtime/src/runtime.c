@@ -54,6 +54,7 @@ int asx_runtime_new(const asx_runtime_config *cfg, asx_runtime **out) {
   if (c.poll_budget == 0) c.poll_budget = DEFAULT_POLL_BUDGET;
   if (c.deque_capacity == 0) c.deque_capacity = 256;
   if (c.deque_capacity & (c.deque_capacity - 1)) return ASX_EINVAL;
+  if ((c.io.wait == NULL) != (c.io.interrupt == NULL)) return ASX_EINVAL;
 
   asx_runtime *rt = asx_calloc(c.alloc, 1, sizeof(*rt));
   if (!rt) return ASX_ENOMEM;
