@@ -134,8 +134,8 @@ struct asx_task {
   uint32_t polls;
   /* Cleanup watchdog: armed at the cleanup deadline when cancellation is requested, so a task
    * still draining at its deadline is reported while it runs (not only when it ends). */
-  rt_timer cleanup_timer;    /* armed/re-armed under tree_lock while !exiting */
-  bool exiting;              /* tree_lock: the task is past the point of re-arming */
+  rt_timer cleanup_timer;    /* armed/re-armed under tree_lock while !done */
+  bool watch_armed;          /* tree_lock: cleanup_timer was armed at least once */
   _Atomic bool overrun_reported;
   rt_link obligations;       /* touched only by the task */
   rt_link owned_regions;     /* regions this task opened and has not closed (tree_lock) */

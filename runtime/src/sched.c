@@ -107,7 +107,8 @@ void rt_task_complete(asx_task *t, rt_worker *w) {
   asx_region *r = t->region;
   pthread_mutex_lock(&rt->tree_lock);
   atomic_store_explicit(&t->state, TS_DONE, memory_order_release);
-  t->done = true;
+  t->done = true; /* from now on no cancellation touches t, so no one re-arms its watchdog */
+  if (t->watch_armed) rt->drv->timer_disarm(rt->drv_state, &t->cleanup_timer);
   rt_list_remove(&t->region_link);
   r->ntasks--;
   r->outcome = asx_outcome_join(r->outcome, t->outcome);

@@ -31,8 +31,9 @@ static void cleanup_overdue(rt_timer *tm, rt_worker *w) {
 }
 
 void rt_cleanup_watch(asx_task *t, uint64_t deadline) {
-  if (t->exiting) return;
+  if (t->done) return;
   asx_runtime *rt = t->rt;
+  t->watch_armed = true;
   rt->drv->timer_disarm(rt->drv_state, &t->cleanup_timer);
   t->cleanup_timer.node.deadline = deadline;
   rt->drv->timer_arm(rt->drv_state, &t->cleanup_timer); /* ENOMEM: the end-of-task check remains */
@@ -150,11 +151,7 @@ static _Noreturn void task_exit(asx_task *t, int rc) {
   else
     t->outcome = ASX_OUTCOME_ERR;
 
-  /* From here on no cancellation may re-arm the watchdog: its memory goes with the task. */
-  pthread_mutex_lock(&rt->tree_lock);
-  t->exiting = true;
-  pthread_mutex_unlock(&rt->tree_lock);
-  rt->drv->timer_disarm(rt->drv_state, &t->cleanup_timer);
+  /* The watchdog is disarmed by rt_task_complete, under tree_lock, once the task is done. */
   if (atomic_load(&t->cancel_kind) != ASX_CANCEL_NONE) {
     uint64_t now = rt_now(rt);
     uint64_t dl = atomic_load(&t->cancel_deadline);
