@@ -206,7 +206,7 @@ struct asx_runtime {
   /* counters */
   _Atomic uint64_t live_tasks, live_regions, unresolved;
   _Atomic uint64_t spawned, regions_opened, obligation_leaks, region_leaks, overruns, panics;
-  _Atomic uint64_t cancels, deadlocks, switches, steals, parks;
+  _Atomic uint64_t cancels, deadlocks, switches, steals, parks, sched_violations;
 };
 
 /* ---- runtime.c ---- */

@@ -155,6 +155,7 @@ void asx_runtime_stats_get(const asx_runtime *crt, asx_runtime_stats *s) {
   s->panics = atomic_load(&rt->panics);
   s->cancel_requests = atomic_load(&rt->cancels);
   s->deadlocks = atomic_load(&rt->deadlocks);
+  s->sched_violations = atomic_load(&rt->sched_violations);
   s->switches = atomic_load(&rt->switches);
   s->steals = atomic_load(&rt->steals);
   s->parks = atomic_load(&rt->parks);

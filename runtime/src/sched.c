@@ -34,6 +34,12 @@ void rt_wake(asx_task *t, rt_worker *w) {
 
 void rt_run_task(rt_worker *w, asx_task *t) {
   asx_runtime *rt = w->rt;
+  /* Only the queue's owner of a SCHEDULED task gets here, and wakers never change SCHEDULED, so
+   * this plain load is exact: anything else means the task was queued twice. */
+  if (atomic_load_explicit(&t->state, memory_order_relaxed) != TS_SCHEDULED) {
+    atomic_fetch_add(&rt->sched_violations, 1);
+    return; /* never run a task that may be running elsewhere */
+  }
   atomic_store_explicit(&t->state, TS_RUNNING, memory_order_release);
   t->worker = w;
   w->current = t;

@@ -169,6 +169,7 @@ typedef struct asx_runtime_stats {
   uint64_t panics;
   uint64_t cancel_requests;
   uint64_t deadlocks;
+  uint64_t sched_violations;   /* a task dequeued while not SCHEDULED (duplicate scheduling): a bug */
   uint64_t switches;
   uint64_t steals;
   uint64_t parks;
