@@ -153,6 +153,7 @@ static int det_run(void *state) {
     shutdown_tried = true;
     asx_region_cancel(rt->root, ASX_CANCEL_SHUTDOWN);
   }
+  rt_worker_flush_stacks(&d->w);
   asx_overflow_thread_fini();
   atomic_fetch_add(&rt->switches, d->w.switches);
   return result;

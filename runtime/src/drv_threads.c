@@ -341,6 +341,7 @@ static void worker_loop(thr_worker *w) {
     else
       idle(d, w);
   }
+  rt_worker_flush_stacks(&w->base);
   asx_overflow_thread_fini();
 }
 

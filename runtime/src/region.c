@@ -22,7 +22,7 @@ int rt_region_new(asx_runtime *rt, asx_region *parent, asx_task *owner, const as
   asx_budget base = owner ? owner->budget : (parent ? parent->budget : asx_budget_unlimited());
   r->budget = asx_budget_combine(base, o.budget);
   pthread_mutex_lock(&rt->tree_lock);
-  r->id = atomic_fetch_add(&rt->next_id, 1);
+  r->id = rt_counter_add(&rt->next_id, 1) - 1;
   if (parent) {
     rt_list_push_back(&parent->children, &r->sibling);
     parent->nchildren++;
@@ -33,8 +33,8 @@ int rt_region_new(asx_runtime *rt, asx_region *parent, asx_task *owner, const as
   }
   r->owner = owner;
   if (owner) rt_list_push_front(&owner->owned_regions, &r->owner_link);
-  atomic_fetch_add(&rt->live_regions, 1);
-  atomic_fetch_add(&rt->regions_opened, 1);
+  rt_counter_add(&rt->live_regions, 1);
+  rt_counter_add(&rt->regions_opened, 1);
   asx_trace_event ev = rt_event(rt, ASX_TRACE_REGION_OPEN, owner, r);
   ev.name = r->name;
   pthread_mutex_unlock(&rt->tree_lock);
@@ -77,9 +77,9 @@ void rt_region_finalize(asx_region *r, rt_worker *w) {
     }
     if (p->ntasks == 0 && p->nchildren == 0 && p->closer) rt_wake(p->closer, w);
   }
+  rt_counter_add(&rt->live_regions, -1);
   pthread_mutex_unlock(&rt->tree_lock);
   rt_trace(rt, &ev);
-  atomic_fetch_sub(&rt->live_regions, 1);
   while (r->blocks) {
     rt_region_block *b = r->blocks;
     r->blocks = b->next;

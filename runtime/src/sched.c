@@ -64,12 +64,20 @@ void rt_run_task(rt_worker *w, asx_task *t) {
     break;
   }
   case SW_DONE:
-    asx_stack_put(rt->stacks, &t->stack);
+    if (t->stack.size == asx_stack_pool_default_size(rt->stacks) &&
+        w->nstacks < sizeof(w->stacks) / sizeof(w->stacks[0]))
+      w->stacks[w->nstacks++] = t->stack;
+    else
+      asx_stack_put(rt->stacks, &t->stack);
     rt_task_complete(t, w);
     break;
   default:
     break;
   }
+}
+
+void rt_worker_flush_stacks(rt_worker *w) {
+  while (w->nstacks) asx_stack_put(w->rt->stacks, &w->stacks[--w->nstacks]);
 }
 
 void rt_switch_out(asx_task *t, int reason) {
@@ -124,9 +132,10 @@ void rt_task_complete(asx_task *t, rt_worker *w) {
                             rt_now(rt) + rt_cleanup_budget(rt, ASX_CANCEL_FAIL_FAST), w);
   if (t->joiner) rt_wake(t->joiner, w);
   if (r->ntasks == 0 && r->nchildren == 0 && r->closer) rt_wake(r->closer, w);
+  uint64_t live = rt_counter_add(&rt->live_tasks, -1);
   pthread_mutex_unlock(&rt->tree_lock);
   rt_task_unref(t);
-  if (atomic_fetch_sub_explicit(&rt->live_tasks, 1, memory_order_acq_rel) == 1) rt_driver_stop(rt);
+  if (live == 0) rt_driver_stop(rt); /* the last task: nothing can spawn any more */
 }
 
 void rt_driver_stop(asx_runtime *rt) { rt->drv->stop(rt->drv_state); }

@@ -55,7 +55,11 @@ int rt_spawn(asx_runtime *rt, asx_task *parent, asx_region *r, asx_task_fn fn, v
   }
   asx_task *t = asx_calloc(rt->alloc, 1, sizeof(*t));
   if (!t) return ASX_ENOMEM;
-  int err = asx_stack_get(rt->stacks, o.stack_size, &t->stack);
+  int err = 0;
+  if (w && w->nstacks > 0 && w->rt == rt && o.stack_size == 0)
+    t->stack = w->stacks[--w->nstacks]; /* w is the calling thread's own worker */
+  else
+    err = asx_stack_get(rt->stacks, o.stack_size, &t->stack);
   if (err) {
     asx_free(rt->alloc, t);
     return err;
@@ -85,13 +89,13 @@ int rt_spawn(asx_runtime *rt, asx_task *parent, asx_region *r, asx_task_fn fn, v
     asx_free(rt->alloc, t);
     return ASX_ESTATE;
   }
-  t->id = atomic_fetch_add(&rt->next_id, 1);
+  t->id = rt_counter_add(&rt->next_id, 1) - 1;
   t->region = r;
   t->budget = asx_budget_combine(r->budget, o.budget);
   rt_list_push_back(&r->tasks, &t->region_link);
   r->ntasks++;
-  atomic_fetch_add(&rt->live_tasks, 1);
-  atomic_fetch_add(&rt->spawned, 1);
+  rt_counter_add(&rt->live_tasks, 1);
+  rt_counter_add(&rt->spawned, 1);
   if (r->cancel_kind != ASX_CANCEL_NONE) {
     /* A task spawned into a cancelled region starts with the request already made. */
     atomic_store(&t->cancel_kind, r->cancel_kind);
@@ -140,6 +144,7 @@ static _Noreturn void task_exit(asx_task *t, int rc) {
     asx_region_close(&t->cx, r, NULL);
   }
   rt_obligations_leaked(t);
+  rt_obligation_cache_free(t);
 
   t->rc = rc;
   if (t->panicked)
