@@ -88,7 +88,9 @@ typedef enum asx_trace_type {
   ASX_TRACE_REGION_LEAK,     /* a task ended without closing a region it opened (auto-closed) */
   ASX_TRACE_DEADLOCK,        /* deterministic driver: nothing runnable, no timer, tasks blocked */
   ASX_TRACE_SCHED_CHOICE,    /* deterministic driver: `value` = index chosen, `code` = ready count */
-  ASX_TRACE_USER             /* asx_trace_user: `message`, `value` */
+  ASX_TRACE_USER,            /* asx_trace_user: `message`, `value` */
+  ASX_TRACE_TIMER_FIRED,     /* a task's timer fired: `value` = its deadline */
+  ASX_TRACE_RANDOM           /* asx_random: `value` = the number drawn */
 } asx_trace_type;
 
 typedef struct asx_trace_event {
