@@ -237,7 +237,9 @@ static asx_task *find_task(thr_worker *w) {
       io->wait(io->ud, 0); /* busy workers still poll I/O now and then */
       atomic_store(&d->io_owner, 0);
     }
-    if ((t = inject_pop(d)) || (t = yq_pop(w))) return t;
+    /* The deque pops newest-first: also take its OLDEST item now and then, so work buried under
+     * a stream of fresh pushes (e.g. a ping-pong pair) cannot starve. */
+    if ((t = inject_pop(d)) || (t = yq_pop(w)) || (t = asx_wsdeque_steal(&w->dq))) return t;
   }
   if (w->lifo) {
     t = w->lifo;
@@ -246,8 +248,11 @@ static asx_task *find_task(thr_worker *w) {
       w->lifo_streak++;
       return t;
     }
-    /* Streak exhausted: queue it behind the others. */
-    if (!asx_wsdeque_push(&w->dq, t)) asx_injectq_push(&d->inject, &t->qnode);
+    /* Streak exhausted: queue it behind the others (FIFO: a deque push would pop it right back). */
+    if (atomic_load_explicit(&d->nsleeping, memory_order_relaxed) == 0)
+      yq_push(w, t);
+    else
+      asx_injectq_push(&d->inject, &t->qnode);
   }
   w->lifo_streak = 0;
   if ((t = asx_wsdeque_pop(&w->dq))) return t;

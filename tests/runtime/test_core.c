@@ -462,3 +462,57 @@ Test(rt_core, cancel_lane_runs_draining_tasks_first) {
   cr_assert_eq(atomic_load(&g_norder), 10);
   for (int i = 0; i < 5; i++) cr_assert_lt(g_order[i], 100, "a draining task was queued behind ready work");
 }
+
+/* ---- fairness: a ping-pong pair hammering the LIFO slot and the deque cannot starve a task
+ * queued behind it on the same (single) worker ---- */
+static asx_chan *g_fa, *g_fb;
+static _Atomic int g_fair_flag;
+static _Atomic uint32_t g_fair_rounds;
+
+static int fair_ping(asx_cx *cx, void *arg) {
+  (void)arg;
+  uint32_t v = 0;
+  for (uint32_t i = 0; i < 2000000 && !atomic_load(&g_fair_flag); i++) {
+    asx_chan_send(cx, g_fa, &v);
+    asx_chan_recv(cx, g_fb, &v);
+    atomic_store(&g_fair_rounds, i + 1);
+  }
+  asx_chan_close(g_fa);
+  return 0;
+}
+
+static int fair_pong(asx_cx *cx, void *arg) {
+  (void)arg;
+  uint32_t v;
+  while (asx_chan_recv(cx, g_fa, &v) == 0) asx_chan_send(cx, g_fb, &v);
+  return 0;
+}
+
+static int fair_setter(asx_cx *cx, void *arg) {
+  (void)cx;
+  (void)arg;
+  atomic_store(&g_fair_flag, 1);
+  return 0;
+}
+
+static int fair_main(asx_cx *cx, void *arg) {
+  (void)arg;
+  asx_spawn(cx, NULL, fair_ping, NULL, NULL, NULL);
+  asx_spawn(cx, NULL, fair_pong, NULL, NULL, NULL);
+  asx_sleep(cx, 1 * MS_NS); /* the pair is in full swing */
+  asx_spawn(cx, NULL, fair_setter, NULL, NULL, NULL);
+  return 0;
+}
+
+Test(rt_core, busy_pair_cannot_starve_queued_task) {
+  atomic_store(&g_fair_flag, 0);
+  atomic_store(&g_fair_rounds, 0);
+  asx_chan_new(NULL, sizeof(uint32_t), 1, &g_fa);
+  asx_chan_new(NULL, sizeof(uint32_t), 1, &g_fb);
+  asx_runtime_config c = rt_test_config(ASX_DRIVER_THREADS, 1);
+  rt_test_run(&c, fair_main, NULL, NULL, NULL);
+  asx_chan_free(g_fa);
+  asx_chan_free(g_fb);
+  cr_assert_eq(atomic_load(&g_fair_flag), 1);
+  cr_assert_lt(atomic_load(&g_fair_rounds), 2000000, "the setter only ran after the pair gave up");
+}
