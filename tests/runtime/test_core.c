@@ -516,3 +516,57 @@ Test(rt_core, busy_pair_cannot_starve_queued_task) {
   cr_assert_eq(atomic_load(&g_fair_flag), 1);
   cr_assert_lt(atomic_load(&g_fair_rounds), 2000000, "the setter only ran after the pair gave up");
 }
+
+/* ---- contract violations are errors, not crashes ---- */
+static asx_region *g_foreign_region;
+
+static int not_the_owner(asx_cx *cx, void *arg) {
+  (void)arg;
+  cr_assert_eq(asx_region_close(cx, g_foreign_region, NULL), ASX_ESTATE, "only the owner closes");
+  cr_assert_eq(asx_task_join(cx, asx_cx_task(cx), NULL, NULL), ASX_EINVAL, "a task cannot join itself");
+  cr_assert_eq(asx_spawn(cx, NULL, NULL, NULL, NULL, NULL), ASX_EINVAL);
+  cr_assert_eq(asx_region_defer(g_foreign_region, NULL, NULL), ASX_EINVAL);
+  return 0;
+}
+
+static int violations_main(asx_cx *cx, void *arg) {
+  (void)arg;
+  asx_region_open(cx, NULL, &g_foreign_region);
+  asx_task *h;
+  asx_spawn(cx, NULL, not_the_owner, NULL, NULL, &h);
+  asx_task_join(cx, h, NULL, NULL);
+  cr_assert_eq(asx_region_close(cx, g_foreign_region, NULL), 0);
+  return 0;
+}
+
+Test(rt_core, contract_violations_return_errors) {
+  for (size_t d = 0; d < 2; d++) {
+    asx_runtime_config c = rt_test_config(DRIVERS[d], 2);
+    cr_assert_eq(rt_test_run(&c, violations_main, NULL, NULL, NULL), ASX_OUTCOME_OK);
+  }
+}
+
+/* ---- a runtime can run several times; ids and stats carry on, nothing leaks ---- */
+static int tiny_main(asx_cx *cx, void *arg) {
+  (void)arg;
+  for (int i = 0; i < 10; i++) asx_spawn(cx, NULL, ret_ok, NULL, NULL, NULL);
+  return asx_sleep(cx, 100000);
+}
+
+Test(rt_core, runtime_runs_repeatedly) {
+  for (size_t d = 0; d < 2; d++) {
+    asx_runtime_config c = rt_test_config(DRIVERS[d], 2);
+    asx_runtime *rt;
+    cr_assert_eq(asx_runtime_new(&c, &rt), 0);
+    for (int run = 0; run < 3; run++) {
+      asx_outcome o = ASX_OUTCOME_PANICKED;
+      cr_assert_eq(asx_runtime_run(rt, tiny_main, NULL, NULL, &o), 0);
+      cr_assert_eq(o, ASX_OUTCOME_OK);
+    }
+    asx_runtime_stats s;
+    asx_runtime_stats_get(rt, &s);
+    cr_assert_eq(s.tasks_spawned, 33);
+    cr_assert_eq(s.live_tasks + s.live_regions + s.unresolved_obligations, 0);
+    asx_runtime_free(rt);
+  }
+}
