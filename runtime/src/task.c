@@ -211,7 +211,10 @@ int asx_task_join(asx_cx *cx, asx_task *t, int *rc, asx_outcome *outcome) {
 
 int asx_park(asx_cx *cx, uint64_t until) {
   asx_task *t = task_of(cx);
-  if (rt_checkpoint(t, false)) return ASX_ECANCELED;
+  /* No rt_checkpoint here: its forced yield would put the task in a run queue (SCHEDULED) after
+   * the caller published itself as a waiter, and a wake landing then is absorbed and lost; the
+   * task would park with nobody left to wake it. rt_wait still observes cancellation and the
+   * budget deadline, and parking gives the worker away anyway. */
   return rt_wait(t, until);
 }
 
