@@ -20,6 +20,27 @@
 extern "C" {
 #endif
 
+/* =============================== Reactor =============================== */
+/* The epoll reactor behind every socket wait. Plug it into a THREADS runtime's config before
+ * asx_runtime_new; an idle worker then waits in epoll instead of its futex (one at a time) and an
+ * eventfd interrupts it. Socket calls on a runtime without it return ASX_EUNSUPPORTED. */
+typedef struct asx_net_reactor asx_net_reactor;
+/* Any thread. Caller owns *out. 0, ASX_ENOMEM, ASX_EIO (epoll/eventfd could not be created). */
+int asx_net_reactor_new(const asx_allocator *a, asx_net_reactor **out);
+/* Not thread-safe: sets cfg->io to this reactor (one reactor per runtime). */
+void asx_net_reactor_configure(asx_net_reactor *r, asx_runtime_config *cfg);
+/* After the runtime using it was freed. NULL ignored. */
+void asx_net_reactor_free(asx_net_reactor *r);
+
+#define ASX_IO_READ 1u  /* readable, or end of stream / error pending */
+#define ASX_IO_WRITE 2u /* writable, or error pending */
+/* Task-only: waits until the non-blocking descriptor fd is ready for `events`, the absolute
+ * runtime time `deadline` (ASX_UNLIMITED = none) or the budget's deadline passes, or the task is
+ * cancelled (a cancellation checkpoint). One task per direction per fd at a time. After 0, retry
+ * the operation: readiness may be spurious. 0, ASX_ETIMEDOUT, ASX_ECANCELED, ASX_EBUSY,
+ * ASX_EINVAL (fd cannot be polled), ASX_ENOMEM, ASX_EUNSUPPORTED (runtime without the reactor). */
+int asx_io_wait(asx_cx *cx, int fd, unsigned events, uint64_t deadline);
+
 /* =============================== TLS configuration =============================== */
 
 typedef struct asx_tls_config asx_tls_config;
