@@ -44,6 +44,9 @@ typedef struct stream_ops {
   int (*shutdown)(asx_cx *cx, asx_stream *s);
   void (*close)(asx_stream *s);
   int (*fd)(const asx_stream *s);
+  /* Thread-safe, while s is open: makes every pending and later read/write fail at once
+   * (a socket's SHUT_RDWR, a simulated reset). Used by the server's grace cut. */
+  void (*abort)(asx_stream *s);
 } stream_ops;
 
 struct asx_stream {
@@ -54,6 +57,16 @@ struct asx_stream {
   uint64_t write_deadline;
   asx_tls_conn *tls; /* TLS streams only */
 };
+
+/* Simulated listeners (sim.c), reached through asx_listener. */
+typedef struct sim_listener sim_listener;
+int net_sim_accept(asx_cx *cx, sim_listener *l, asx_stream **out);
+void net_sim_listener_free(sim_listener *l);
+/* listener.c: wraps a simulated listener into an asx_listener (takes it, also on failure). */
+int net_listener_from_sim(sim_listener *sl, const asx_allocator *alloc, asx_listener **out);
+sim_listener *net_listener_sim(asx_listener *l);
+/* Thread-safe hard stop of a stream (see stream_ops.abort). */
+void net_stream_abort(asx_stream *s);
 
 /* Initialises the generic part of a stream. */
 void net_stream_init(asx_stream *s, const stream_ops *ops, const asx_allocator *alloc);

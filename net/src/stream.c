@@ -154,6 +154,10 @@ int asx_stream_shutdown(asx_cx *cx, asx_stream *s) {
   return s->ops->shutdown(cx, s);
 }
 
+void net_stream_abort(asx_stream *s) {
+  if (s && s->ops->abort) s->ops->abort(s);
+}
+
 void asx_stream_close(asx_stream *s) {
   if (s) s->ops->close(s);
 }

@@ -101,12 +101,15 @@ static void tls_close(asx_stream *s) {
 
 static int tls_fd(const asx_stream *s) { return asx_stream_fd(((const tls_stream *)s)->inner); }
 
+static void tls_abort(asx_stream *s) { net_stream_abort(((tls_stream *)s)->inner); }
+
 static const stream_ops tls_ops = {
     .read = tls_read,
     .writev = tls_writev,
     .shutdown = tls_shutdown,
     .close = tls_close,
     .fd = tls_fd,
+    .abort = tls_abort,
 };
 
 static int handshake(asx_cx *cx, asx_stream *inner, asx_tls_config *cfg, const char *server_name,

@@ -133,6 +133,8 @@ const char *asx_tls_conn_error_message(const asx_tls_conn *c);
 /* A bidirectional byte stream (TCP, Unix socket, TLS over a stream, simulated). One task may read
  * while another writes; two concurrent readers (or writers) are not allowed. */
 typedef struct asx_stream asx_stream;
+/* A source of incoming streams: a TCP or Unix socket, or a simulated listener. */
+typedef struct asx_listener asx_listener;
 
 /* Task-only: reads 1..cap bytes. 0 (*n >= 1), ASX_ECLOSED (orderly end of stream, *n = 0),
  * ASX_ECANCELED, ASX_ETIMEDOUT (idle timeout or read deadline), ASX_ECONNRESET, ASX_EIO, ASX_ETLS.
@@ -163,7 +165,6 @@ int asx_stream_fd(const asx_stream *s);
 const char *asx_stream_alpn(const asx_stream *s);
 
 /* =============================== Sockets =============================== */
-typedef struct asx_listener asx_listener;
 
 /* A value type; fill with asx_listen_opts_default. */
 typedef struct asx_listen_opts {
@@ -183,14 +184,15 @@ void asx_listen_opts_default(asx_listen_opts *o);
 int asx_tcp_listen(const char *host, uint16_t port, const asx_listen_opts *o, asx_listener **out);
 /* Any thread: a Unix stream socket at `path` (an existing socket file there is an error). */
 int asx_unix_listen(const char *path, const asx_listen_opts *o, asx_listener **out);
-/* The bound port (TCP), 0 for Unix listeners. */
+/* The bound port (TCP), 0 for Unix and simulated listeners. */
 uint16_t asx_listener_port(const asx_listener *l);
-/* The listening descriptor. */
+/* The listening descriptor (-1 for a simulated listener). */
 int asx_listener_fd(const asx_listener *l);
 /* Task-only: waits for a connection. Caller owns *out. 0, ASX_ECANCELED, ASX_ETIMEDOUT (budget),
  * ASX_EIO (errno kept), ASX_ENOMEM (the connection is closed). EMFILE-like errors are ASX_ELIMIT. */
 int asx_listener_accept(asx_cx *cx, asx_listener *l, asx_stream **out);
-/* Once no task uses l: closes it (and unlinks a Unix socket path). NULL ignored. */
+/* Once no task uses l: closes it (unlinks a Unix socket path; a simulated listener resets the
+ * connections never accepted). NULL ignored. */
 void asx_listener_close(asx_listener *l);
 
 /* A value type; fill with asx_connect_opts_default. */
@@ -231,18 +233,13 @@ void asx_sim_opts_default(asx_sim_opts *o);
  * 0, ASX_EINVAL, ASX_ENOMEM. */
 int asx_sim_pair(asx_cx *cx, const asx_sim_opts *o, asx_stream **a, asx_stream **b);
 
-/* An in-memory listener: connect hands the far end of a new pair to accept. */
-typedef struct asx_sim_listener asx_sim_listener;
-/* Any thread. backlog > 0 = pending connections before connect waits. Caller owns *out. */
-int asx_sim_listen(const asx_sim_opts *o, size_t backlog, asx_sim_listener **out);
-/* Task-only: 0, ASX_ECANCELED, ASX_ECLOSED (listener closed), ASX_ENOMEM. */
-int asx_sim_accept(asx_cx *cx, asx_sim_listener *l, asx_stream **out);
-/* Task-only: 0, ASX_ECANCELED, ASX_ECONNRESET (listener closed: "refused"), ASX_ENOMEM. */
-int asx_sim_connect(asx_cx *cx, asx_sim_listener *l, asx_stream **out);
-/* Task-only (pending connections are closed, their connectors see a reset). Wakes a blocked
- * accept with ASX_ECLOSED; free with asx_sim_listener_free once no task uses it. */
-void asx_sim_listener_close(asx_sim_listener *l);
-void asx_sim_listener_free(asx_sim_listener *l);
+/* Any thread: an in-memory listener (an asx_listener: asx_listener_accept, asx_listener_close
+ * and the server helper work on it). backlog > 0 = pending connections before connect waits.
+ * Caller owns *out. 0, ASX_EINVAL, ASX_ENOMEM. */
+int asx_sim_listen(const asx_sim_opts *o, size_t backlog, asx_listener **out);
+/* Task-only: connects to a listener made by asx_sim_listen. 0, ASX_ECANCELED, ASX_ECONNRESET
+ * (listener closed: "refused"), ASX_EINVAL (not a simulated listener), ASX_ENOMEM. */
+int asx_sim_connect(asx_cx *cx, asx_listener *l, asx_stream **out);
 
 /* =============================== TLS streams =============================== */
 /* Task-only: runs a TLS handshake over `inner` within handshake_timeout_ns (0 = budget only).
