@@ -125,6 +125,8 @@ typedef struct many_env {
   uint16_t port;
   int ok;
   _Atomic int done_ok;
+  asx_tls_config *tls; /* client config: TLS clients when set */
+  int count;
 } many_env;
 
 static int many_client(asx_cx *cx, void *arg) {
@@ -135,6 +137,15 @@ static int many_client(asx_cx *cx, void *arg) {
   co.timeout_ns = 20000 * MS;
   int rc = asx_tcp_connect(cx, "127.0.0.1", e->port, &co, &s);
   if (rc) return rc;
+  if (e->tls) {
+    asx_stream *t = NULL;
+    rc = asx_tls_connect(cx, s, e->tls, "localhost", 20000 * MS, &t, NULL, 0);
+    if (rc) {
+      asx_stream_close(s);
+      return rc;
+    }
+    s = t;
+  }
   uint64_t id = asx_task_id(asx_cx_task(cx));
   for (int i = 0; i < 3 && rc == 0; i++) {
     char line[64], back[64];
@@ -149,11 +160,12 @@ static int many_client(asx_cx *cx, void *arg) {
 }
 
 static int many_main(asx_cx *cx, void *arg) {
+  many_env *e = arg;
   asx_region *r;
   cr_assert_eq(asx_region_open(cx, NULL, &r), 0);
-  for (int i = 0; i < MANY_CONNS; i++) {
+  for (int i = 0; i < e->count; i++) {
     asx_spawn_opts so = asx_spawn_opts_default();
-    so.stack_size = 64 * 1024;
+    so.stack_size = e->tls ? 0 : 64 * 1024; /* OpenSSL wants more than 64 KiB of stack */
     cr_assert_eq(asx_spawn(cx, r, many_client, arg, &so, NULL), 0);
   }
   asx_region_close(cx, r, NULL);
@@ -166,7 +178,7 @@ Test(server, many_concurrent_connections_echo) {
   asx_server_opts_default(&o);
   o.max_conns = 2 * MANY_CONNS;
   o.stack_size = 64 * 1024;
-  many_env e = {0};
+  many_env e = {.count = MANY_CONNS};
   asx_server *srv = make_server(&o, line_echo, NULL, &e.port);
   net_bg bg = {0};
   net_bg_start(&bg, srv, 2);
@@ -336,6 +348,36 @@ Test(server, grace_period_cuts_stubborn_connections) {
   net_bg_stop(&bg, &st);
   cr_assert_eq(st.forced_closes, 1);
   close(fd);
+  cr_assert_eq(net_count_fds(), fds);
+}
+
+Test(server, many_concurrent_tls_connections_echo) {
+  int fds = net_count_fds();
+  const net_pki *p = net_pki_get();
+  asx_tls_options to;
+  asx_tls_options_default(&to, ASX_TLS_SERVER);
+  to.cert_file = p->server_cert;
+  to.key_file = p->server_key;
+  asx_tls_config *scfg, *ccfg;
+  cr_assert_eq(asx_tls_config_new(&to, &scfg, NULL, 0), 0);
+  asx_tls_options_default(&to, ASX_TLS_CLIENT);
+  to.ca_file = p->ca;
+  cr_assert_eq(asx_tls_config_new(&to, &ccfg, NULL, 0), 0);
+  asx_server_opts o;
+  asx_server_opts_default(&o);
+  o.tls = scfg;
+  many_env e = {.count = MANY_CONNS / 5, .tls = ccfg};
+  asx_server *srv = make_server(&o, line_echo, NULL, &e.port);
+  net_bg bg = {0};
+  net_bg_start(&bg, srv, 2);
+  cr_assert_eq(net_run(2, many_main, &e), 0);
+  cr_assert_eq(atomic_load(&e.done_ok), e.count);
+  asx_server_stats st;
+  net_bg_stop(&bg, &st);
+  cr_assert_eq(st.accepted, (uint64_t)e.count);
+  cr_assert_eq(st.handshake_failures, 0);
+  asx_tls_config_free(scfg);
+  asx_tls_config_free(ccfg);
   cr_assert_eq(net_count_fds(), fds);
 }
 
