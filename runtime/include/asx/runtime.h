@@ -353,13 +353,14 @@ int asx_sleep(asx_cx *cx, uint64_t ns);
 int asx_sleep_until(asx_cx *cx, uint64_t when);
 
 /* ---- Combinators ---- */
-/* Task-only. Runs fns[i](cx_i, args[i]) concurrently in a private region; the first to end wins.
- * Losers are cancelled (race_lost) and drained before asx_race returns. *winner and *winner_rc
- * (may be NULL) describe the winner. 0, ASX_EINVAL (n == 0), ASX_ENOMEM, ASX_ECANCELED. */
+/* Task-only. Runs fns[i](cx_i, args[i]) concurrently in a private region; the first to return
+ * wins. Losers are cancelled (race_lost) and drained before asx_race returns. *winner and
+ * *winner_rc (may be NULL) describe the winner. 0, ASX_EINVAL (n == 0), ASX_ENOMEM,
+ * ASX_ECANCELED, ASX_EPANIC (every child panicked: no winner). */
 int asx_race(asx_cx *cx, size_t n, const asx_task_fn *fns, void *const *args, size_t *winner,
              int *winner_rc);
 /* Task-only. Runs fn(arg) with a time limit. Returns fn's result, or ASX_ETIMEDOUT after
- * cancelling it (timeout) and draining it. */
+ * cancelling it (timeout) and draining it, ASX_EPANIC if it panicked, ASX_ECANCELED. */
 int asx_timeout(asx_cx *cx, uint64_t ns, asx_task_fn fn, void *arg);
 
 /* ---- Bounded MPSC channel with two-phase send ---- */
