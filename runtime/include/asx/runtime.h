@@ -421,11 +421,15 @@ typedef struct asx_mutex asx_mutex;
 int asx_mutex_new(const asx_allocator *a, asx_mutex **out);
 /* No task may be using it any more. NULL ignored. */
 void asx_mutex_free(asx_mutex *m);
-/* Task-only. 0 or ASX_ECANCELED (not acquired). */
-int asx_mutex_lock(asx_cx *cx, asx_mutex *m);
+/* Task-only. Holding the lock is an obligation ("mutex.lock", reserve site = the caller): a task
+ * that ends holding it is reported and the lock is released. 0, ASX_ECANCELED (not acquired),
+ * ASX_ENOMEM. */
+int asx_mutex_lock_at(asx_cx *cx, asx_mutex *m, const char *file, int line);
+#define asx_mutex_lock(cx, m) asx_mutex_lock_at((cx), (m), __FILE__, __LINE__)
 /* Thread-safe: 0 or ASX_EBUSY. */
 int asx_mutex_trylock(asx_mutex *m);
-/* Holder only: hands the lock to the first waiter, if any. */
+/* Holder only (the task that locked it, or the thread that trylocked it): hands the lock to the
+ * first waiter, if any. */
 void asx_mutex_unlock(asx_mutex *m);
 
 /* ---- Counting semaphore; an acquired permit is an obligation ---- */
