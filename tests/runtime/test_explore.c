@@ -153,7 +153,8 @@ static void explore_one(asx_driver_kind drv, uint64_t seed) {
   atomic_store(&g_w.sent, 0);
   atomic_store(&g_w.received, 0);
   g_w.in_mutex = 0;
-  asx_runtime_config c = rt_test_config(drv, 2);
+  const char *ew = getenv("ASX_EXPLORE_WORKERS"); /* e.g. 4 on 2 cores: more preemption */
+  asx_runtime_config c = rt_test_config(drv, ew && atoi(ew) > 0 ? (unsigned)atoi(ew) : 2u);
   c.seed = seed;
   c.trace = NULL; /* thousands of runs: counters only */
   asx_runtime_stats s;
