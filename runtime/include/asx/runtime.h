@@ -14,6 +14,12 @@
 extern "C" {
 #endif
 
+#if defined(__cplusplus)
+#define ASX_NORETURN [[noreturn]]
+#else
+#define ASX_NORETURN _Noreturn
+#endif
+
 typedef struct asx_runtime asx_runtime;
 typedef struct asx_cx asx_cx;
 typedef struct asx_region asx_region;
@@ -256,7 +262,7 @@ int asx_charge(asx_cx *cx, uint64_t cost);
 asx_budget asx_cx_budget(asx_cx *cx);
 /* Task-only: ends the task as Panicked: open regions it owns are cancelled and closed, its
  * obligations aborted, the panic reported through the region. Never returns. */
-_Noreturn void asx_panic(asx_cx *cx, const char *msg);
+ASX_NORETURN void asx_panic(asx_cx *cx, const char *msg);
 
 /* ---- Low-level parking (for I/O reactors and custom primitives, e.g. net/'s epoll thread) ---- */
 /* Task-only: blocks the calling task until asx_task_wake(its task), the absolute runtime time
