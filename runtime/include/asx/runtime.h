@@ -275,9 +275,11 @@ int asx_park(asx_cx *cx, uint64_t until);
 void asx_task_wake(asx_task *t);
 
 /* ---- Cancellation ---- */
-/* Thread-safe (THREADS driver; task-only with DETERMINISTIC). Requests cancellation of the region,
- * its tasks (with `kind`) and every descendant region and task (with ASX_CANCEL_PARENT).
- * Idempotent; a repeat only strengthens the kind and tightens the cleanup deadline. */
+/* Thread-safe (THREADS driver; task-only with DETERMINISTIC) while r is not yet closed (the
+ * caller must know its owner has not closed it; asx_runtime_cancel is always safe). Requests
+ * cancellation of the region, its tasks (with `kind`) and every descendant region and task (with
+ * ASX_CANCEL_PARENT). Idempotent; a repeat only strengthens the kind and tightens the cleanup
+ * deadline. */
 void asx_region_cancel(asx_region *r, asx_cancel_kind kind);
 /* As above for one task (and the regions it opened, which get ASX_CANCEL_PARENT). t must be a
  * live handle or the caller's own task. */
