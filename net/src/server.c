@@ -159,8 +159,7 @@ static int wait_for_slot(asx_cx *cx, asx_server *srv) {
   }
 }
 
-static int accept_main(asx_cx *cx, void *arg) {
-  asx_server *srv = arg;
+static int accept_loop(asx_cx *cx, asx_server *srv) {
   asx_spawn_opts so = asx_spawn_opts_default();
   so.name = srv->o.name ? srv->o.name : "net.conn";
   so.stack_size = srv->o.stack_size;
@@ -206,6 +205,17 @@ static int accept_main(asx_cx *cx, void *arg) {
   }
 }
 
+static int accept_main(asx_cx *cx, void *arg) {
+  asx_server *srv = arg;
+  int rc = accept_loop(cx, srv);
+  /* Withdraw the region from asx_server_shutdown while it is certainly still open (this task is
+   * alive in it): cancelling a region after its close returned would touch freed memory. */
+  pthread_mutex_lock(&srv->lock);
+  srv->acc_region = NULL;
+  pthread_mutex_unlock(&srv->lock);
+  return rc;
+}
+
 /* Masked by the caller: waits until no connection is live or `until` passes. */
 static void drain(asx_cx *cx, asx_server *srv, uint64_t until) {
   for (;;) {
@@ -241,10 +251,12 @@ int asx_server_run(asx_cx *cx, asx_server *srv) {
   asx_spawn_opts so = asx_spawn_opts_default();
   so.name = "net.accept";
   rc = asx_spawn(cx, acc, accept_main, srv, &so, NULL);
+  if (rc) {
+    pthread_mutex_lock(&srv->lock);
+    srv->acc_region = NULL;
+    pthread_mutex_unlock(&srv->lock);
+  }
   asx_region_close(cx, acc, NULL); /* returns once the accept loop stopped */
-  pthread_mutex_lock(&srv->lock);
-  srv->acc_region = NULL;
-  pthread_mutex_unlock(&srv->lock);
   /* 1. Stop accepting: new clients are refused by the kernel from here on. */
   asx_listener_close(srv->l);
   srv->l = NULL;
