@@ -74,6 +74,8 @@ void net_stream_init(asx_stream *s, const stream_ops *ops, const asx_allocator *
 int net_errno_to_asx(int e);
 /* The absolute end of a read wait given the stream's idle timeout and read deadline. */
 uint64_t net_read_until(asx_cx *cx, const asx_stream *s);
+/* The same for a write wait (idle timeout and write deadline). */
+uint64_t net_write_until(asx_cx *cx, const asx_stream *s);
 /* asx_stream_read / asx_stream_writev with an extra absolute deadline (ASX_UNLIMITED = none),
  * used by layers over a stream (TLS handshake timeout). */
 int net_stream_read_until(asx_cx *cx, asx_stream *s, void *buf, size_t cap, size_t *n,

@@ -86,7 +86,7 @@ static int tls_shutdown(asx_cx *cx, asx_stream *s) {
   int rc = asx_tls_conn_close_notify(ts->conn);
   pthread_mutex_unlock(&ts->lock);
   if (rc) return rc;
-  rc = flush_out(cx, ts, net_read_until(cx, s) /* bounded like any other wait */);
+  rc = flush_out(cx, ts, net_write_until(cx, s));
   if (rc) return rc;
   return asx_stream_shutdown(cx, ts->inner);
 }
