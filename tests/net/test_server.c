@@ -33,6 +33,7 @@ typedef struct hcfg {
   uint64_t delay_ns;     /* "work" between reading a line and answering it */
   uint64_t read_timeout; /* extend the read deadline by this after every line (0 = never) */
   bool http;             /* answer one HTTP request with the ALPN protocol as the body */
+  _Atomic int lines_in;  /* lines read so far (the test waits on it) */
 } hcfg;
 
 /* Echoes complete lines. A line already read is always answered, also during shutdown (the
@@ -49,6 +50,7 @@ static int line_echo(asx_cx *cx, asx_stream *s, void *arg) {
     char *nl;
     while ((nl = memchr(line, '\n', len))) {
       size_t k = (size_t)(nl - line) + 1;
+      if (h) atomic_fetch_add(&h->lines_in, 1);
       if (h && h->delay_ns) asx_sleep(cx, h->delay_ns);
       asx_mask_push(cx);
       rc = asx_stream_write_all(cx, s, line, k, NULL);
@@ -292,7 +294,7 @@ Test(server, graceful_shutdown_drains_in_flight_echoes) {
   int fds = net_count_fds();
   asx_server_opts o;
   asx_server_opts_default(&o);
-  hcfg h = {.delay_ns = 300 * MS};
+  hcfg h = {.delay_ns = 3000 * MS}; /* far longer than the test: only shutdown ends it */
   uint16_t port;
   asx_server *srv = make_server(&o, line_echo, &h, &port);
   net_bg bg = {0};
@@ -302,7 +304,9 @@ Test(server, graceful_shutdown_drains_in_flight_echoes) {
     fd[i] = net_blocking_connect(port);
     cr_assert_eq(send(fd[i], "inflight\n", 9, MSG_NOSIGNAL), 9);
   }
-  usleep(100000); /* every handler is now "working" on its line */
+  /* Shut down once every handler is "working" on its line (read, not yet answered). */
+  for (int i = 0; i < 500 && atomic_load(&h.lines_in) < 4; i++) usleep(10000);
+  cr_assert_eq(atomic_load(&h.lines_in), 4);
   asx_server_shutdown(bg.srv);
   for (int i = 0; i < 4; i++) {
     char buf[64];
