@@ -375,3 +375,106 @@ Test(stream, blocked_accept_is_cancellable) {
   cr_assert_eq(net_run(2, accept_timeout_main, NULL), 0);
   cr_assert_eq(net_count_fds(), fds);
 }
+
+/* Connect timeout: a listener that never accepts fills its backlog; the kernel then drops SYNs
+ * and a connect can only end by its timeout. */
+static int connect_timeout_main(asx_cx *cx, void *arg) {
+  int *timeouts = arg;
+  asx_listen_opts lo;
+  asx_listen_opts_default(&lo);
+  lo.backlog = 1;
+  asx_listener *l;
+  cr_assert_eq(asx_tcp_listen("127.0.0.1", 0, &lo, &l), 0);
+  asx_stream *s[8] = {0};
+  asx_connect_opts co;
+  asx_connect_opts_default(&co);
+  co.timeout_ns = 200 * MS;
+  for (int i = 0; i < 8 && *timeouts == 0; i++) {
+    int rc = asx_tcp_connect(cx, "127.0.0.1", asx_listener_port(l), &co, &s[i]);
+    if (rc == ASX_ETIMEDOUT) (*timeouts)++;
+    else cr_assert_eq(rc, 0, "%s", asx_errname(rc));
+  }
+  for (int i = 0; i < 8; i++) asx_stream_close(s[i]);
+  asx_listener_close(l);
+  return 0;
+}
+
+Test(stream, connect_timeout) {
+  int fds = net_count_fds();
+  int timeouts = 0;
+  cr_assert_eq(net_run(2, connect_timeout_main, &timeouts), 0);
+  cr_assert_eq(timeouts, 1);
+  cr_assert_eq(net_count_fds(), fds);
+}
+
+/* Without the reactor (or on the deterministic driver, which never polls it) socket waits are
+ * refused instead of hanging. */
+static int no_reactor_main(asx_cx *cx, void *arg) {
+  asx_listener *l = arg;
+  asx_stream *s = NULL;
+  cr_assert_eq(asx_listener_accept(cx, l, &s), ASX_EUNSUPPORTED);
+  cr_assert_eq(asx_io_wait(cx, asx_listener_fd(l), ASX_IO_READ, ASX_UNLIMITED), ASX_EUNSUPPORTED);
+  return 0;
+}
+
+Test(stream, without_reactor_is_unsupported) {
+  int fds = net_count_fds();
+  asx_listener *l;
+  cr_assert_eq(asx_tcp_listen("127.0.0.1", 0, NULL, &l), 0);
+  asx_net_reactor *re;
+  cr_assert_eq(asx_net_reactor_new(NULL, &re), 0);
+  for (int det = 0; det < 2; det++) {
+    asx_runtime_config cfg;
+    asx_runtime_config_default(&cfg);
+    cfg.workers = 1;
+    if (det) {
+      cfg.driver = ASX_DRIVER_DETERMINISTIC;
+      asx_net_reactor_configure(re, &cfg);
+    }
+    asx_runtime *rt;
+    cr_assert_eq(asx_runtime_new(&cfg, &rt), 0);
+    cr_assert_eq(asx_runtime_run(rt, no_reactor_main, l, NULL, NULL), 0);
+    asx_runtime_free(rt);
+  }
+  asx_net_reactor_free(re);
+  asx_listener_close(l);
+  cr_assert_eq(net_count_fds(), fds);
+}
+
+/* One waiter per direction per descriptor. */
+static int second_reader(asx_cx *cx, void *arg) {
+  cancel_env *e = arg;
+  return asx_io_wait(cx, asx_stream_fd(e->cli), ASX_IO_READ, ASX_UNLIMITED);
+}
+
+static int busy_main(asx_cx *cx, void *arg) {
+  cancel_env *e = arg;
+  connect_pair(cx, e);
+  asx_task *t;
+  cr_assert_eq(asx_spawn(cx, NULL, blocked_reader, e, NULL, &t), 0);
+  cr_assert_eq(asx_sleep(cx, 20 * MS), 0);
+  int rc = 0;
+  asx_task *t2;
+  cr_assert_eq(asx_spawn(cx, NULL, second_reader, e, NULL, &t2), 0);
+  cr_assert_eq(asx_task_join(cx, t2, &rc, NULL), 0);
+  cr_assert_eq(rc, ASX_EBUSY);
+  /* A writer may wait on the same descriptor meanwhile. */
+  cr_assert_eq(asx_io_wait(cx, asx_stream_fd(e->cli), ASX_IO_WRITE, ASX_UNLIMITED), 0);
+  cr_assert_eq(asx_stream_write_all(cx, e->peer, "abcd", 4, NULL), 0);
+  cr_assert_eq(asx_sleep(cx, 50 * MS), 0); /* the reader takes the 4 bytes and waits again */
+  asx_task_cancel(t, ASX_CANCEL_USER);
+  cr_assert_eq(asx_task_join(cx, t, NULL, NULL), 0);
+  asx_stream_close(e->cli);
+  asx_stream_close(e->peer);
+  asx_listener_close(e->l);
+  return 0;
+}
+
+Test(stream, one_waiter_per_direction) {
+  int fds = net_count_fds();
+  cancel_env e;
+  memset(&e, 0, sizeof(e));
+  cr_assert_eq(net_run(2, busy_main, &e), 0);
+  cr_assert_eq(e.got, 4);
+  cr_assert_eq(net_count_fds(), fds);
+}

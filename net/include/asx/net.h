@@ -20,6 +20,27 @@
 extern "C" {
 #endif
 
+/* =============================== Reactor =============================== */
+/* The epoll reactor behind every socket wait. Plug it into a THREADS runtime's config before
+ * asx_runtime_new; an idle worker then waits in epoll instead of its futex (one at a time) and an
+ * eventfd interrupts it. Socket calls on a runtime without it return ASX_EUNSUPPORTED. */
+typedef struct asx_net_reactor asx_net_reactor;
+/* Any thread. Caller owns *out. 0, ASX_ENOMEM, ASX_EIO (epoll/eventfd could not be created). */
+int asx_net_reactor_new(const asx_allocator *a, asx_net_reactor **out);
+/* Not thread-safe: sets cfg->io to this reactor (one reactor per runtime). */
+void asx_net_reactor_configure(asx_net_reactor *r, asx_runtime_config *cfg);
+/* After the runtime using it was freed. NULL ignored. */
+void asx_net_reactor_free(asx_net_reactor *r);
+
+#define ASX_IO_READ 1u  /* readable, or end of stream / error pending */
+#define ASX_IO_WRITE 2u /* writable, or error pending */
+/* Task-only: waits until the non-blocking descriptor fd is ready for `events`, the absolute
+ * runtime time `deadline` (ASX_UNLIMITED = none) or the budget's deadline passes, or the task is
+ * cancelled (a cancellation checkpoint). One task per direction per fd at a time. After 0, retry
+ * the operation: readiness may be spurious. 0, ASX_ETIMEDOUT, ASX_ECANCELED, ASX_EBUSY,
+ * ASX_EINVAL (fd cannot be polled), ASX_ENOMEM, ASX_EUNSUPPORTED (runtime without the reactor). */
+int asx_io_wait(asx_cx *cx, int fd, unsigned events, uint64_t deadline);
+
 /* =============================== TLS configuration =============================== */
 
 typedef struct asx_tls_config asx_tls_config;
@@ -189,6 +210,39 @@ int asx_unix_connect(asx_cx *cx, const char *path, const asx_connect_opts *o, as
 /* Any thread: wraps a connected, owned socket descriptor (made non-blocking). Caller owns *out;
  * on error the descriptor is still the caller's. 0, ASX_EINVAL, ASX_ENOMEM. */
 int asx_stream_from_fd(int fd, const asx_allocator *alloc, asx_stream **out);
+
+/* =============================== Simulated streams =============================== */
+/* In-memory connections for the deterministic driver (they also work on the threads driver):
+ * delivery delay, partial reads/writes and resets are drawn from asx_random, i.e. the driver's
+ * seeded PRNG, so one seed replays the same network behaviour. No descriptor is used. */
+
+/* A value type; fill with asx_sim_opts_default. */
+typedef struct asx_sim_opts {
+  size_t capacity;            /* bytes in flight per direction before a writer waits (64 KiB) */
+  size_t max_segment;         /* largest piece moved at once (1460) */
+  uint64_t max_delay_ns;      /* each piece is delivered 0..max_delay_ns after it was sent (0) */
+  uint32_t partial_permille;  /* chance that a read or write moves fewer bytes than it could (0) */
+  uint32_t reset_permille;    /* chance per piece sent that the connection is reset instead (0) */
+  const asx_allocator *alloc; /* NULL = libc */
+} asx_sim_opts;
+/* Thread-safe, pure. */
+void asx_sim_opts_default(asx_sim_opts *o);
+/* Task-only: a connected pair; the caller owns both (close each with asx_stream_close).
+ * 0, ASX_EINVAL, ASX_ENOMEM. */
+int asx_sim_pair(asx_cx *cx, const asx_sim_opts *o, asx_stream **a, asx_stream **b);
+
+/* An in-memory listener: connect hands the far end of a new pair to accept. */
+typedef struct asx_sim_listener asx_sim_listener;
+/* Any thread. backlog > 0 = pending connections before connect waits. Caller owns *out. */
+int asx_sim_listen(const asx_sim_opts *o, size_t backlog, asx_sim_listener **out);
+/* Task-only: 0, ASX_ECANCELED, ASX_ECLOSED (listener closed), ASX_ENOMEM. */
+int asx_sim_accept(asx_cx *cx, asx_sim_listener *l, asx_stream **out);
+/* Task-only: 0, ASX_ECANCELED, ASX_ECONNRESET (listener closed: "refused"), ASX_ENOMEM. */
+int asx_sim_connect(asx_cx *cx, asx_sim_listener *l, asx_stream **out);
+/* Task-only (pending connections are closed, their connectors see a reset). Wakes a blocked
+ * accept with ASX_ECLOSED; free with asx_sim_listener_free once no task uses it. */
+void asx_sim_listener_close(asx_sim_listener *l);
+void asx_sim_listener_free(asx_sim_listener *l);
 
 /* =============================== TLS streams =============================== */
 /* Task-only: runs a TLS handshake over `inner` within handshake_timeout_ns (0 = budget only).
