@@ -27,21 +27,18 @@ int h2s_wake_wait(h2s_conn *c, asx_cx *cx, h2s_wake *w) {
     w->pending = false;
     return 0;
   }
-  asx_oneshot *os = NULL;
-  int rc = asx_oneshot_new(c->cfg.alloc, 0, &os);
-  if (rc) return rc;
-  w->os = os;
+  w->waiter = asx_cx_task(cx);
   h2s_unlock(c);
-  rc = asx_oneshot_recv(cx, os, NULL);
+  /* A wake landing between the unlock and the park makes the park return at once. */
+  int rc = asx_park(cx, ASX_UNLIMITED);
   h2s_lock(c);
-  w->os = NULL;
+  w->waiter = NULL;
   w->pending = false;
-  asx_oneshot_free(os);
-  return rc == ASX_ESTATE ? 0 : rc;
+  return rc == ASX_ETIMEDOUT ? 0 : rc; /* callers re-check their condition: spurious is fine */
 }
 
 void h2s_wake_signal(h2s_wake *w) {
-  if (w->os) asx_oneshot_send(w->os, NULL); /* ASX_ESTATE = already signalled: fine */
+  if (w->waiter) asx_task_wake(w->waiter);
   else w->pending = true;
 }
 
