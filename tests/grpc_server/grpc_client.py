@@ -62,6 +62,8 @@ def main():
         c = code_of(lambda: m(b"x", timeout=10))
         check("unimplemented", c == "UNIMPLEMENTED", c)
         limit = int(sys.argv[3])
+        c = code_of(lambda: unary(b"z" * (limit - 1), timeout=20))
+        check("below-limit", c == "OK", c)
         c = code_of(lambda: unary(b"z" * limit, timeout=20))
         check("at-limit", c == "OK", c)
         c = code_of(lambda: unary(b"z" * (limit + 1), timeout=20))
