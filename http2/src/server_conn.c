@@ -300,6 +300,11 @@ static int serve(asx_cx *cx, asx_stream *s, const asx_http2_server_config *cfg,
   asx_stream_set_write_deadline(s, ASX_UNLIMITED);
   if (rc == 0) rc = c->err;
   if (rc == 0 && c->draining) rc = ASX_ECANCELED;
+  if (c->cfg.on_conn_end && c->sess) {
+    asx_http2_stats st;
+    asx_http2_session_stats(c->sess, &st);
+    c->cfg.on_conn_end(c->cfg.user_data, rc, &st);
+  }
   h2s_free_all_exchanges(c);
   asx_http2_session_free(c->sess);
   pthread_mutex_destroy(&c->lock);

@@ -323,6 +323,14 @@ Test(h2srv, h2c_upgrade_curl_and_h2) {
 /* ---- limits, timeouts and failures surfaced by the glue ---- */
 
 static atomic_int last_serve_rc;
+static atomic_int end_rc;
+static atomic_ullong end_resets;
+
+static void on_end(void *ud, int rc, const asx_http2_stats *st) {
+  (void)ud;
+  atomic_store(&end_resets, st->resets_received);
+  atomic_store(&end_rc, rc);
+}
 
 static int recording_conn(asx_cx *cx, asx_stream *s, void *arg) {
   int rc = asx_http2_serve(cx, s, arg, NULL, 0);
@@ -335,6 +343,7 @@ Test(h2srv, rapid_reset_gets_enhance_your_calm) {
   memset(&t, 0, sizeof(t));
   asx_http2_server_config_default(&t.cfg);
   t.cfg.handler = handler;
+  t.cfg.on_conn_end = on_end;
   t.conn = recording_conn;
   t.conn_arg = &t.cfg;
   atomic_store(&last_serve_rc, 1);
@@ -346,6 +355,9 @@ Test(h2srv, rapid_reset_gets_enhance_your_calm) {
   cr_assert_str_eq(out, "goaway code=11\n");
   for (int i = 0; i < 200 && atomic_load(&last_serve_rc) == 1; i++) h2t_msleep(10);
   cr_assert_eq(atomic_load(&last_serve_rc), ASX_ELIMIT, "%s", asx_errname(atomic_load(&last_serve_rc)));
+  /* The hook saw the same end and the session's counters: the bucket (200) was exceeded. */
+  cr_assert_eq(atomic_load(&end_rc), ASX_ELIMIT);
+  cr_assert_gt(atomic_load(&end_resets), 200);
   h2t_stop(&t);
 }
 

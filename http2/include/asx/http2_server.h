@@ -37,6 +37,11 @@ typedef int (*asx_http2_handler)(asx_cx *cx, asx_http2_exchange *ex, void *user_
  * for grpc-timeout. Must not block. */
 typedef uint64_t (*asx_http2_timeout_fn)(void *user_data, const asx_http2_exchange *ex);
 
+/* Called once when a connection ends (on the serving task, after every stream task finished) with
+ * serve's return code and the session's counters (resets received/provoked, header-limit hits,
+ * refused streams, bytes): how limits and flood protections that fired become visible. */
+typedef void (*asx_http2_conn_end_fn)(void *user_data, int rc, const asx_http2_stats *stats);
+
 /* A value type: fill with asx_http2_server_config_default and adjust; copied by serve. */
 typedef struct asx_http2_server_config {
   asx_http2_limits limits;          /* session limits (asx_http2_limits_default) */
@@ -52,6 +57,7 @@ typedef struct asx_http2_server_config {
   size_t send_high_water;           /* per-stream bytes buffered in the session before
                                        asx_http2_res_write waits for the peer (default 256 KiB) */
   size_t stream_stack_size;         /* stack of stream tasks (0 = runtime default) */
+  asx_http2_conn_end_fn on_conn_end;/* NULL = none; gets user_data */
   const asx_allocator *alloc;       /* NULL = libc */
 } asx_http2_server_config;
 
