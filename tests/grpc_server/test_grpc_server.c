@@ -9,6 +9,7 @@
 
 #include "asx/grpc_server.h"
 #include "h2srv_util.h"
+#include "test_alloc.h"
 
 TestSuite(grpcsrv, .timeout = 120);
 
@@ -88,4 +89,40 @@ Test(grpcsrv, registry_checks) {
   cr_assert_eq(asx_grpc_register_echo(srv, "/asx.demo.Echo"), 0);
   cr_assert_eq(asx_grpc_register_echo(srv, "/asx.demo.Echo"), ASX_EEXIST);
   asx_grpc_server_free(srv);
+}
+
+/* The gRPC layer's allocations (call, decoder, buffers) fail from index i on, for every i of a
+ * unary call: the client always gets an answer (no hang), nothing leaks, teardown is clean. */
+Test(grpcsrv, failing_allocator_every_index) {
+  long i = 0;
+  for (;; i++) {
+    test_alloc ta;
+    test_alloc_init(&ta);
+    asx_grpc_server_config gc;
+    asx_grpc_server_config_default(&gc);
+    gc.alloc = &ta.base;
+    asx_grpc_server *srv;
+    cr_assert_eq(asx_grpc_server_new(&srv, &gc), 0);
+    cr_assert_eq(asx_grpc_register_echo(srv, "/asx.demo.Echo"), 0);
+    /* The registry is built: only the calls allocate through ta from here on. */
+    test_alloc_fail_after(&ta, i);
+    h2t_server t;
+    memset(&t, 0, sizeof(t));
+    asx_http2_server_config_default(&t.cfg);
+    asx_grpc_server_attach(srv, &t.cfg);
+    t.workers = 1; /* test_alloc is not thread-safe */
+    h2t_start(&t);
+    int rc = h2t_sh(out, sizeof(out), "/usr/bin/python3 %s/grpc_client.py %u one", GRPC_TEST_DIR, t.port);
+    h2t_stop(&t);
+    cr_assert_eq(rc, 0, "index %ld: %s", i, out);
+    test_alloc_fail_after(&ta, -1);
+    asx_grpc_server_free(srv);
+    cr_assert_eq(ta.live, 0, "index %ld: %ld blocks leaked", i, ta.live);
+    cr_assert_null(strstr(out, "DEADLINE_EXCEEDED"), "index %ld: no answer (%s)", i, out);
+    if (ta.failures == 0) {
+      cr_assert_str_eq(out, "status OK\n");
+      break;
+    }
+  }
+  fprintf(stderr, "[figure] grpc failing allocator: %ld indices exercised\n", i);
 }
