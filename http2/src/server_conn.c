@@ -95,6 +95,18 @@ static size_t gather(h2s_conn *c, uint8_t *buf, size_t cap) {
   return len;
 }
 
+/* The writer observed cancellation (mutex held): from now on it runs masked with a write
+ * deadline. Cancelled while the connection is still up = shutdown: GOAWAY and the grace period.
+ * Cancelled after reading ended = the serving task bounding the final flush. */
+static void writer_cancelled(h2s_conn *c, asx_cx *cx, bool *masked) {
+  if (*masked) return;
+  *masked = true;
+  asx_mask_push(cx);
+  if (!c->finished) begin_drain(c, cx);
+  asx_stream_set_write_deadline(c->io, c->finished && c->flush_deadline ? c->flush_deadline
+                                                                        : c->grace_deadline);
+}
+
 static int writer_task(asx_cx *cx, void *arg) {
   h2s_conn *c = arg;
   uint8_t *buf = asx_alloc(c->cfg.alloc, WRITE_CHUNK);
@@ -105,21 +117,14 @@ static int writer_task(asx_cx *cx, void *arg) {
     size_t len = gather(c, buf, WRITE_CHUNK);
     h2s_wake_room_waiters(c);
     if (len) {
-      /* Once reading ended, the final flush is bounded (the write deadline is ours to set: only
-       * this task writes). */
-      if (c->finished && c->flush_deadline) asx_stream_set_write_deadline(c->io, c->flush_deadline);
       h2s_unlock(c);
       size_t done = 0;
       int rc = asx_stream_write_all(cx, c->io, buf, len, &done);
       if (rc == ASX_ECANCELED && !masked) {
-        /* Shutdown: keep flushing (GOAWAY, in-flight responses) until the grace deadline. */
-        masked = true;
-        asx_mask_push(cx);
+        /* Keep flushing what the session produced (GOAWAY, in-flight responses), bounded. */
         h2s_lock(c);
-        begin_drain(c, cx);
-        uint64_t until = c->grace_deadline;
+        writer_cancelled(c, cx, &masked);
         h2s_unlock(c);
-        asx_stream_set_write_deadline(c->io, until);
         size_t more = 0;
         rc = asx_stream_write_all(cx, c->io, buf + done, len - done, &more);
       }
@@ -135,14 +140,8 @@ static int writer_task(asx_cx *cx, void *arg) {
     }
     if (c->finished) break; /* reading ended and nothing is left to flush */
     int rc = h2s_wake_wait(c, cx, &c->writer_wake);
-    if (rc == ASX_ECANCELED && !masked) {
-      masked = true;
-      asx_mask_push(cx);
-      begin_drain(c, cx);
-      asx_stream_set_write_deadline(c->io, c->grace_deadline);
-    } else if (rc && rc != ASX_ECANCELED) {
-      h2s_conn_fail(c, rc);
-    }
+    if (rc == ASX_ECANCELED) writer_cancelled(c, cx, &masked);
+    else if (rc) h2s_conn_fail(c, rc);
   }
   h2s_unlock(c);
   asx_free(c->cfg.alloc, buf);
@@ -285,6 +284,9 @@ static int serve(asx_cx *cx, asx_stream *s, const asx_http2_server_config *cfg,
                         : grace > ASX_UNLIMITED - 1 - now ? ASX_UNLIMITED - 1 : now + grace;
     h2s_kick_writer(c);
     h2s_unlock(c);
+    /* A writer blocked on a peer that stopped reading must not hold the teardown: the cancel
+     * makes it switch to the bounded, masked flush (see writer_cancelled). */
+    asx_task_cancel(writer, ASX_CANCEL_USER);
     asx_task_join(cx, writer, NULL, NULL);
   }
   if (c->region) {

@@ -8,6 +8,8 @@ usage: h2_client.py PORT MODE [ARGS]
   upgrade PATH            HTTP/1.1 Upgrade: h2c then h2; prints "101" and "status=S body=B"
   rapid-reset PATH N      open and immediately reset N streams; prints "goaway code=C" when the
                           server ends the connection, "no-goaway" otherwise
+  stall PATH              GET PATH with 2 GiB windows, never read the response, half-close after 300 ms and keep
+                          the socket open for 8 s; prints "stalled"
   idle                    open the connection, send nothing more; prints "goaway code=C" and
                           "closed" when the server ends it
 """
@@ -19,6 +21,7 @@ import h2.config
 import h2.connection
 import h2.events
 import h2.exceptions
+import h2.settings
 
 
 def connect(port):
@@ -128,6 +131,19 @@ def main():
         except (OSError, h2.exceptions.ProtocolError):
             pass
         print("goaway code=%d" % state["code"] if state["code"] is not None else "no-goaway")
+        return 0
+    if mode == "stall":
+        # Huge windows, so only the socket buffers push back on the server.
+        conn.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 2 ** 31 - 1})
+        conn.increment_flow_control_window(2 ** 31 - 1 - 65535)
+        sid = conn.get_next_available_stream_id()
+        conn.send_headers(sid, headers(sys.argv[3], port=port), end_stream=True)
+        sock.sendall(conn.data_to_send())
+        time.sleep(0.3)
+        sock.shutdown(socket.SHUT_WR)
+        print("stalled")
+        sys.stdout.flush()
+        time.sleep(8)
         return 0
     if mode == "idle":
         state = {"code": None}
