@@ -8,8 +8,8 @@ usage: h2_client.py PORT MODE [ARGS]
   upgrade PATH            HTTP/1.1 Upgrade: h2c then h2; prints "101" and "status=S body=B"
   rapid-reset PATH N      open and immediately reset N streams; prints "goaway code=C" when the
                           server ends the connection, "no-goaway" otherwise
-  stall PATH              GET PATH with 2 GiB windows, never read the response, half-close after 300 ms and keep
-                          the socket open for 8 s; prints "stalled"
+  stall PATH              20 x GET PATH with large windows, never read, half-close after 1.5 s
+                          and keep the socket open for 8 s; prints "stalled"
   idle                    open the connection, send nothing more; prints "goaway code=C" and
                           "closed" when the server ends it
 """
@@ -22,12 +22,6 @@ import h2.connection
 import h2.events
 import h2.exceptions
 import h2.settings
-
-
-def connect(port):
-    s = socket.create_connection(("127.0.0.1", port), timeout=10)
-    s.settimeout(10)
-    return s
 
 
 def headers(path, method="GET", port=0):
@@ -59,7 +53,11 @@ def main():
     mode = sys.argv[2]
     cfg = h2.config.H2Configuration(client_side=True, header_encoding="utf-8")
     conn = h2.connection.H2Connection(config=cfg)
-    sock = connect(port)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if mode == "stall":
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect: no autotuning
+    sock.settimeout(10)
+    sock.connect(("127.0.0.1", port))
     if mode == "upgrade":
         settings = conn.initiate_upgrade_connection()
         req = ("GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: Upgrade, HTTP2-Settings\r\n"
@@ -133,13 +131,15 @@ def main():
         print("goaway code=%d" % state["code"] if state["code"] is not None else "no-goaway")
         return 0
     if mode == "stall":
-        # Huge windows, so only the socket buffers push back on the server.
-        conn.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 2 ** 31 - 1})
-        conn.increment_flow_control_window(2 ** 31 - 1 - 65535)
-        sid = conn.get_next_available_stream_id()
-        conn.send_headers(sid, headers(sys.argv[3], port=port), end_stream=True)
+        # 20 streams with 1 MiB windows and a 256 MiB connection window: far more than the
+        # kernel buffers hold, so only the socket pushes back on the server. Never read.
+        conn.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 1 << 20})
+        conn.increment_flow_control_window(256 << 20)
+        for _ in range(20):
+            sid = conn.get_next_available_stream_id()
+            conn.send_headers(sid, headers(sys.argv[3], port=port), end_stream=True)
         sock.sendall(conn.data_to_send())
-        time.sleep(0.3)
+        time.sleep(1.5)  # long enough for the server to fill both socket buffers
         sock.shutdown(socket.SHUT_WR)
         print("stalled")
         sys.stdout.flush()
