@@ -55,7 +55,7 @@ uint64_t net_read_until(asx_cx *cx, const asx_stream *s) {
   return min_u64(s->read_deadline, after(cx, s->idle_timeout_ns));
 }
 
-static uint64_t write_until(asx_cx *cx, const asx_stream *s) {
+uint64_t net_write_until(asx_cx *cx, const asx_stream *s) {
   return min_u64(s->write_deadline, after(cx, s->idle_timeout_ns));
 }
 
@@ -93,8 +93,9 @@ int asx_stream_read_exact(asx_cx *cx, asx_stream *s, void *buf, size_t n, size_t
 int net_stream_writev_until(asx_cx *cx, asx_stream *s, const struct iovec *iov, int iovcnt,
                             size_t *written, uint64_t until) {
   size_t done = 0;
-  int rc = asx_checkpoint(cx);
-  until = min_u64(until, write_until(cx, s));
+  int rc = asx_checkpoint(cx); /* every call is a checkpoint, even one with nothing to write */
+  bool first = true;
+  until = min_u64(until, net_write_until(cx, s));
   int i = 0;
   size_t off = 0; /* bytes of iov[i] already written */
   while (rc == 0) {
@@ -103,6 +104,10 @@ int net_stream_writev_until(asx_cx *cx, asx_stream *s, const struct iovec *iov, 
       off = 0;
     }
     if (i == iovcnt) break;
+    /* A checkpoint per attempt: a long write to a fast reader never waits, and must still yield
+     * to other tasks and observe cancellation (reporting what it wrote so far). */
+    if (!first && (rc = asx_checkpoint(cx)) != 0) break;
+    first = false;
     struct iovec batch[WRITEV_BATCH];
     int nb = 0;
     for (int j = i; j < iovcnt && nb < WRITEV_BATCH; j++) {
@@ -152,6 +157,10 @@ int asx_stream_write_all(asx_cx *cx, asx_stream *s, const void *buf, size_t n, s
 int asx_stream_shutdown(asx_cx *cx, asx_stream *s) {
   if (!s) return ASX_EINVAL;
   return s->ops->shutdown(cx, s);
+}
+
+void net_stream_abort(asx_stream *s) {
+  if (s && s->ops->abort) s->ops->abort(s);
 }
 
 void asx_stream_close(asx_stream *s) {

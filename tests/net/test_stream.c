@@ -478,3 +478,91 @@ Test(stream, one_waiter_per_direction) {
   cr_assert_eq(e.got, 4);
   cr_assert_eq(net_count_fds(), fds);
 }
+
+/* Full duplex on one TLS stream: a writer task and a reader task on two workers at once (the
+ * engine is shared under the stream's lock), 4 MiB each way through an echo server. */
+typedef struct duplex_env {
+  asx_listener *l;
+  asx_tls_config *scfg, *ccfg;
+  asx_stream *s;
+  unsigned char *out, *in;
+  size_t size;
+  int wrc, rrc, src;
+} duplex_env;
+
+static int duplex_writer(asx_cx *cx, void *arg) {
+  duplex_env *e = arg;
+  size_t done = 0;
+  while (e->wrc == 0 && done < e->size) {
+    size_t k = e->size - done < 10000 ? e->size - done : 10000;
+    size_t w = 0;
+    e->wrc = asx_stream_write_all(cx, e->s, e->out + done, k, &w);
+    done += w;
+  }
+  return 0;
+}
+
+static int duplex_server(asx_cx *cx, void *arg) {
+  echo_env ee;
+  memset(&ee, 0, sizeof(ee));
+  duplex_env *e = arg;
+  ee.l = e->l;
+  ee.scfg = e->scfg;
+  e->src = echo_server(cx, &ee);
+  return 0;
+}
+
+static int duplex_main(asx_cx *cx, void *arg) {
+  duplex_env *e = arg;
+  asx_region *r;
+  cr_assert_eq(asx_region_open(cx, NULL, &r), 0);
+  asx_task *st;
+  cr_assert_eq(asx_spawn(cx, r, duplex_server, e, NULL, &st), 0);
+  asx_stream *raw;
+  cr_assert_eq(asx_tcp_connect(cx, "127.0.0.1", asx_listener_port(e->l), NULL, &raw), 0);
+  cr_assert_eq(asx_tls_connect(cx, raw, e->ccfg, "localhost", 5000 * MS, &e->s, NULL, 0), 0);
+  asx_task *wt;
+  cr_assert_eq(asx_spawn(cx, r, duplex_writer, e, NULL, &wt), 0);
+  size_t got = 0;
+  e->rrc = asx_stream_read_exact(cx, e->s, e->in, e->size, &got);
+  asx_task_join(cx, wt, NULL, NULL);
+  cr_assert_eq(asx_stream_shutdown(cx, e->s), 0);
+  char b;
+  size_t n;
+  cr_assert_eq(asx_stream_read(cx, e->s, &b, 1, &n), ASX_ECLOSED);
+  asx_task_join(cx, st, NULL, NULL);
+  asx_stream_close(e->s);
+  asx_region_close(cx, r, NULL);
+  return 0;
+}
+
+Test(stream, tls_full_duplex_two_tasks) {
+  int fds = net_count_fds();
+  const net_pki *p = net_pki_get();
+  duplex_env e;
+  memset(&e, 0, sizeof(e));
+  e.size = 4u << 20;
+  e.out = malloc(e.size);
+  e.in = malloc(e.size);
+  for (size_t i = 0; i < e.size; i++) e.out[i] = (unsigned char)(i * 2654435761u >> 13);
+  cr_assert_eq(asx_tcp_listen("127.0.0.1", 0, NULL, &e.l), 0);
+  asx_tls_options o;
+  asx_tls_options_default(&o, ASX_TLS_SERVER);
+  o.cert_file = p->server_cert;
+  o.key_file = p->server_key;
+  cr_assert_eq(asx_tls_config_new(&o, &e.scfg, NULL, 0), 0);
+  asx_tls_options_default(&o, ASX_TLS_CLIENT);
+  o.ca_file = p->ca;
+  cr_assert_eq(asx_tls_config_new(&o, &e.ccfg, NULL, 0), 0);
+  cr_assert_eq(net_run(2, duplex_main, &e), 0);
+  cr_assert_eq(e.wrc, 0, "%s", asx_errname(e.wrc));
+  cr_assert_eq(e.rrc, 0, "%s", asx_errname(e.rrc));
+  cr_assert_eq(e.src, 0, "%s", asx_errname(e.src));
+  cr_assert_eq(memcmp(e.in, e.out, e.size), 0);
+  free(e.out);
+  free(e.in);
+  asx_listener_close(e.l);
+  asx_tls_config_free(e.scfg);
+  asx_tls_config_free(e.ccfg);
+  cr_assert_eq(net_count_fds(), fds);
+}

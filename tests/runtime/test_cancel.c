@@ -383,3 +383,30 @@ Test(rt_cancel, spawn_into_cancelled_region) {
   asx_runtime_config c = rt_test_config(ASX_DRIVER_THREADS, 2);
   cr_assert_eq(rt_test_run(&c, spawn_cancelled_main, NULL, NULL, NULL), ASX_OUTCOME_CANCELLED);
 }
+
+/* ---- race and timeout whose children all panic end promptly with ASX_EPANIC ---- */
+static int panics_now(asx_cx *cx, void *arg) {
+  (void)arg;
+  asx_panic(cx, "no winner");
+}
+
+static int all_panic_main(asx_cx *cx, void *arg) {
+  (void)arg;
+  asx_task_fn fns[2] = {panics_now, panics_now};
+  size_t w;
+  cr_assert_eq(asx_race(cx, 2, fns, NULL, &w, NULL), ASX_EPANIC);
+  uint64_t t0 = asx_now(cx);
+  cr_assert_eq(asx_timeout(cx, 3600000 * MS_NS, panics_now, NULL), ASX_EPANIC);
+  cr_assert_lt(asx_now(cx) - t0, 3600000 * MS_NS, "timeout waited for its timer instead");
+  return 0;
+}
+
+Test(rt_cancel, race_and_timeout_with_panicking_children) {
+  for (size_t d = 0; d < 2; d++) {
+    asx_runtime_config c = rt_test_config(DRIVERS[d], 2);
+    asx_runtime_stats s;
+    rt_test_run(&c, all_panic_main, NULL, NULL, &s);
+    cr_assert_eq(s.panics, 3);
+    cr_assert_eq(s.deadlocks, 0);
+  }
+}

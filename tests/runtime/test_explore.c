@@ -5,6 +5,7 @@
  * scheduled twice, no deadlock, and the leak/panic counters equal what the program did. */
 #include <criterion/criterion.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 
 #include "rt_test.h"
 
@@ -22,7 +23,12 @@ static uint64_t g_tot_tasks, g_tot_leaks, g_tot_panics, g_tot_sent, g_tot_cancel
 
 static int leafy(asx_cx *cx, void *arg) {
   (void)arg;
-  return asx_sleep(cx, (asx_random(cx) % 4) * 250000);
+  uint64_t r = asx_random(cx);
+  if (r % 32 == 0) {
+    atomic_fetch_add(&g_w.panics, 1);
+    asx_panic(cx, "leafy");
+  }
+  return asx_sleep(cx, ((r >> 8) % 4) * 250000);
 }
 
 static int node(asx_cx *cx, void *arg);
@@ -147,7 +153,8 @@ static void explore_one(asx_driver_kind drv, uint64_t seed) {
   atomic_store(&g_w.sent, 0);
   atomic_store(&g_w.received, 0);
   g_w.in_mutex = 0;
-  asx_runtime_config c = rt_test_config(drv, 2);
+  const char *ew = getenv("ASX_EXPLORE_WORKERS"); /* e.g. 4 on 2 cores: more preemption */
+  asx_runtime_config c = rt_test_config(drv, ew && atoi(ew) > 0 ? (unsigned)atoi(ew) : 2u);
   c.seed = seed;
   c.trace = NULL; /* thousands of runs: counters only */
   asx_runtime_stats s;
@@ -165,9 +172,16 @@ static void explore_one(asx_driver_kind drv, uint64_t seed) {
   asx_mutex_free(g_w.mu);
 }
 
-static void report(const char *what) {
-  cr_log_info("%s: %llu tasks, %llu messages, %llu cancel marks, %llu obligation leaks, %llu panics, "
-              "%llu region leaks", what, (unsigned long long)g_tot_tasks, (unsigned long long)g_tot_sent,
+/* ASX_EXPLORE_SCALE=n multiplies the number of seeds (long local runs). */
+static uint64_t seeds(uint64_t base) {
+  const char *e = getenv("ASX_EXPLORE_SCALE");
+  long v = e ? atol(e) : 1;
+  return base * (uint64_t)(v > 0 ? v : 1);
+}
+
+static void report(const char *what, uint64_t nseeds) {
+  cr_log_info("%s, %llu seeds: %llu tasks, %llu messages, %llu cancel marks, %llu obligation leaks, %llu panics, "
+              "%llu region leaks", what, (unsigned long long)nseeds, (unsigned long long)g_tot_tasks, (unsigned long long)g_tot_sent,
               (unsigned long long)g_tot_cancels, (unsigned long long)g_tot_leaks,
               (unsigned long long)g_tot_panics, (unsigned long long)g_tot_region_leaks);
   /* The programs must actually exercise the interesting paths. */
@@ -178,11 +192,11 @@ static void report(const char *what) {
 }
 
 Test(rt_explore, deterministic_driver_many_seeds) {
-  for (uint64_t seed = 1; seed <= 1000; seed++) explore_one(ASX_DRIVER_DETERMINISTIC, seed);
-  report("deterministic, 1000 seeds");
+  for (uint64_t seed = 1; seed <= seeds(1000); seed++) explore_one(ASX_DRIVER_DETERMINISTIC, seed);
+  report("deterministic", seeds(1000));
 }
 
 Test(rt_explore, threads_driver_some_seeds) {
-  for (uint64_t seed = 1; seed <= 100; seed++) explore_one(ASX_DRIVER_THREADS, seed);
-  report("threads, 100 seeds");
+  for (uint64_t seed = 1; seed <= seeds(100); seed++) explore_one(ASX_DRIVER_THREADS, seed);
+  report("threads", seeds(100));
 }

@@ -376,3 +376,50 @@ Test(rt_prims, select_over_channels) {
     for (int k = 0; k < SEL; k++) asx_chan_free(g_sel[k]);
   }
 }
+
+/* A task that ends holding the mutex: reported as an obligation leak at its lock site, and the
+ * waiter gets the lock instead of waiting forever. */
+static int g_mutex_line;
+
+static int dies_holding(asx_cx *cx, void *arg) {
+  (void)arg;
+  g_mutex_line = __LINE__ + 1;
+  cr_assert_eq(asx_mutex_lock(cx, g_mu), 0);
+  asx_sleep(cx, 1 * MS_NS);
+  asx_panic(cx, "while holding the mutex");
+}
+
+static int waits_for_it(asx_cx *cx, void *arg) {
+  (void)arg;
+  asx_sleep(cx, 100000);
+  cr_assert_eq(asx_mutex_lock(cx, g_mu), 0);
+  asx_mutex_unlock(g_mu);
+  return 0;
+}
+
+static int mutex_leak_main(asx_cx *cx, void *arg) {
+  (void)arg;
+  asx_region *r;
+  asx_region_open(cx, NULL, &r);
+  asx_spawn(cx, r, dies_holding, NULL, NULL, NULL);
+  asx_spawn(cx, r, waits_for_it, NULL, NULL, NULL);
+  asx_region_close(cx, r, NULL);
+  return 0;
+}
+
+Test(rt_prims, mutex_released_when_holder_dies) {
+  for (size_t d = 0; d < 2; d++) {
+    asx_mutex_new(NULL, &g_mu);
+    asx_runtime_config c = rt_test_config(DRIVERS[d], 2);
+    asx_runtime_stats s;
+    rt_test_run(&c, mutex_leak_main, NULL, NULL, &s);
+    cr_assert_eq(s.obligation_leaks, 1);
+    const rec_event *e = rec_find(ASX_TRACE_OBLIGATION_LEAK);
+    cr_assert_not_null(e);
+    cr_assert_str_eq(e->name, "mutex.lock");
+    cr_assert_eq(e->line, g_mutex_line);
+    cr_assert_eq(asx_mutex_trylock(g_mu), 0, "released");
+    asx_mutex_unlock(g_mu);
+    asx_mutex_free(g_mu);
+  }
+}

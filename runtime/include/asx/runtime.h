@@ -14,6 +14,12 @@
 extern "C" {
 #endif
 
+#if defined(__cplusplus)
+#define ASX_NORETURN [[noreturn]]
+#else
+#define ASX_NORETURN _Noreturn
+#endif
+
 typedef struct asx_runtime asx_runtime;
 typedef struct asx_cx asx_cx;
 typedef struct asx_region asx_region;
@@ -260,7 +266,7 @@ int asx_charge(asx_cx *cx, uint64_t cost);
 asx_budget asx_cx_budget(asx_cx *cx);
 /* Task-only: ends the task as Panicked: open regions it owns are cancelled and closed, its
  * obligations aborted, the panic reported through the region. Never returns. */
-_Noreturn void asx_panic(asx_cx *cx, const char *msg);
+ASX_NORETURN void asx_panic(asx_cx *cx, const char *msg);
 
 /* ---- Low-level parking (for I/O reactors and custom primitives, e.g. net/'s epoll thread) ---- */
 /* Task-only: blocks the calling task until asx_task_wake(its task), the absolute runtime time
@@ -273,9 +279,11 @@ int asx_park(asx_cx *cx, uint64_t until);
 void asx_task_wake(asx_task *t);
 
 /* ---- Cancellation ---- */
-/* Thread-safe (THREADS driver; task-only with DETERMINISTIC). Requests cancellation of the region,
- * its tasks (with `kind`) and every descendant region and task (with ASX_CANCEL_PARENT).
- * Idempotent; a repeat only strengthens the kind and tightens the cleanup deadline. */
+/* Thread-safe (THREADS driver; task-only with DETERMINISTIC) while r is not yet closed (the
+ * caller must know its owner has not closed it; asx_runtime_cancel is always safe). Requests
+ * cancellation of the region, its tasks (with `kind`) and every descendant region and task (with
+ * ASX_CANCEL_PARENT). Idempotent; a repeat only strengthens the kind and tightens the cleanup
+ * deadline. */
 void asx_region_cancel(asx_region *r, asx_cancel_kind kind);
 /* As above for one task (and the regions it opened, which get ASX_CANCEL_PARENT). t must be a
  * live handle or the caller's own task. */
@@ -357,13 +365,14 @@ int asx_sleep(asx_cx *cx, uint64_t ns);
 int asx_sleep_until(asx_cx *cx, uint64_t when);
 
 /* ---- Combinators ---- */
-/* Task-only. Runs fns[i](cx_i, args[i]) concurrently in a private region; the first to end wins.
- * Losers are cancelled (race_lost) and drained before asx_race returns. *winner and *winner_rc
- * (may be NULL) describe the winner. 0, ASX_EINVAL (n == 0), ASX_ENOMEM, ASX_ECANCELED. */
+/* Task-only. Runs fns[i](cx_i, args[i]) concurrently in a private region; the first to return
+ * wins. Losers are cancelled (race_lost) and drained before asx_race returns. *winner and
+ * *winner_rc (may be NULL) describe the winner. 0, ASX_EINVAL (n == 0), ASX_ENOMEM,
+ * ASX_ECANCELED, ASX_EPANIC (every child panicked: no winner). */
 int asx_race(asx_cx *cx, size_t n, const asx_task_fn *fns, void *const *args, size_t *winner,
              int *winner_rc);
 /* Task-only. Runs fn(arg) with a time limit. Returns fn's result, or ASX_ETIMEDOUT after
- * cancelling it (timeout) and draining it. */
+ * cancelling it (timeout) and draining it, ASX_EPANIC if it panicked, ASX_ECANCELED. */
 int asx_timeout(asx_cx *cx, uint64_t ns, asx_task_fn fn, void *arg);
 
 /* ---- Bounded MPSC channel with two-phase send ---- */
@@ -424,11 +433,15 @@ typedef struct asx_mutex asx_mutex;
 int asx_mutex_new(const asx_allocator *a, asx_mutex **out);
 /* No task may be using it any more. NULL ignored. */
 void asx_mutex_free(asx_mutex *m);
-/* Task-only. 0 or ASX_ECANCELED (not acquired). */
-int asx_mutex_lock(asx_cx *cx, asx_mutex *m);
+/* Task-only. Holding the lock is an obligation ("mutex.lock", reserve site = the caller): a task
+ * that ends holding it is reported and the lock is released. 0, ASX_ECANCELED (not acquired),
+ * ASX_ENOMEM. */
+int asx_mutex_lock_at(asx_cx *cx, asx_mutex *m, const char *file, int line);
+#define asx_mutex_lock(cx, m) asx_mutex_lock_at((cx), (m), __FILE__, __LINE__)
 /* Thread-safe: 0 or ASX_EBUSY. */
 int asx_mutex_trylock(asx_mutex *m);
-/* Holder only: hands the lock to the first waiter, if any. */
+/* Holder only (the task that locked it, or the thread that trylocked it): hands the lock to the
+ * first waiter, if any. */
 void asx_mutex_unlock(asx_mutex *m);
 
 /* ---- Counting semaphore; an acquired permit is an obligation ---- */
