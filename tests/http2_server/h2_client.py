@@ -10,6 +10,9 @@ usage: h2_client.py PORT MODE [ARGS]
                           server ends the connection, "no-goaway" otherwise
   stall PATH              20 x GET PATH with large windows, never read, half-close after 1.5 s
                           and keep the socket open for 8 s; prints "stalled"
+  unread                  20 POSTs whose handler never reads the body (they exhaust the 1 MiB
+                          connection window), then a 100 KB POST to /echo on the same
+                          connection; prints "echo ok" or "stalled"
   idle                    open the connection, send nothing more; prints "goaway code=C" and
                           "closed" when the server ends it
 """
@@ -144,6 +147,52 @@ def main():
         print("stalled")
         sys.stdout.flush()
         time.sleep(8)
+        return 0
+    if mode == "unread":
+        ended = set()
+        echo = {"sid": None, "body": b""}
+
+        def on_ev(ev):
+            if isinstance(ev, (h2.events.StreamEnded, h2.events.StreamReset)):
+                ended.add(ev.stream_id)
+            elif isinstance(ev, h2.events.DataReceived) and ev.stream_id == echo["sid"]:
+                echo["body"] += ev.data
+        # Wait for the server's connection WINDOW_UPDATE (to 1 MiB).
+        pump(sock, conn, on_ev, lambda: conn.outbound_flow_control_window > 65535)
+        sids = []
+        for _ in range(20):
+            sid = conn.get_next_available_stream_id()
+            conn.send_headers(sid, headers("/sleep?ms=100", "POST", port), end_stream=False)
+            sent = 0
+            while sent < 60000:
+                w = min(60000 - sent, conn.local_flow_control_window(sid), 16384)
+                if w == 0:
+                    break
+                sent += w
+                conn.send_data(sid, b"u" * w, end_stream=(sent == 60000))
+            sids.append(sid)
+        sock.sendall(conn.data_to_send())
+        pump(sock, conn, on_ev, lambda: all(s in ended for s in sids))
+        sid = conn.get_next_available_stream_id()
+        echo["sid"] = sid
+        conn.send_headers(sid, headers("/echo", "POST", port), end_stream=False)
+        body = bytes(range(256)) * 400
+        off = 0
+        sock.settimeout(3)
+        while off < len(body):
+            w = min(len(body) - off, conn.local_flow_control_window(sid), 16384)
+            if w == 0:
+                sock.sendall(conn.data_to_send())
+                if not pump(sock, conn, on_ev,
+                            lambda: conn.local_flow_control_window(sid) > 0 or sid in ended):
+                    print("stalled at %d" % off)
+                    return 0
+                continue
+            conn.send_data(sid, body[off:off + w], end_stream=(off + w == len(body)))
+            off += w
+        sock.sendall(conn.data_to_send())
+        pump(sock, conn, on_ev, lambda: sid in ended)
+        print("echo ok" if echo["body"] == body else "echo bad %d" % len(echo["body"]))
         return 0
     if mode == "idle":
         state = {"code": None}

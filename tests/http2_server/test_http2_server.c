@@ -148,6 +148,18 @@ Test(h2srv, nghttp_get_and_post) {
   h2t_stop(&t);
 }
 
+/* Handlers that never read their request bodies must give the connection-level credit back:
+ * 20 POSTs whose handler ignores the body exhaust the server's 1 MiB connection window, then a
+ * 100 KB POST to /echo on the same connection must still flow (it stalls without the credit
+ * returned when each handler ends). */
+Test(h2srv, unread_bodies_return_connection_credit) {
+  h2t_server t;
+  setup(&t);
+  cr_assert_eq(h2t_sh(out, sizeof(out), "/usr/bin/python3 %s/h2_client.py %u unread", H2SRV_TEST_DIR, t.port), 0, "%s", out);
+  cr_assert_str_eq(out, "echo ok\n");
+  h2t_stop(&t);
+}
+
 Test(h2srv, h2load_2000_requests) {
   h2t_server t;
   setup(&t);
