@@ -22,9 +22,14 @@ def code_of(fn):
 def main():
     port = int(sys.argv[1])
     case = sys.argv[2]
-    ch = grpc.insecure_channel("127.0.0.1:%d" % port, options=[
-        ("grpc.max_send_message_length", 64 * 1024 * 1024),
-        ("grpc.max_receive_message_length", 64 * 1024 * 1024)])
+    opts = [("grpc.max_send_message_length", 64 * 1024 * 1024),
+            ("grpc.max_receive_message_length", 64 * 1024 * 1024)]
+    if case == "tls":
+        with open(sys.argv[3], "rb") as f:
+            creds = grpc.ssl_channel_credentials(root_certificates=f.read())
+        ch = grpc.secure_channel("127.0.0.1:%d" % port, creds, options=opts)
+    else:
+        ch = grpc.insecure_channel("127.0.0.1:%d" % port, options=opts)
     svc = "/asx.demo.Echo/"
     unary = ch.unary_unary(svc + "Unary", request_serializer=IDENT, response_deserializer=IDENT)
     sstream = ch.unary_stream(svc + "ServerStream", request_serializer=IDENT,
@@ -76,6 +81,15 @@ def main():
         check("send-over-limit", c == "RESOURCE_EXHAUSTED", c)
         r = unary(b"still fine", timeout=10)
         check("after-errors", r == b"still fine", repr(r))
+    elif case == "tls":
+        r = unary(b"over tls", timeout=10)
+        check("tls-unary", r == b"over tls", repr(r))
+        msgs = [b"t%d" % i for i in range(20)]
+        rs = list(bidi(iter(msgs), timeout=10))
+        check("tls-bidi", rs == msgs, str(len(rs)))
+    elif case == "slow":
+        m = ch.unary_unary("/t.T/Slow", request_serializer=IDENT, response_deserializer=IDENT)
+        print("status %s" % code_of(lambda: m(b"x", timeout=10)))
     elif case == "one":
         # One unary call; prints its status (used under a failing allocator: any status is fine
         # as long as the server answers).
