@@ -79,6 +79,13 @@ def main():
         # The server's own send limit: the call handler replies through the same limit check.
         c = code_of(lambda: cstream(iter([b"z" * limit, b"z"]), timeout=20))
         check("send-over-limit", c == "RESOURCE_EXHAUSTED", c)
+        # A unary method fed through a streaming stub: two messages, or none, is INTERNAL.
+        as_stream = ch.stream_unary(svc + "Unary", request_serializer=IDENT,
+                                    response_deserializer=IDENT)
+        c = code_of(lambda: as_stream(iter([b"a", b"b"]), timeout=10))
+        check("unary-two-messages", c == "INTERNAL", c)
+        c = code_of(lambda: as_stream(iter([]), timeout=10))
+        check("unary-no-message", c == "INTERNAL", c)
         r = unary(b"still fine", timeout=10)
         check("after-errors", r == b"still fine", repr(r))
     elif case == "tls":
