@@ -54,6 +54,9 @@ def main():
         check("unary-1MiB", r == big, str(len(r)))
         rs = list(sstream(b"abc", timeout=10, metadata=(("x-echo-count", "5"),)))
         check("server-stream", rs == [b"abc"] * 5, repr(rs))
+        chunk = bytes(range(256)) * 400  # 100 KB x 60 = 6 MB through flow control
+        rs = list(sstream(chunk, timeout=20, metadata=(("x-echo-count", "60"),)))
+        check("server-stream-6MB", len(rs) == 60 and all(x == chunk for x in rs), str(len(rs)))
         r = cstream(iter([b"a", b"bc", b"", b"def"]), timeout=10)
         check("client-stream", r == b"abcdef", repr(r))
         msgs = [b"m%d" % i for i in range(50)]
