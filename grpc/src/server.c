@@ -123,13 +123,28 @@ static int run_method(asx_cx *cx, asx_grpc_call *call, const grpc_method *m) {
   int rc = 0;
   asx_buf resp;
   asx_buf_init(&resp, call->srv->cfg.alloc, call->srv->cfg.limits.max_send_message);
+  asx_buf first;
+  asx_buf_init(&first, call->srv->cfg.alloc, 0);
   if (m->kind == GK_UNARY || m->kind == GK_SERVER_STREAM) {
-    /* Exactly one request message. */
+    /* Exactly one request message, then the end of the request: the message is copied because
+     * the next recv may reuse the bytes it points into. */
     rc = asx_grpc_call_recv(cx, call, &req);
     if (rc == ASX_ECLOSED) {
       asx_grpc_call_set_status(call, ASX_GRPC_INTERNAL, "missing request message");
       rc = ASX_EPROTO;
     }
+    if (rc == 0 && req.len) rc = asx_buf_append(&first, req.ptr, req.len);
+    if (rc == 0) {
+      asx_slice extra;
+      rc = asx_grpc_call_recv(cx, call, &extra);
+      if (rc == 0) {
+        asx_grpc_call_set_status(call, ASX_GRPC_INTERNAL, "more than one request message");
+        rc = ASX_EPROTO;
+      } else if (rc == ASX_ECLOSED) {
+        rc = 0;
+      }
+    }
+    req = (asx_slice){first.data ? first.data : (const uint8_t *)"", first.len};
   }
   if (rc == 0) {
     switch (m->kind) {
@@ -142,6 +157,7 @@ static int run_method(asx_cx *cx, asx_grpc_call *call, const grpc_method *m) {
   if (rc >= 0 && !call->status_set && (m->kind == GK_UNARY || m->kind == GK_CLIENT_STREAM))
     rc = asx_grpc_call_send(cx, call, resp.data ? (const void *)resp.data : "", resp.len);
   asx_buf_free(&resp);
+  asx_buf_free(&first);
   return rc;
 }
 

@@ -27,21 +27,18 @@ int h2s_wake_wait(h2s_conn *c, asx_cx *cx, h2s_wake *w) {
     w->pending = false;
     return 0;
   }
-  asx_oneshot *os = NULL;
-  int rc = asx_oneshot_new(c->cfg.alloc, 0, &os);
-  if (rc) return rc;
-  w->os = os;
+  w->waiter = asx_cx_task(cx);
   h2s_unlock(c);
-  rc = asx_oneshot_recv(cx, os, NULL);
+  /* A wake landing between the unlock and the park makes the park return at once. */
+  int rc = asx_park(cx, ASX_UNLIMITED);
   h2s_lock(c);
-  w->os = NULL;
+  w->waiter = NULL;
   w->pending = false;
-  asx_oneshot_free(os);
-  return rc == ASX_ESTATE ? 0 : rc;
+  return rc == ASX_ETIMEDOUT ? 0 : rc; /* callers re-check their condition: spurious is fine */
 }
 
 void h2s_wake_signal(h2s_wake *w) {
-  if (w->os) asx_oneshot_send(w->os, NULL); /* ASX_ESTATE = already signalled: fine */
+  if (w->waiter) asx_task_wake(w->waiter);
   else w->pending = true;
 }
 
@@ -98,6 +95,18 @@ static size_t gather(h2s_conn *c, uint8_t *buf, size_t cap) {
   return len;
 }
 
+/* The writer observed cancellation (mutex held): from now on it runs masked with a write
+ * deadline. Cancelled while the connection is still up = shutdown: GOAWAY and the grace period.
+ * Cancelled after reading ended = the serving task bounding the final flush. */
+static void writer_cancelled(h2s_conn *c, asx_cx *cx, bool *masked) {
+  if (*masked) return;
+  *masked = true;
+  asx_mask_push(cx);
+  if (!c->finished) begin_drain(c, cx);
+  asx_stream_set_write_deadline(c->io, c->finished && c->flush_deadline ? c->flush_deadline
+                                                                        : c->grace_deadline);
+}
+
 static int writer_task(asx_cx *cx, void *arg) {
   h2s_conn *c = arg;
   uint8_t *buf = asx_alloc(c->cfg.alloc, WRITE_CHUNK);
@@ -108,21 +117,14 @@ static int writer_task(asx_cx *cx, void *arg) {
     size_t len = gather(c, buf, WRITE_CHUNK);
     h2s_wake_room_waiters(c);
     if (len) {
-      /* Once reading ended, the final flush is bounded (the write deadline is ours to set: only
-       * this task writes). */
-      if (c->finished && c->flush_deadline) asx_stream_set_write_deadline(c->io, c->flush_deadline);
       h2s_unlock(c);
       size_t done = 0;
       int rc = asx_stream_write_all(cx, c->io, buf, len, &done);
       if (rc == ASX_ECANCELED && !masked) {
-        /* Shutdown: keep flushing (GOAWAY, in-flight responses) until the grace deadline. */
-        masked = true;
-        asx_mask_push(cx);
+        /* Keep flushing what the session produced (GOAWAY, in-flight responses), bounded. */
         h2s_lock(c);
-        begin_drain(c, cx);
-        uint64_t until = c->grace_deadline;
+        writer_cancelled(c, cx, &masked);
         h2s_unlock(c);
-        asx_stream_set_write_deadline(c->io, until);
         size_t more = 0;
         rc = asx_stream_write_all(cx, c->io, buf + done, len - done, &more);
       }
@@ -138,14 +140,8 @@ static int writer_task(asx_cx *cx, void *arg) {
     }
     if (c->finished) break; /* reading ended and nothing is left to flush */
     int rc = h2s_wake_wait(c, cx, &c->writer_wake);
-    if (rc == ASX_ECANCELED && !masked) {
-      masked = true;
-      asx_mask_push(cx);
-      begin_drain(c, cx);
-      asx_stream_set_write_deadline(c->io, c->grace_deadline);
-    } else if (rc && rc != ASX_ECANCELED) {
-      h2s_conn_fail(c, rc);
-    }
+    if (rc == ASX_ECANCELED) writer_cancelled(c, cx, &masked);
+    else if (rc) h2s_conn_fail(c, rc);
   }
   h2s_unlock(c);
   asx_free(c->cfg.alloc, buf);
@@ -288,6 +284,9 @@ static int serve(asx_cx *cx, asx_stream *s, const asx_http2_server_config *cfg,
                         : grace > ASX_UNLIMITED - 1 - now ? ASX_UNLIMITED - 1 : now + grace;
     h2s_kick_writer(c);
     h2s_unlock(c);
+    /* A writer blocked on a peer that stopped reading must not hold the teardown: the cancel
+     * makes it switch to the bounded, masked flush (see writer_cancelled). */
+    asx_task_cancel(writer, ASX_CANCEL_USER);
     asx_task_join(cx, writer, NULL, NULL);
   }
   if (c->region) {
@@ -303,6 +302,11 @@ static int serve(asx_cx *cx, asx_stream *s, const asx_http2_server_config *cfg,
   asx_stream_set_write_deadline(s, ASX_UNLIMITED);
   if (rc == 0) rc = c->err;
   if (rc == 0 && c->draining) rc = ASX_ECANCELED;
+  if (c->cfg.on_conn_end && c->sess) {
+    asx_http2_stats st;
+    asx_http2_session_stats(c->sess, &st);
+    c->cfg.on_conn_end(c->cfg.user_data, rc, &st);
+  }
   h2s_free_all_exchanges(c);
   asx_http2_session_free(c->sess);
   pthread_mutex_destroy(&c->lock);

@@ -11,11 +11,12 @@
 
 #include "asx/http2_server.h"
 
-/* A level-triggered wakeup for exactly one waiting task. The runtime has no public park/wake in
- * this branch, so a wait allocates a oneshot that a signaller completes; a signal with nobody
- * waiting is remembered in `pending`. Every field is guarded by the connection mutex. */
+/* A level-triggered wakeup for exactly one waiting task over asx_park / asx_task_wake: the waiter
+ * publishes itself under the connection mutex and clears itself under it after waking, so a
+ * signaller (which holds the mutex) only ever wakes a live task; a signal with nobody waiting is
+ * remembered in `pending`. */
 typedef struct h2s_wake {
-  asx_oneshot *os;
+  asx_task *waiter;
   bool pending;
 } h2s_wake;
 

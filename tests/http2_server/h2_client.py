@@ -8,6 +8,11 @@ usage: h2_client.py PORT MODE [ARGS]
   upgrade PATH            HTTP/1.1 Upgrade: h2c then h2; prints "101" and "status=S body=B"
   rapid-reset PATH N      open and immediately reset N streams; prints "goaway code=C" when the
                           server ends the connection, "no-goaway" otherwise
+  stall PATH              20 x GET PATH with large windows, never read, half-close after 1.5 s
+                          and keep the socket open for 8 s; prints "stalled"
+  unread                  20 POSTs whose handler never reads the body (they exhaust the 1 MiB
+                          connection window), then a 100 KB POST to /echo on the same
+                          connection; prints "echo ok" or "stalled"
   idle                    open the connection, send nothing more; prints "goaway code=C" and
                           "closed" when the server ends it
 """
@@ -19,12 +24,7 @@ import h2.config
 import h2.connection
 import h2.events
 import h2.exceptions
-
-
-def connect(port):
-    s = socket.create_connection(("127.0.0.1", port), timeout=10)
-    s.settimeout(10)
-    return s
+import h2.settings
 
 
 def headers(path, method="GET", port=0):
@@ -56,7 +56,11 @@ def main():
     mode = sys.argv[2]
     cfg = h2.config.H2Configuration(client_side=True, header_encoding="utf-8")
     conn = h2.connection.H2Connection(config=cfg)
-    sock = connect(port)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if mode == "stall":
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect: no autotuning
+    sock.settimeout(10)
+    sock.connect(("127.0.0.1", port))
     if mode == "upgrade":
         settings = conn.initiate_upgrade_connection()
         req = ("GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: Upgrade, HTTP2-Settings\r\n"
@@ -128,6 +132,67 @@ def main():
         except (OSError, h2.exceptions.ProtocolError):
             pass
         print("goaway code=%d" % state["code"] if state["code"] is not None else "no-goaway")
+        return 0
+    if mode == "stall":
+        # 20 streams with 1 MiB windows and a 256 MiB connection window: far more than the
+        # kernel buffers hold, so only the socket pushes back on the server. Never read.
+        conn.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 1 << 20})
+        conn.increment_flow_control_window(256 << 20)
+        for _ in range(20):
+            sid = conn.get_next_available_stream_id()
+            conn.send_headers(sid, headers(sys.argv[3], port=port), end_stream=True)
+        sock.sendall(conn.data_to_send())
+        time.sleep(1.5)  # long enough for the server to fill both socket buffers
+        sock.shutdown(socket.SHUT_WR)
+        print("stalled")
+        sys.stdout.flush()
+        time.sleep(8)
+        return 0
+    if mode == "unread":
+        ended = set()
+        echo = {"sid": None, "body": b""}
+
+        def on_ev(ev):
+            if isinstance(ev, (h2.events.StreamEnded, h2.events.StreamReset)):
+                ended.add(ev.stream_id)
+            elif isinstance(ev, h2.events.DataReceived) and ev.stream_id == echo["sid"]:
+                echo["body"] += ev.data
+        # Wait for the server's connection WINDOW_UPDATE (to 1 MiB).
+        pump(sock, conn, on_ev, lambda: conn.outbound_flow_control_window > 65535)
+        sids = []
+        for _ in range(20):
+            sid = conn.get_next_available_stream_id()
+            conn.send_headers(sid, headers("/sleep?ms=100", "POST", port), end_stream=False)
+            sent = 0
+            while sent < 60000:
+                w = min(60000 - sent, conn.local_flow_control_window(sid), 16384)
+                if w == 0:
+                    break
+                sent += w
+                conn.send_data(sid, b"u" * w, end_stream=(sent == 60000))
+            sids.append(sid)
+        sock.sendall(conn.data_to_send())
+        pump(sock, conn, on_ev, lambda: all(s in ended for s in sids))
+        sid = conn.get_next_available_stream_id()
+        echo["sid"] = sid
+        conn.send_headers(sid, headers("/echo", "POST", port), end_stream=False)
+        body = bytes(range(256)) * 400
+        off = 0
+        sock.settimeout(3)
+        while off < len(body):
+            w = min(len(body) - off, conn.local_flow_control_window(sid), 16384)
+            if w == 0:
+                sock.sendall(conn.data_to_send())
+                if not pump(sock, conn, on_ev,
+                            lambda: conn.local_flow_control_window(sid) > 0 or sid in ended):
+                    print("stalled at %d" % off)
+                    return 0
+                continue
+            conn.send_data(sid, body[off:off + w], end_stream=(off + w == len(body)))
+            off += w
+        sock.sendall(conn.data_to_send())
+        pump(sock, conn, on_ev, lambda: sid in ended)
+        print("echo ok" if echo["body"] == body else "echo bad %d" % len(echo["body"]))
         return 0
     if mode == "idle":
         state = {"code": None}

@@ -74,6 +74,8 @@ void h2t_start(h2t_server *t) {
   asx_runtime_config rc;
   asx_runtime_config_default(&rc);
   rc.workers = t->workers ? t->workers : 2;
+  cr_assert_eq(asx_net_reactor_new(NULL, &t->reactor), 0);
+  asx_net_reactor_configure(t->reactor, &rc);
   cr_assert_eq(asx_runtime_new(&rc, &t->rt), 0);
   asx_listener *l = NULL;
   cr_assert_eq(asx_tcp_listen("127.0.0.1", 0, NULL, &l), 0);
@@ -112,4 +114,5 @@ void h2t_halt(h2t_server *t) {
   cr_assert_eq(t->st.panics, 0);
   asx_server_free(t->srv);
   asx_runtime_free(t->rt);
+  asx_net_reactor_free(t->reactor);
 }

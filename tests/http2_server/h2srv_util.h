@@ -20,6 +20,7 @@ typedef struct h2t_server {
   uint16_t port;
   pthread_t th;
   asx_runtime *rt;
+  asx_net_reactor *reactor;
   asx_server *srv;
   atomic_int state;         /* 0 starting, 1 serving, 2 done, -1 failed */
   int run_rc;

@@ -148,6 +148,18 @@ Test(h2srv, nghttp_get_and_post) {
   h2t_stop(&t);
 }
 
+/* Handlers that never read their request bodies must give the connection-level credit back:
+ * 20 POSTs whose handler ignores the body exhaust the server's 1 MiB connection window, then a
+ * 100 KB POST to /echo on the same connection must still flow (it stalls without the credit
+ * returned when each handler ends). */
+Test(h2srv, unread_bodies_return_connection_credit) {
+  h2t_server t;
+  setup(&t);
+  cr_assert_eq(h2t_sh(out, sizeof(out), "/usr/bin/python3 %s/h2_client.py %u unread", H2SRV_TEST_DIR, t.port), 0, "%s", out);
+  cr_assert_str_eq(out, "echo ok\n");
+  h2t_stop(&t);
+}
+
 Test(h2srv, h2load_2000_requests) {
   h2t_server t;
   setup(&t);
@@ -323,6 +335,14 @@ Test(h2srv, h2c_upgrade_curl_and_h2) {
 /* ---- limits, timeouts and failures surfaced by the glue ---- */
 
 static atomic_int last_serve_rc;
+static atomic_int end_rc;
+static atomic_ullong end_resets;
+
+static void on_end(void *ud, int rc, const asx_http2_stats *st) {
+  (void)ud;
+  atomic_store(&end_resets, st->resets_received);
+  atomic_store(&end_rc, rc);
+}
 
 static int recording_conn(asx_cx *cx, asx_stream *s, void *arg) {
   int rc = asx_http2_serve(cx, s, arg, NULL, 0);
@@ -335,6 +355,7 @@ Test(h2srv, rapid_reset_gets_enhance_your_calm) {
   memset(&t, 0, sizeof(t));
   asx_http2_server_config_default(&t.cfg);
   t.cfg.handler = handler;
+  t.cfg.on_conn_end = on_end;
   t.conn = recording_conn;
   t.conn_arg = &t.cfg;
   atomic_store(&last_serve_rc, 1);
@@ -346,6 +367,9 @@ Test(h2srv, rapid_reset_gets_enhance_your_calm) {
   cr_assert_str_eq(out, "goaway code=11\n");
   for (int i = 0; i < 200 && atomic_load(&last_serve_rc) == 1; i++) h2t_msleep(10);
   cr_assert_eq(atomic_load(&last_serve_rc), ASX_ELIMIT, "%s", asx_errname(atomic_load(&last_serve_rc)));
+  /* The hook saw the same end and the session's counters: the bucket (200) was exceeded. */
+  cr_assert_eq(atomic_load(&end_rc), ASX_ELIMIT);
+  cr_assert_gt(atomic_load(&end_resets), 200);
   h2t_stop(&t);
 }
 
@@ -410,6 +434,34 @@ Test(h2srv, tls_alpn_h2) {
   h2t_stop(&t);
   asx_tls_config_free(t.tls);
   h2t_sh(NULL, 0, "rm -rf %s", dir);
+}
+
+/* A client that opens 20 streams of 10 MB with large windows and a tiny receive buffer, never
+ * reads, and half-closes: reading ends at once, and the final
+ * flush (blocked on a full socket) is bounded by shutdown_grace_ns instead of holding the
+ * connection until some idle timeout. */
+Test(h2srv, stalled_reader_does_not_hold_teardown) {
+  h2t_server t;
+  memset(&t, 0, sizeof(t));
+  asx_http2_server_config_default(&t.cfg);
+  t.cfg.handler = handler;
+  t.cfg.shutdown_grace_ns = 300 * MS;
+  t.conn = recording_conn;
+  t.conn_arg = &t.cfg;
+  atomic_store(&last_serve_rc, 1);
+  h2t_start(&t);
+  shell_job j;
+  snprintf(j.cmd, sizeof(j.cmd), "timeout 9 /usr/bin/python3 %s/h2_client.py %u stall /big?n=10000000", H2SRV_TEST_DIR, t.port);
+  cr_assert_eq(pthread_create(&j.th, NULL, shell_thread, &j), 0);
+  /* The client half-closes after 1.5 s and keeps its socket open 8 s: the connection must end
+   * well before that. */
+  int waited = 0;
+  for (; waited < 600 && atomic_load(&last_serve_rc) == 1; waited++) h2t_msleep(10);
+  cr_assert_neq(atomic_load(&last_serve_rc), 1, "connection still held after 6 s");
+  cr_assert_eq(atomic_load(&last_serve_rc), ASX_ETIMEDOUT, "%s", asx_errname(atomic_load(&last_serve_rc)));
+  pthread_join(j.th, NULL);
+  cr_assert_str_eq(j.out, "stalled\n");
+  h2t_stop(&t);
 }
 
 #include "test_alloc.h"

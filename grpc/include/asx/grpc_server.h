@@ -27,8 +27,8 @@ typedef struct asx_grpc_call asx_grpc_call;
 
 /* Handlers run in the call's own task (the HTTP/2 stream task). Return 0 for OK (unless a
  * status was set with asx_grpc_call_set_status) or a negative ASX_E* mapped to a gRPC code
- * (ASX_ECANCELED after a deadline = DEADLINE_EXCEEDED). */
-/* Unary: one request, append the reply to `response` (its max = max_send_message). */
+ * (ASX_ECANCELED after a deadline = DEADLINE_EXCEEDED). `request` is borrowed for the call.
+ * Unary: one request, append the reply to `response` (its max = max_send_message). */
 typedef int (*asx_grpc_unary_fn)(asx_cx *cx, asx_grpc_call *call, asx_slice request,
                                  asx_buf *response, void *user_data);
 /* Server streaming: one request, replies sent with asx_grpc_call_send. */
@@ -51,7 +51,7 @@ typedef struct asx_grpc_server_config {
 void asx_grpc_server_config_default(asx_grpc_server_config *cfg);
 /* Caller owns *out (asx_grpc_server_free). cfg NULL = defaults. 0, ASX_ENOMEM. */
 int asx_grpc_server_new(asx_grpc_server **out, const asx_grpc_server_config *cfg);
-/* Once no connection uses it. NULL ignored. */
+/* Not thread-safe: once no connection uses it. NULL ignored. */
 void asx_grpc_server_free(asx_grpc_server *srv);
 
 /* Not thread-safe; register before serving (the registry is read concurrently afterwards
@@ -59,10 +59,13 @@ void asx_grpc_server_free(asx_grpc_server *srv);
  * ASX_EEXIST (already registered), ASX_ENOMEM. */
 int asx_grpc_server_add_unary(asx_grpc_server *srv, const char *path, asx_grpc_unary_fn fn,
                               void *user_data);
+/* Not thread-safe (setup): as add_unary for a server-streaming method. */
 int asx_grpc_server_add_server_stream(asx_grpc_server *srv, const char *path,
                                       asx_grpc_server_stream_fn fn, void *user_data);
+/* Not thread-safe (setup): as add_unary for a client-streaming method. */
 int asx_grpc_server_add_client_stream(asx_grpc_server *srv, const char *path,
                                       asx_grpc_client_stream_fn fn, void *user_data);
+/* Not thread-safe (setup): as add_unary for a bidirectional-streaming method. */
 int asx_grpc_server_add_bidi(asx_grpc_server *srv, const char *path, asx_grpc_bidi_fn fn,
                              void *user_data);
 

@@ -37,6 +37,11 @@ typedef int (*asx_http2_handler)(asx_cx *cx, asx_http2_exchange *ex, void *user_
  * for grpc-timeout. Must not block. */
 typedef uint64_t (*asx_http2_timeout_fn)(void *user_data, const asx_http2_exchange *ex);
 
+/* Called once when a connection ends (on the serving task, after every stream task finished) with
+ * serve's return code and the session's counters (resets received/provoked, header-limit hits,
+ * refused streams, bytes): how limits and flood protections that fired become visible. */
+typedef void (*asx_http2_conn_end_fn)(void *user_data, int rc, const asx_http2_stats *stats);
+
 /* A value type: fill with asx_http2_server_config_default and adjust; copied by serve. */
 typedef struct asx_http2_server_config {
   asx_http2_limits limits;          /* session limits (asx_http2_limits_default) */
@@ -52,6 +57,7 @@ typedef struct asx_http2_server_config {
   size_t send_high_water;           /* per-stream bytes buffered in the session before
                                        asx_http2_res_write waits for the peer (default 256 KiB) */
   size_t stream_stack_size;         /* stack of stream tasks (0 = runtime default) */
+  asx_http2_conn_end_fn on_conn_end;/* NULL = none; gets user_data */
   const asx_allocator *alloc;       /* NULL = libc */
 } asx_http2_server_config;
 
@@ -88,18 +94,21 @@ int asx_http2_serve_upgrade(asx_cx *cx, asx_stream *s, const asx_http2_server_co
 
 /* ---- Request view (handler task only; slices valid until the handler returns) ---- */
 
-/* The stream id (1, 3, 5...). */
+/* Handler task only: the stream id (1, 3, 5...). */
 int32_t asx_http2_req_stream_id(const asx_http2_exchange *ex);
-/* Pseudo-headers (empty slice when absent). */
+/* Handler task only: :method (borrowed; empty slice when absent). */
 asx_slice asx_http2_req_method(const asx_http2_exchange *ex);
+/* Handler task only: :path (borrowed; empty slice when absent). */
 asx_slice asx_http2_req_path(const asx_http2_exchange *ex);
+/* Handler task only: :authority (borrowed; empty slice when absent). */
 asx_slice asx_http2_req_authority(const asx_http2_exchange *ex);
+/* Handler task only: :scheme (borrowed; empty slice when absent). */
 asx_slice asx_http2_req_scheme(const asx_http2_exchange *ex);
-/* Regular header fields (pseudo-headers excluded), in wire order; names are lower-case. */
+/* Handler task only: number of regular fields (pseudo-headers excluded, wire order, lower-case). */
 size_t asx_http2_req_header_count(const asx_http2_exchange *ex);
-/* 0 with *name / *value set, or ASX_ENOTFOUND for i out of range. */
+/* Handler task only: field i (borrowed). 0, or ASX_ENOTFOUND for i out of range. */
 int asx_http2_req_header(const asx_http2_exchange *ex, size_t i, asx_slice *name, asx_slice *value);
-/* The first field named `name` (lower-case), or an empty slice with ptr NULL. */
+/* Handler task only: the first field named `name` (lower-case, borrowed), or ptr NULL. */
 asx_slice asx_http2_req_header_get(const asx_http2_exchange *ex, const char *name);
 /* Task-only (handler). Reads 1..cap body bytes, returning their flow-control credit to the peer.
  * 0 with *n >= 1; ASX_ECLOSED at the end of the body (*n = 0); ASX_ECONNRESET when the stream was
@@ -127,8 +136,9 @@ int asx_http2_res_write(asx_cx *cx, asx_http2_exchange *ex, const void *data, si
 int asx_http2_res_trailers(asx_http2_exchange *ex, const asx_http2_header *headers, size_t n);
 /* Handler task only: resets the stream (e.g. ASX_HTTP2_CANCEL, INTERNAL_ERROR). */
 int asx_http2_res_reset(asx_http2_exchange *ex, uint32_t error_code);
-/* Handler task only: true once the response headers were submitted / the body was ended. */
+/* Handler task only: true once the response headers were submitted. */
 bool asx_http2_res_started(const asx_http2_exchange *ex);
+/* Handler task only: true once the response body was ended (END_STREAM or trailers or reset). */
 bool asx_http2_res_ended(const asx_http2_exchange *ex);
 /* Handler task only: true when the peer reset the stream (or the connection is gone). */
 bool asx_http2_exchange_reset(const asx_http2_exchange *ex);
