@@ -168,11 +168,17 @@ int main(int argc, char **argv) {
   rcfg.cleanup_budget_ns[ASX_CANCEL_SHUTDOWN] = grace_ns;
   rcfg.cleanup_budget_ns[ASX_CANCEL_PARENT] = grace_ns;
   asx_runtime *rt = NULL;
-  if (rc == 0) rc = asx_runtime_new(&rcfg, &rt);
+  asx_net_reactor *reactor = NULL;
+  if (rc == 0) rc = asx_net_reactor_new(NULL, &reactor);
+  if (rc == 0) {
+    asx_net_reactor_configure(reactor, &rcfg);
+    rc = asx_runtime_new(&rcfg, &rt);
+  }
   if (rc) {
     fprintf(stderr, "asx-demo: setup failed: %s\n", asx_strerror(rc));
     asx_server_free(g_server);
     asx_runtime_free(rt);
+    asx_net_reactor_free(reactor);
     asx_tls_config_free(tls);
     demo_ctx_free(&ctx);
     return 1;
@@ -205,6 +211,7 @@ int main(int argc, char **argv) {
   fflush(stdout);
   asx_server_free(g_server);
   asx_runtime_free(rt);
+  asx_net_reactor_free(reactor);
   asx_tls_config_free(tls);
   demo_ctx_free(&ctx);
   return clean ? 0 : 1;

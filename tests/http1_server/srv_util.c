@@ -31,6 +31,8 @@ void testsrv_start(testsrv *t, asx_conn_fn fn, void *arg) {
   asx_runtime_config rc;
   asx_runtime_config_default(&rc);
   rc.workers = t->workers ? t->workers : 2;
+  cr_assert_eq(asx_net_reactor_new(NULL, &t->reactor), 0);
+  asx_net_reactor_configure(t->reactor, &rc);
   cr_assert_eq(asx_runtime_new(&rc, &t->rt), 0);
   asx_listener *l = NULL;
   cr_assert_eq(asx_tcp_listen("127.0.0.1", 0, NULL, &l), 0);
@@ -53,6 +55,7 @@ void testsrv_stop(testsrv *t) {
   asx_runtime_stats_get(t->rt, &t->stats);
   asx_server_free(t->srv);
   asx_runtime_free(t->rt);
+  asx_net_reactor_free(t->reactor);
   cr_expect_eq(t->stats.live_tasks, 0, "live tasks after shutdown: %llu",
                (unsigned long long)t->stats.live_tasks);
   cr_expect_eq(t->stats.live_regions, 0);

@@ -19,6 +19,7 @@ typedef struct testsrv {
   uint64_t grace_ns;
   uint16_t port;
   asx_runtime *rt;
+  asx_net_reactor *reactor;
   pthread_t th;
   asx_server *srv;
   int run_rc;
