@@ -134,6 +134,10 @@ static void strip_continue(asx_buf *b) {
   }
 }
 
+static bool same_bytes(const asx_buf *a, const asx_buf *b) {
+  return a->len == b->len && (a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
+}
+
 static const char *const corpus[] = {
     "GET / HTTP/1.1\r\nHost: a\r\n\r\n",
     "GET / HTTP/1.1\r\nHost: a\r\n\r\nPOST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\nhello world"
@@ -161,12 +165,12 @@ Test(http1_sim, output_is_the_same_for_every_seed) {
     cr_assert(ref.out.len > 0 || i == 6 || i == sizeof corpus / sizeof corpus[0] - 1,
               "case %zu: no answer", i);
     strip_continue(&ref.out);
-    if (ref.out.len) cr_expect(memcmp(ref.out.data, "HTTP/1.1 ", 9) == 0, "case %zu", i);
+    if (ref.out.len) cr_expect(ref.out.len >= 9 && memcmp(ref.out.data, "HTTP/1.1 ", 9) == 0, "case %zu", i);
     for (uint64_t seed = 2; seed < 42; seed++) {
       sim_case sc = {ref.input, ref.input_len, seed, true, {0}, 0};
       run_case(&sc);
       strip_continue(&sc.out);
-      cr_expect(sc.out.len == ref.out.len && memcmp(sc.out.data, ref.out.data, ref.out.len) == 0,
+      cr_expect(same_bytes(&sc.out, &ref.out),
                 "case %zu seed %llu: output differs (%zu vs %zu bytes):\n%.*s\n---\n%.*s", i,
                 (unsigned long long)seed, sc.out.len, ref.out.len, (int)sc.out.len,
                 (const char *)sc.out.data, (int)ref.out.len, (const char *)ref.out.data);
@@ -196,13 +200,13 @@ Test(http1_sim, mutated_requests_end_cleanly) {
     sim_case a = {buf, n, (uint64_t)iter + 1, true, {0}, 0};
     run_case(&a);
     /* Whatever came back is a sequence of responses: it starts like one, or nothing came. */
-    cr_expect(a.out.len == 0 || memcmp(a.out.data, "HTTP/1.1 ", 9) == 0, "iter %d: %.*s", iter,
+    cr_expect(a.out.len == 0 || (a.out.len >= 9 && memcmp(a.out.data, "HTTP/1.1 ", 9) == 0), "iter %d: %.*s", iter,
               (int)(a.out.len < 80 ? a.out.len : 80), (const char *)a.out.data);
     sim_case b = {buf, n, (uint64_t)iter + 1000, false, {0}, 0};
     run_case(&b);
     strip_continue(&a.out);
     strip_continue(&b.out);
-    cr_expect(a.out.len == b.out.len && memcmp(a.out.data, b.out.data, a.out.len) == 0,
+    cr_expect(same_bytes(&a.out, &b.out),
               "iter %d: output depends on the network schedule", iter);
     asx_buf_free(&a.out);
     asx_buf_free(&b.out);
