@@ -148,6 +148,9 @@ Test(demo, tls_alpn_h2_and_http1) {
   cr_expect_eq(sh(out, sizeof out, "curl -sS --http1.1 --max-time 10 --cacert %s/cert.pem -d secret "
                                   "-w ' %%{http_version}' https://127.0.0.1:%u/echo", dir, d.port), 0);
   cr_expect_str_eq(out, "secret 1.1");
+  cr_expect_eq(sh(out, sizeof out, "/usr/bin/python3 %s wss://127.0.0.1:%u/ws echo %s/cert.pem 2>&1",
+                  WS_CLIENT_PY, d.port, dir), 0, "%s", out);
+  cr_expect_str_eq(out, "ok 1000 -\n");
   expect_clean_shutdown(&d);
   sh(out, sizeof out, "rm -rf %s", dir);
 }

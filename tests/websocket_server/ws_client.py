@@ -1,20 +1,24 @@
 #!/usr/bin/python3
 """WebSocket client for the asx server-glue tests (Python websockets 10.4, strict).
 
-usage: ws_client.py URL MODE
+usage: ws_client.py URL MODE [CAFILE]     (CAFILE: trust anchor for wss:// URLs)
   echo      text + binary + 1 MiB binary echo, then a normal close; prints "ok <close code>"
   wait      connects and waits for the server to close; prints "closed <code>"
   toobig    sends a 4 KiB message to a server with a smaller limit; prints "closed <code>"
   deflate   like echo with permessage-deflate offered; prints "ok <code> <extensions>"
 """
 import asyncio
+import ssl
 import sys
 
 import websockets
 
 
+SSL = None  # set from the optional CA file argument for wss:// URLs
+
+
 async def echo(url, compression):
-    async with websockets.connect(url, compression=compression, max_size=8 << 20,
+    async with websockets.connect(url, compression=compression, max_size=8 << 20, ssl=SSL,
                                   open_timeout=10, close_timeout=10) as ws:
         for msg in ["hello", b"\x00\x01binary\xff", "ünïcödé", b"x" * (1 << 20), "y" * 70000]:
             await ws.send(msg)
@@ -50,7 +54,10 @@ async def toobig(url):
 
 
 def main():
+    global SSL
     url, mode = sys.argv[1], sys.argv[2]
+    if len(sys.argv) > 3:
+        SSL = ssl.create_default_context(cafile=sys.argv[3])
     if mode == "echo":
         asyncio.run(echo(url, None))
     elif mode == "deflate":
