@@ -79,6 +79,7 @@ static int parse_args(int argc, char **argv, demo_args *a) {
 }
 
 static asx_server *g_server;
+static double g_grace_s;
 
 static void on_signal_unused(int sig) { (void)sig; }
 
@@ -87,9 +88,10 @@ static void *signal_thread(void *arg) {
   sigset_t *set = arg;
   int sig = 0;
   if (sigwait(set, &sig) != 0) return NULL;
-  printf("asx-demo: %s: stop accepting; cancel connections (reason shutdown)\n",
-         sig == SIGINT ? "SIGINT" : "SIGTERM");
+  printf("asx-demo: %s: stop accepting\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  printf("asx-demo: cancel connections (reason shutdown), drain within %.1f s\n", g_grace_s);
   fflush(stdout);
+  /* net's server does both steps: closes the listener, then cancels the connection region. */
   asx_server_shutdown(g_server);
   return NULL;
 }
@@ -156,6 +158,7 @@ int main(int argc, char **argv) {
   so.tls = tls;
   so.read_timeout_ns = 0; /* HTTP/1.1 and HTTP/2 run their own header/idle timeouts */
   so.grace_ns = (uint64_t)(a.grace_s * 1e9);
+  g_grace_s = a.grace_s;
   so.name = "demo.conn";
   uint16_t port = asx_listener_port(l);
   rc = asx_server_new(l, &so, demo_conn_fn, &ctx, &g_server);

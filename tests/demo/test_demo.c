@@ -66,7 +66,8 @@ static void expect_clean_shutdown(demo_proc *d) {
   char rest[4096];
   int code = demo_stop(d, rest, sizeof rest);
   cr_expect_eq(code, 0, "exit code %d; output:\n%s", code, rest);
-  cr_expect(strstr(rest, "SIGINT: stop accepting; cancel connections (reason shutdown)"), "%s", rest);
+  cr_expect(strstr(rest, "asx-demo: SIGINT: stop accepting\n"), "%s", rest);
+  cr_expect(strstr(rest, "asx-demo: cancel connections (reason shutdown), drain within 3.0 s\n"), "%s", rest);
   cr_expect(strstr(rest, "asx-demo: drained: "), "%s", rest);
   cr_expect(strstr(rest, "finalized: outcome ok, live tasks 0, regions 0, obligations 0"), "%s", rest);
 }
