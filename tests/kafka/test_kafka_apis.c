@@ -4,9 +4,11 @@
  * limit-1/limit/limit+1, errors naming the field, and a failing allocator over decoding. */
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "asx/kafka.h"
+#include "kafka_fuzz_selector.h"
 #include "test_alloc.h"
 
 TestSuite(kafka_apis, .timeout = 60);
@@ -464,6 +466,18 @@ Test(kafka_apis, every_response_version_decodes) {
     for (int16_t v = (int16_t)asx_kafka_api_min_version(key); v <= asx_kafka_api_max_version(key); v++) {
       asx_buf body;
       build_body(a, v, &body);
+      const char *dir = getenv("ASX_KAFKA_CAPTURE"); /* seeds for fuzz_kafka_response */
+      if (dir) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/built_api%d_v%d", dir, key, v);
+        FILE *f = fopen(path, "wb");
+        if (f) {
+          uint8_t sel = kafka_fuzz_selector(key, v);
+          fwrite(&sel, 1, 1, f);
+          fwrite(body.data, 1, body.len, f);
+          fclose(f);
+        }
+      }
       asx_kafka_response r;
       int rc = asx_kafka_decode_response_body(d, key, v, body.data, body.len, &r);
       cr_assert_eq(rc, 0, "api %d v%d: %s", key, v, asx_kafka_decoder_error_message(d));

@@ -2,6 +2,8 @@
  * CRC coverage, partial input, malformed records, every limit at limit-1/limit/limit+1, a
  * decompression bomb, and failing allocators on encode and decode. */
 #include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "asx/kafka.h"
@@ -84,6 +86,16 @@ static void round_trip(int codec, int n) {
   asx_buf out;
   asx_buf_init(&out, NULL, 0);
   cr_assert_eq(asx_kafka_record_batch_encode(&out, &b, NULL), 0);
+  const char *dir = getenv("ASX_KAFKA_CAPTURE"); /* seeds for fuzz_kafka_record_batch */
+  if (dir && n <= 4) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/../fuzz_kafka_record_batch/built_codec%d_n%d", dir, codec, n);
+    FILE *f = fopen(path, "wb");
+    if (f) {
+      fwrite(out.data, 1, out.len, f);
+      fclose(f);
+    }
+  }
   asx_kafka_decoder *d;
   cr_assert_eq(asx_kafka_decoder_new(&d, NULL, NULL), 0);
   asx_kafka_record_batch got;
