@@ -137,6 +137,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   asx_kafka_decoder_free(d);
 
+  /* Response header v1 (correlation id + tags) over the same bytes. */
+  int32_t id;
+  size_t hlen = 0;
+  if (asx_kafka_response_header_decode(data + 1, size - 1, 1, &id, &hlen) == 0 && hlen > size - 1)
+    abort();
+
   /* The framer must accept the same bytes fed one at a time as in one piece. */
   asx_kafka_framer *f = NULL;
   if (asx_kafka_framer_new(&f, 4096, NULL) == 0) {

@@ -693,3 +693,35 @@ Test(kafka_apis, failing_allocator_over_every_decode_allocation) {
     asx_buf_free(&body);
   }
 }
+
+/* Encoders allocate only through the caller's buffer: at every failure point they report
+ * ASX_ENOMEM and leave what the buffer already held intact. */
+Test(kafka_apis, failing_allocator_over_request_encoding) {
+  const char *topics[] = {"alpha", "beta", "gamma"};
+  asx_kafka_metadata_request mr = {topics, 3, true, false, true};
+  asx_buf ref;
+  asx_buf_init(&ref, NULL, 0);
+  asx_kafka_request_header h = {0, 9, 77, "client"};
+  cr_assert_eq(asx_kafka_encode_metadata_request(&ref, &h, &mr), 0);
+  for (long fail = 0;; fail++) {
+    test_alloc ta;
+    test_alloc_init(&ta);
+    asx_buf b;
+    asx_buf_init(&b, &ta.base, 0);
+    cr_assert_eq(asx_buf_append(&b, "keep", 4), 0);
+    test_alloc_fail_after(&ta, fail);
+    int rc = asx_kafka_encode_metadata_request(&b, &h, &mr);
+    if (rc == 0) {
+      cr_assert_eq(b.len, 4 + ref.len);
+      cr_assert_eq(memcmp(b.data + 4, ref.data, ref.len), 0);
+    } else {
+      cr_assert_eq(rc, ASX_ENOMEM);
+      cr_assert_eq(b.len, 4);
+      cr_assert_eq(memcmp(b.data, "keep", 4), 0);
+    }
+    asx_buf_free(&b);
+    cr_assert_eq(ta.live, 0);
+    if (ta.failures == 0) break;
+  }
+  asx_buf_free(&ref);
+}
