@@ -38,7 +38,7 @@ static void expect_bytes(const asx_buf *b, const char *hex) {
 
 /* ---- byte-exact requests ---- */
 
-Test(kafka_apis, metadata_request_bytes_every_layout) {
+Test(kafka_apis, metadata_request_bytes_every_layout, .timeout = 60) {
   asx_buf b;
   asx_buf_init(&b, NULL, 0);
   const char *topics[] = {"t1"};
@@ -68,7 +68,7 @@ Test(kafka_apis, metadata_request_bytes_every_layout) {
   asx_buf_free(&b);
 }
 
-Test(kafka_apis, other_request_bytes) {
+Test(kafka_apis, other_request_bytes, .timeout = 60) {
   asx_buf b;
   asx_buf_init(&b, NULL, 0);
   asx_kafka_request_header h = {0, 0, 1, NULL};
@@ -140,7 +140,7 @@ Test(kafka_apis, other_request_bytes) {
   asx_buf_free(&b);
 }
 
-Test(kafka_apis, request_argument_errors_leave_buffer_unchanged) {
+Test(kafka_apis, request_argument_errors_leave_buffer_unchanged, .timeout = 60) {
   asx_buf b;
   asx_buf_init(&b, NULL, 0);
   asx_buf_append(&b, "xyz", 3);
@@ -458,7 +458,7 @@ static void build_body(size_t api, int16_t v, asx_buf *body) {
   cr_assert_eq(w.err, 0);
 }
 
-Test(kafka_apis, every_response_version_decodes) {
+Test(kafka_apis, every_response_version_decodes, .timeout = 60) {
   asx_kafka_decoder *d;
   cr_assert_eq(asx_kafka_decoder_new(&d, NULL, NULL), 0);
   for (size_t a = 0; a < NAPIS; a++) {
@@ -504,7 +504,7 @@ Test(kafka_apis, every_response_version_decodes) {
 
 /* Frames every response (size, correlation id, header tags where flexible, body), splits the
  * stream at every offset, assembles it with the framer and decodes it via the tracker. */
-Test(kafka_apis, every_response_split_at_every_offset) {
+Test(kafka_apis, every_response_split_at_every_offset, .timeout = 60) {
   asx_kafka_decoder *d;
   asx_kafka_tracker *t;
   cr_assert_eq(asx_kafka_decoder_new(&d, NULL, NULL), 0);
@@ -566,7 +566,7 @@ Test(kafka_apis, every_response_split_at_every_offset) {
 
 /* A v3 ApiVersions request answered in the v0 layout with UNSUPPORTED_VERSION (what brokers do):
  * decoded as v0 so the client can read the supported range and retry. */
-Test(kafka_apis, api_versions_unsupported_version_fallback) {
+Test(kafka_apis, api_versions_unsupported_version_fallback, .timeout = 60) {
   uint8_t body[32];
   size_t n = unhex("0023 00000001 0012 0000 0002", body);
   asx_kafka_decoder *d;
@@ -592,7 +592,7 @@ static int decode_metadata_with(asx_kafka_limits lim, int16_t v, char *msg, size
   return rc;
 }
 
-Test(kafka_apis, response_limits_at_boundaries) {
+Test(kafka_apis, response_limits_at_boundaries, .timeout = 60) {
   char msg[256];
   asx_buf body;
   build_body(1, 12, &body);
@@ -638,7 +638,7 @@ Test(kafka_apis, response_limits_at_boundaries) {
   cr_assert(strstr(msg, "tags"), "%s", msg);
 }
 
-Test(kafka_apis, negative_lengths_in_responses_name_the_field) {
+Test(kafka_apis, negative_lengths_in_responses_name_the_field, .timeout = 60) {
   /* FindCoordinator v1 with host length -5. */
   uint8_t body[64];
   size_t n = unhex("00000000 0000 ffff 00000004 fffb 00002386", body);
@@ -661,7 +661,7 @@ Test(kafka_apis, negative_lengths_in_responses_name_the_field) {
   asx_kafka_decoder_free(d);
 }
 
-Test(kafka_apis, failing_allocator_over_every_decode_allocation) {
+Test(kafka_apis, failing_allocator_over_every_decode_allocation, .timeout = 60) {
   for (size_t a = 0; a < NAPIS; a++) {
     int16_t key = apis[a].key;
     int16_t v = (int16_t)asx_kafka_api_max_version(key);
@@ -696,7 +696,7 @@ Test(kafka_apis, failing_allocator_over_every_decode_allocation) {
 
 /* Encoders allocate only through the caller's buffer: at every failure point they report
  * ASX_ENOMEM and leave what the buffer already held intact. */
-Test(kafka_apis, failing_allocator_over_request_encoding) {
+Test(kafka_apis, failing_allocator_over_request_encoding, .timeout = 60) {
   const char *topics[] = {"alpha", "beta", "gamma"};
   asx_kafka_metadata_request mr = {topics, 3, true, false, true};
   asx_buf ref;
