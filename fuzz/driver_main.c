@@ -13,7 +13,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Larger inputs are not meaningful for any asx decoder and would only slow replays. */
-#define MAX_INPUT (64u << 20)
+#define FUZZ_MAX_INPUT (64u << 20)
 
 static int replay_file(const char *path) {
   FILE *f = fopen(path, "rb");
@@ -22,8 +22,8 @@ static int replay_file(const char *path) {
     return 1;
   }
   struct stat st;
-  if (fstat(fileno(f), &st) != 0 || st.st_size < 0 || (uint64_t)st.st_size > MAX_INPUT) {
-    fprintf(stderr, "fuzz replay: %s is unreadable or larger than %u bytes\n", path, MAX_INPUT);
+  if (fstat(fileno(f), &st) != 0 || st.st_size < 0 || (uint64_t)st.st_size > FUZZ_MAX_INPUT) {
+    fprintf(stderr, "fuzz replay: %s is unreadable or larger than %u bytes\n", path, FUZZ_MAX_INPUT);
     fclose(f);
     return 1;
   }

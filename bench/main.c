@@ -1,0 +1,42 @@
+/* asx-bench: `asx-bench <group> [filter]` runs one group of benchmarks; each result is one JSON
+ * object per line on stdout. With no arguments it lists the groups. */
+#include <stdio.h>
+#include <string.h>
+
+#include "bench.h"
+
+struct group {
+  const char *name;
+  bench_group_fn run; /* NULL: planned, not written yet */
+  const char *what;
+};
+
+static const struct group groups[] = {
+    {"runtime", bench_runtime_main, "context switch, stacks, spawn/join, yield, channel, sleeping tasks"},
+    {"net", NULL, "sockets and protocol codecs (not written yet)"},
+    {"lab", NULL, "deterministic driver and trace replay (not written yet)"},
+};
+
+static void usage(FILE *out) {
+  fprintf(out, "usage: asx-bench <group> [filter]\ngroups:\n");
+  for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++)
+    fprintf(out, "  %-8s %s\n", groups[i].name, groups[i].what);
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stdout);
+    return 0;
+  }
+  for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++) {
+    if (strcmp(argv[1], groups[i].name) != 0) continue;
+    if (groups[i].run == NULL) {
+      fprintf(stderr, "asx-bench: group '%s' is not written yet\n", argv[1]);
+      return 2;
+    }
+    return groups[i].run(argc - 1, argv + 1);
+  }
+  fprintf(stderr, "asx-bench: unknown group '%s'\n", argv[1]);
+  usage(stderr);
+  return 2;
+}

@@ -1,0 +1,119 @@
+/* Time and combinators: sleep, race (losers cancelled AND drained before it returns) and timeout
+ * (a race with a timer). Both combinators run their children in a private region whose outcome is
+ * consumed by the combinator rather than folded into the caller's region. */
+#include "rt_internal.h"
+
+int asx_sleep_until(asx_cx *cx, uint64_t when) {
+  asx_task *t = cx->task;
+  for (;;) {
+    int err = rt_wait(t, when);
+    if (err == ASX_ETIMEDOUT) return 0;
+    if (err) return err;
+    if (rt_now(t->rt) >= when) return 0;
+  }
+}
+
+int asx_sleep(asx_cx *cx, uint64_t ns) {
+  if (ns == 0) return asx_checkpoint(cx);
+  uint64_t now = asx_now(cx);
+  uint64_t when = ns > ASX_UNLIMITED - 1 - now ? ASX_UNLIMITED - 1 : now + ns;
+  return asx_sleep_until(cx, when);
+}
+
+/* Shared by the racing children and the task waiting for the first of them. */
+typedef struct race_state {
+  _Atomic size_t winner; /* SIZE_MAX until someone finishes */
+  int winner_rc;
+  asx_task *waiter;
+} race_state;
+
+typedef struct race_child {
+  race_state *st;
+  size_t index;
+  asx_task_fn fn;
+  void *arg;
+} race_child;
+
+static int race_child_main(asx_cx *cx, void *arg) {
+  race_child *c = arg;
+  int rc = c->fn(cx, c->arg);
+  size_t none = SIZE_MAX;
+  if (atomic_compare_exchange_strong(&c->st->winner, &none, c->index)) {
+    c->st->winner_rc = rc;
+    /* The waiter cannot be gone: it closes the region (waiting for us) before it returns. */
+    rt_wake(c->st->waiter, cx->task->worker);
+  }
+  return rc;
+}
+
+/* Waits until a child has won or the caller observes cancellation. */
+static int wait_winner(asx_task *self, race_state *st, uint64_t until) {
+  for (;;) {
+    if (atomic_load(&st->winner) != SIZE_MAX) return 0;
+    int err = rt_wait(self, until);
+    if (atomic_load(&st->winner) != SIZE_MAX) return 0;
+    if (err) return err;
+  }
+}
+
+int asx_race(asx_cx *cx, size_t n, const asx_task_fn *fns, void *const *args, size_t *winner,
+             int *winner_rc) {
+  if (!cx || n == 0 || !fns) return ASX_EINVAL;
+  asx_task *self = cx->task;
+  asx_runtime *rt = self->rt;
+  race_child *kids = asx_calloc(rt->alloc, n, sizeof(*kids));
+  if (!kids) return ASX_ENOMEM;
+  race_state st = {.winner_rc = 0, .waiter = self};
+  atomic_init(&st.winner, SIZE_MAX);
+  asx_region_opts ro = asx_region_opts_default();
+  ro.name = "race";
+  ro.propagate_outcome = false;
+  asx_region *r;
+  int err = asx_region_open(cx, &ro, &r);
+  if (err) {
+    asx_free(rt->alloc, kids);
+    return err;
+  }
+  for (size_t i = 0; i < n && !err; i++) {
+    kids[i] = (race_child){&st, i, fns[i], args ? args[i] : NULL};
+    asx_spawn_opts so = asx_spawn_opts_default();
+    so.name = "race-child";
+    err = asx_spawn(cx, r, race_child_main, &kids[i], &so, NULL);
+  }
+  if (!err) err = wait_winner(self, &st, ASX_UNLIMITED);
+  /* Losers (and everything, on error) are cancelled, then drained by the close. */
+  asx_region_cancel(r, ASX_CANCEL_RACE_LOST);
+  asx_region_close(cx, r, NULL);
+  asx_free(rt->alloc, kids);
+  size_t w = atomic_load(&st.winner);
+  if (w == SIZE_MAX) return err ? err : ASX_ECANCELED;
+  if (winner) *winner = w;
+  if (winner_rc) *winner_rc = st.winner_rc;
+  return 0;
+}
+
+int asx_timeout(asx_cx *cx, uint64_t ns, asx_task_fn fn, void *arg) {
+  if (!cx || !fn) return ASX_EINVAL;
+  asx_task *self = cx->task;
+  race_state st = {.winner_rc = 0, .waiter = self};
+  atomic_init(&st.winner, SIZE_MAX);
+  race_child kid = {&st, 0, fn, arg};
+  asx_region_opts ro = asx_region_opts_default();
+  ro.name = "timeout";
+  ro.propagate_outcome = false;
+  asx_region *r;
+  int err = asx_region_open(cx, &ro, &r);
+  if (err) return err;
+  asx_spawn_opts so = asx_spawn_opts_default();
+  so.name = "timeout-body";
+  err = asx_spawn(cx, r, race_child_main, &kid, &so, NULL);
+  uint64_t now = asx_now(cx);
+  uint64_t until = ns > ASX_UNLIMITED - 1 - now ? ASX_UNLIMITED - 1 : now + ns;
+  if (!err) err = wait_winner(self, &st, until);
+  if (err == ASX_ETIMEDOUT) asx_region_cancel(r, ASX_CANCEL_TIMEOUT);
+  else if (err) asx_region_cancel(r, ASX_CANCEL_PARENT);
+  asx_region_close(cx, r, NULL);
+  /* The body may have finished while we were cancelling it: then its result stands. */
+  if (atomic_load(&st.winner) != SIZE_MAX) return st.winner_rc;
+  return err ? err : ASX_ECANCELED;
+}

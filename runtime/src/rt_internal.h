@@ -1,0 +1,283 @@
+/* Internal structures of the runtime semantics (tasks, regions, cancellation, obligations) and
+ * the driver seam. Not public API: only runtime/src/ sources and the runtime's own tests include it. */
+#ifndef ASX_RT_INTERNAL_H
+#define ASX_RT_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "asx/runtime.h"
+#include "ll/ctx.h"
+#include "ll/injectq.h"
+#include "ll/stack.h"
+#include "ll/timerheap.h"
+
+#define RT_CONTAINER_OF(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
+
+/* ---- Intrusive circular doubly-linked list (head is a sentinel) ---- */
+typedef struct rt_link {
+  struct rt_link *prev, *next;
+} rt_link;
+
+static inline void rt_list_init(rt_link *h) { h->prev = h->next = h; }
+static inline bool rt_list_empty(const rt_link *h) { return h->next == h; }
+static inline void rt_list_push_back(rt_link *h, rt_link *n) {
+  n->prev = h->prev;
+  n->next = h;
+  h->prev->next = n;
+  h->prev = n;
+}
+static inline void rt_list_push_front(rt_link *h, rt_link *n) {
+  n->next = h->next;
+  n->prev = h;
+  h->next->prev = n;
+  h->next = n;
+}
+static inline void rt_list_remove(rt_link *n) {
+  n->prev->next = n->next;
+  n->next->prev = n->prev;
+  n->prev = n->next = n;
+}
+static inline bool rt_linked(const rt_link *n) { return n->next != n; }
+
+/* ---- Task state machine (see docs/runtime.md, "No lost wakeups") ----
+ * IDLE -> SCHEDULED  by a waker (it alone then queues the task)
+ * SCHEDULED -> RUNNING by the worker that dequeued it
+ * RUNNING -> NOTIFIED  by a waker while the task runs (the worker re-queues it after it blocks)
+ * RUNNING/NOTIFIED -> IDLE|SCHEDULED by the worker, AFTER the task's stack is switched out
+ * -> DONE by the worker once the task's body has ended. */
+enum { TS_IDLE = 0, TS_SCHEDULED, TS_RUNNING, TS_NOTIFIED, TS_DONE };
+
+/* Why a task switched back to its worker. */
+enum { SW_YIELD = 1, SW_BLOCK, SW_DONE };
+
+/* What the driver is asked to queue. */
+typedef enum { RT_READY_SPAWN, RT_READY_WAKE, RT_READY_YIELD } rt_ready_kind;
+
+/* The scheduler side of one worker; drivers embed it first in their own worker struct. */
+typedef struct rt_worker {
+  asx_runtime *rt;
+  asx_ctx sched_ctx;       /* the worker thread's own stack */
+  struct asx_task *current;
+  unsigned index;
+  uint64_t switches;       /* owner-only counter, folded into stats at the end of a run */
+} rt_worker;
+
+/* A timer armed in the driver. fire() runs with the driver's timer lock held, so once
+ * timer_disarm returns no fire is in progress and the timer's memory may go away. */
+typedef struct rt_timer {
+  asx_timer_node node;     /* node.deadline = absolute runtime time */
+  void (*fire)(struct rt_timer *tm, rt_worker *w);
+  struct asx_task *task;
+  bool armed;
+  bool fired;
+} rt_timer;
+
+/* The driver seam: the scheduler reaches the clock, timers, idle wait/wake, randomness and the
+ * next-task choice only through these. The driver owns the run loop and calls rt_run_task. */
+typedef struct rt_driver_ops {
+  const char *name;
+  int (*init)(asx_runtime *rt, void **state);
+  void (*destroy)(void *state);
+  /* Runs the workers (the calling thread is worker 0) until rt_driver_stop. 0 or ASX_ESTATE. */
+  int (*run)(void *state);
+  /* A task is about to be spawned: reserve what ready() will need (0 or ASX_ENOMEM). May be NULL. */
+  int (*admit)(void *state);
+  /* Queue a SCHEDULED task. w = the calling worker, NULL from a foreign thread. Never fails. */
+  void (*ready)(void *state, rt_worker *w, struct asx_task *t, rt_ready_kind kind);
+  uint64_t (*now)(void *state);
+  uint64_t (*random)(void *state, rt_worker *w);
+  int (*timer_arm)(void *state, rt_timer *tm); /* 0 or ASX_ENOMEM */
+  void (*timer_disarm)(void *state, rt_timer *tm);
+  /* Every task has ended: make run() return. */
+  void (*stop)(void *state);
+  /* Reserved for net/: I/O readiness registration and polling (NULL until epoll lands). */
+  void *io_register;
+  void *io_poll;
+} rt_driver_ops;
+
+extern const rt_driver_ops rt_driver_threads;
+extern const rt_driver_ops rt_driver_det;
+
+struct asx_cx {
+  struct asx_task *task;
+};
+
+struct asx_task {
+  asx_cx cx;
+  _Atomic int state;
+  int switch_reason;
+  rt_worker *worker;         /* re-read after every switch: tasks migrate */
+  asx_ctx ctx;
+  asx_stack stack;
+  asx_qnode qnode;           /* for the driver's queues */
+  asx_runtime *rt;
+  asx_region *region;
+  uint64_t id;
+  const char *name;
+  asx_task_fn fn;
+  void *arg;
+  /* End state (written by the task before its last switch, read after DONE under tree_lock). */
+  int rc;
+  asx_outcome outcome;
+  bool panicked;
+  /* Cancellation: written under tree_lock, read lock-free by the task. */
+  _Atomic int cancel_kind;
+  _Atomic uint64_t cancel_deadline;
+  int mask;
+  /* Budget: the task's own copy, touched only by the task. */
+  asx_budget budget;
+  uint32_t polls;
+  rt_link obligations;       /* touched only by the task */
+  rt_link owned_regions;     /* regions this task opened and has not closed (tree_lock) */
+  rt_link region_link;       /* in region->tasks (tree_lock) */
+  bool done;                 /* tree_lock */
+  struct asx_task *joiner;   /* tree_lock */
+  _Atomic int refs;          /* 1 while live in its region + 1 per handle */
+};
+
+typedef struct rt_finalizer {
+  void (*fn)(void *arg);
+  void *arg;
+} rt_finalizer;
+
+struct asx_region {
+  asx_runtime *rt;
+  asx_region *parent;
+  uint64_t id;
+  const char *name;
+  /* Everything below is protected by rt->tree_lock. */
+  asx_region_state state;
+  asx_region_policy policy;
+  bool propagate;
+  asx_budget budget;
+  asx_cancel_kind cancel_kind;
+  uint64_t cancel_deadline;
+  rt_link tasks;             /* live tasks */
+  rt_link children;          /* open child regions */
+  rt_link sibling;           /* in parent->children */
+  rt_link owner_link;        /* in owner->owned_regions */
+  size_t ntasks, nchildren;
+  asx_outcome outcome;
+  struct asx_task *owner;    /* NULL for the root region */
+  struct asx_task *closer;   /* the owner while it waits in close */
+  rt_finalizer *fin;
+  size_t nfin, capfin;
+};
+
+struct asx_obligation {
+  rt_link link;              /* in owner->obligations */
+  struct asx_task *owner;
+  const char *kind;
+  const char *file;
+  int line;
+  void (*abort_fn)(void *arg);
+  void *abort_arg;
+};
+
+struct asx_runtime {
+  asx_runtime_config cfg;
+  const asx_allocator *alloc;
+  const rt_driver_ops *drv;
+  void *drv_state;
+  asx_stack_pool *stacks;
+  pthread_mutex_t tree_lock; /* the region tree, task membership, cancellation marks */
+  asx_region *root;
+  _Atomic uint64_t next_id;
+  bool running;
+  /* deterministic driver choices */
+  asx_choice *choices;
+  size_t nchoices, capchoices;
+  /* counters */
+  _Atomic uint64_t live_tasks, live_regions, unresolved;
+  _Atomic uint64_t spawned, regions_opened, obligation_leaks, region_leaks, overruns, panics;
+  _Atomic uint64_t cancels, deadlocks, switches, steals, parks;
+};
+
+/* ---- runtime.c ---- */
+void rt_trace(asx_runtime *rt, const asx_trace_event *ev);
+/* Fills the common fields of an event (time, ids). */
+asx_trace_event rt_event(asx_runtime *rt, asx_trace_type type, const struct asx_task *t,
+                         const asx_region *r);
+uint64_t rt_now(asx_runtime *rt);
+uint64_t rt_cleanup_budget(asx_runtime *rt, asx_cancel_kind k);
+/* Deterministic driver: append one choice to the record (drops it silently on ENOMEM). */
+void rt_record_choice(asx_runtime *rt, uint32_t ready, uint32_t index, uint64_t task_id);
+
+/* ---- sched.c ---- */
+/* Wakes t (no-op unless it is idle or running); w = calling worker or NULL. */
+void rt_wake(struct asx_task *t, rt_worker *w);
+/* Worker side: runs t until it yields, blocks or ends, then applies the state transition. */
+void rt_run_task(rt_worker *w, struct asx_task *t);
+/* Task side: switch to the worker; returns when resumed (maybe on another worker). */
+void rt_switch_out(struct asx_task *t, int reason);
+/* Task side: parks until woken, the absolute time `until` (ASX_UNLIMITED = none) or the budget
+ * deadline. Returns 0 (woken; may be spurious: re-check the condition), ASX_ETIMEDOUT (until
+ * reached), ASX_ECANCELED (cancellation observable, before or after parking), ASX_ENOMEM. */
+int rt_wait(struct asx_task *t, uint64_t until);
+/* Task side: parks until woken, ignoring cancellation (region close). */
+void rt_wait_uninterruptible(struct asx_task *t);
+/* True when the task must observe a cancellation now (requested and not masked). */
+static inline bool rt_cancel_observable(struct asx_task *t) {
+  return t->mask == 0 && atomic_load_explicit(&t->cancel_kind, memory_order_acquire) != 0;
+}
+/* Called by the driver when a task ended on worker w (its stack is already switched out). */
+void rt_task_complete(struct asx_task *t, rt_worker *w);
+/* Every task has ended. */
+void rt_driver_stop(asx_runtime *rt);
+
+/* ---- task.c ---- */
+int rt_spawn(asx_runtime *rt, asx_task *parent_task, asx_region *r, asx_task_fn fn, void *arg,
+             const asx_spawn_opts *opts, asx_task **handle, rt_worker *w);
+void rt_task_unref(struct asx_task *t);
+/* Task side: budget deadline / quota exhausted: request cancellation of the task itself. */
+void rt_budget_exhausted(struct asx_task *t, asx_cancel_kind k);
+
+/* ---- region.c ---- */
+int rt_region_new(asx_runtime *rt, asx_region *parent, struct asx_task *owner,
+                  const asx_region_opts *opts, asx_region **out);
+/* Runs finalizers, folds the outcome into the parent, frees r. Caller: not holding tree_lock. */
+void rt_region_finalize(asx_region *r, rt_worker *w);
+/* tree_lock held. */
+void rt_cancel_region_locked(asx_region *r, asx_cancel_kind k, uint64_t deadline, rt_worker *w);
+void rt_cancel_task_locked(struct asx_task *t, asx_cancel_kind k, uint64_t deadline, bool owned,
+                           rt_worker *w);
+
+/* ---- oblig.c ---- */
+/* Task end: reports, counts and aborts every obligation the task still holds. */
+void rt_obligations_leaked(struct asx_task *t);
+
+/* A task waiting in a primitive's queue (lives on the waiting task's stack; protected by the
+ * primitive's lock). `granted` = the waker handed the resource over before waking it. */
+typedef struct rt_waiter {
+  rt_link link;
+  struct asx_task *task;
+  bool granted;
+} rt_waiter;
+
+/* w = the calling worker (NULL from a foreign thread). */
+/* Under the primitive's lock: dequeues the first waiter, marks it granted and wakes it. */
+static inline bool rt_waiters_grant_one(rt_link *q, rt_worker *w) {
+  if (rt_list_empty(q)) return false;
+  rt_waiter *wt = RT_CONTAINER_OF(q->next, rt_waiter, link);
+  rt_list_remove(&wt->link);
+  wt->granted = true;
+  rt_wake(wt->task, w);
+  return true;
+}
+
+/* Under the primitive's lock: wakes every waiter without granting anything. */
+static inline void rt_waiters_wake_all(rt_link *q, rt_worker *w) {
+  while (!rt_list_empty(q)) {
+    rt_waiter *wt = RT_CONTAINER_OF(q->next, rt_waiter, link);
+    rt_list_remove(&wt->link);
+    rt_wake(wt->task, w);
+  }
+}
+
+static inline rt_worker *rt_cur_worker(asx_cx *cx) { return cx->task->worker; }
+
+#endif

@@ -1,0 +1,124 @@
+/* The scheduler core shared by every driver: the task state machine (no lost wakeups, no
+ * duplicate scheduling), running a task on a worker, parking a task, and task completion.
+ *
+ * The window between "a task decides to block" and "a waker on another worker wakes it" is closed
+ * like this: the task registers itself where the waker will find it (under that primitive's
+ * lock) and switches out with SW_BLOCK while still RUNNING. Only after its stack is no longer in
+ * use does its worker try RUNNING -> IDLE. A waker that came in between found RUNNING and moved
+ * it to NOTIFIED, so that CAS fails and the worker re-queues the task itself. A waker that comes
+ * after finds IDLE, wins IDLE -> SCHEDULED and is the only one to queue it. The CAS chain
+ * (acq_rel) plus the queue's release/acquire hand the saved context to whichever worker resumes
+ * the task. */
+#include "rt_internal.h"
+
+void rt_wake(asx_task *t, rt_worker *w) {
+  asx_runtime *rt = t->rt;
+  int s = atomic_load_explicit(&t->state, memory_order_acquire);
+  for (;;) {
+    if (s == TS_IDLE) {
+      if (atomic_compare_exchange_weak_explicit(&t->state, &s, TS_SCHEDULED, memory_order_acq_rel,
+                                                memory_order_acquire)) {
+        if (w && w->rt != rt) w = NULL;
+        rt->drv->ready(rt->drv_state, w, t, RT_READY_WAKE);
+        return;
+      }
+    } else if (s == TS_RUNNING) {
+      if (atomic_compare_exchange_weak_explicit(&t->state, &s, TS_NOTIFIED, memory_order_acq_rel,
+                                                memory_order_acquire))
+        return;
+    } else {
+      return; /* already scheduled, already notified, or done */
+    }
+  }
+}
+
+void rt_run_task(rt_worker *w, asx_task *t) {
+  asx_runtime *rt = w->rt;
+  atomic_store_explicit(&t->state, TS_RUNNING, memory_order_release);
+  t->worker = w;
+  w->current = t;
+  w->switches++;
+  asx_overflow_set_current(&t->stack, t->name ? t->name : "task");
+  asx_ctx_switch(&w->sched_ctx, &t->ctx);
+  asx_overflow_set_current(NULL, NULL);
+  w->current = NULL;
+  switch (t->switch_reason) {
+  case SW_YIELD:
+    atomic_store_explicit(&t->state, TS_SCHEDULED, memory_order_release);
+    rt->drv->ready(rt->drv_state, w, t, RT_READY_YIELD);
+    break;
+  case SW_BLOCK: {
+    int expected = TS_RUNNING;
+    if (!atomic_compare_exchange_strong_explicit(&t->state, &expected, TS_IDLE, memory_order_acq_rel,
+                                                 memory_order_acquire)) {
+      /* NOTIFIED while it was going to sleep: nobody else will queue it, so we do. */
+      atomic_store_explicit(&t->state, TS_SCHEDULED, memory_order_release);
+      rt->drv->ready(rt->drv_state, w, t, RT_READY_WAKE);
+    }
+    break;
+  }
+  case SW_DONE:
+    asx_stack_put(rt->stacks, &t->stack);
+    rt_task_complete(t, w);
+    break;
+  default:
+    break;
+  }
+}
+
+void rt_switch_out(asx_task *t, int reason) {
+  t->switch_reason = reason;
+  asx_ctx_switch(&t->ctx, &t->worker->sched_ctx);
+}
+
+static void timer_wake(rt_timer *tm, rt_worker *w) { rt_wake(tm->task, w); }
+
+int rt_wait(asx_task *t, uint64_t until) {
+  if (rt_cancel_observable(t)) return ASX_ECANCELED;
+  asx_runtime *rt = t->rt;
+  uint64_t budget_deadline = t->mask == 0 ? t->budget.deadline_ns : ASX_UNLIMITED;
+  uint64_t wake_at = until < budget_deadline ? until : budget_deadline;
+  if (wake_at == ASX_UNLIMITED) {
+    rt_switch_out(t, SW_BLOCK);
+    return rt_cancel_observable(t) ? ASX_ECANCELED : 0;
+  }
+  uint64_t now = rt_now(rt);
+  if (now < wake_at) {
+    rt_timer tm = {.fire = timer_wake, .task = t};
+    asx_timer_node_init(&tm.node);
+    tm.node.deadline = wake_at;
+    int err = rt->drv->timer_arm(rt->drv_state, &tm);
+    if (err) return err;
+    rt_switch_out(t, SW_BLOCK);
+    rt->drv->timer_disarm(rt->drv_state, &tm);
+    now = rt_now(rt);
+  }
+  if (now >= budget_deadline) rt_budget_exhausted(t, ASX_CANCEL_DEADLINE);
+  if (rt_cancel_observable(t)) return ASX_ECANCELED;
+  if (now >= until) return ASX_ETIMEDOUT;
+  return 0;
+}
+
+void rt_wait_uninterruptible(asx_task *t) { rt_switch_out(t, SW_BLOCK); }
+
+void rt_task_complete(asx_task *t, rt_worker *w) {
+  asx_runtime *rt = t->rt;
+  asx_region *r = t->region;
+  pthread_mutex_lock(&rt->tree_lock);
+  atomic_store_explicit(&t->state, TS_DONE, memory_order_release);
+  t->done = true;
+  rt_list_remove(&t->region_link);
+  r->ntasks--;
+  r->outcome = asx_outcome_join(r->outcome, t->outcome);
+  if (r->policy == ASX_REGION_FAIL_FAST &&
+      (t->outcome == ASX_OUTCOME_ERR || t->outcome == ASX_OUTCOME_PANICKED))
+    rt_cancel_region_locked(r, ASX_CANCEL_FAIL_FAST,
+                            rt_now(rt) + rt_cleanup_budget(rt, ASX_CANCEL_FAIL_FAST), w);
+  if (t->joiner) rt_wake(t->joiner, w);
+  if (r->ntasks == 0 && r->nchildren == 0 && r->closer) rt_wake(r->closer, w);
+  pthread_mutex_unlock(&rt->tree_lock);
+  rt_task_unref(t);
+  if (atomic_fetch_sub_explicit(&rt->live_tasks, 1, memory_order_acq_rel) == 1) rt_driver_stop(rt);
+}
+
+void rt_driver_stop(asx_runtime *rt) { rt->drv->stop(rt->drv_state); }

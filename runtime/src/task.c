@@ -1,0 +1,254 @@
+/* Tasks: spawn, the body trampoline, the end-of-task protocol (leaked regions and obligations,
+ * outcome, cleanup-budget check), join, checkpoints, yield, budgets and panic. */
+#include <string.h>
+
+#include "rt_internal.h"
+
+static asx_task *task_of(asx_cx *cx) { return cx->task; }
+
+void rt_task_unref(asx_task *t) {
+  if (atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) == 1) asx_free(t->rt->alloc, t);
+}
+
+static _Noreturn void task_exit(asx_task *t, int rc);
+
+static void task_entry(void *arg) {
+  asx_task *t = arg;
+  int rc = t->fn(&t->cx, t->arg);
+  task_exit(t, rc);
+}
+
+int rt_spawn(asx_runtime *rt, asx_task *parent, asx_region *r, asx_task_fn fn, void *arg,
+             const asx_spawn_opts *opts, asx_task **handle, rt_worker *w) {
+  (void)parent;
+  asx_spawn_opts o = opts ? *opts : asx_spawn_opts_default();
+  if (rt->drv->admit) {
+    int err = rt->drv->admit(rt->drv_state);
+    if (err) return err;
+  }
+  asx_task *t = asx_calloc(rt->alloc, 1, sizeof(*t));
+  if (!t) return ASX_ENOMEM;
+  int err = asx_stack_get(rt->stacks, o.stack_size, &t->stack);
+  if (err) {
+    asx_free(rt->alloc, t);
+    return err;
+  }
+  t->cx.task = t;
+  t->rt = rt;
+  t->name = o.name;
+  t->fn = fn;
+  t->arg = arg;
+  rt_list_init(&t->obligations);
+  rt_list_init(&t->owned_regions);
+  rt_list_init(&t->region_link);
+  atomic_init(&t->state, TS_SCHEDULED);
+  atomic_init(&t->cancel_kind, ASX_CANCEL_NONE);
+  atomic_init(&t->cancel_deadline, ASX_UNLIMITED);
+  atomic_init(&t->refs, handle ? 2 : 1);
+  asx_ctx_init(&t->ctx, t->stack.lo, t->stack.size, task_entry, t);
+
+  pthread_mutex_lock(&rt->tree_lock);
+  if (r->state >= ASX_REGION_FINALIZING) {
+    pthread_mutex_unlock(&rt->tree_lock);
+    asx_stack_put(rt->stacks, &t->stack);
+    asx_free(rt->alloc, t);
+    return ASX_ESTATE;
+  }
+  t->id = atomic_fetch_add(&rt->next_id, 1);
+  t->region = r;
+  t->budget = asx_budget_combine(r->budget, o.budget);
+  rt_list_push_back(&r->tasks, &t->region_link);
+  r->ntasks++;
+  atomic_fetch_add(&rt->live_tasks, 1);
+  atomic_fetch_add(&rt->spawned, 1);
+  if (r->cancel_kind != ASX_CANCEL_NONE) {
+    /* A task spawned into a cancelled region starts with the request already made. */
+    atomic_store(&t->cancel_kind, r->cancel_kind);
+    atomic_store(&t->cancel_deadline, r->cancel_deadline);
+  }
+  asx_trace_event ev = rt_event(rt, ASX_TRACE_TASK_SPAWN, t, r);
+  pthread_mutex_unlock(&rt->tree_lock);
+  rt_trace(rt, &ev);
+  if (handle) *handle = t;
+  rt->drv->ready(rt->drv_state, w, t, RT_READY_SPAWN);
+  return 0;
+}
+
+int asx_spawn(asx_cx *cx, asx_region *r, asx_task_fn fn, void *arg, const asx_spawn_opts *opts,
+              asx_task **handle) {
+  if (!cx || !fn) return ASX_EINVAL;
+  asx_task *self = task_of(cx);
+  if (!r) r = self->region;
+  if (r->rt != self->rt) return ASX_EINVAL;
+  return rt_spawn(self->rt, self, r, fn, arg, opts, handle, self->worker);
+}
+
+/* Runs on the task's own stack; the last act is the final switch to the worker. */
+static _Noreturn void task_exit(asx_task *t, int rc) {
+  asx_runtime *rt = t->rt;
+  t->mask = 0;
+  /* Regions the task opened but did not close: a contract violation. Cancel and drain them so
+   * that nothing outlives the stack they may point into. */
+  for (;;) {
+    pthread_mutex_lock(&rt->tree_lock);
+    if (rt_list_empty(&t->owned_regions)) {
+      pthread_mutex_unlock(&rt->tree_lock);
+      break;
+    }
+    asx_region *r = RT_CONTAINER_OF(t->owned_regions.next, asx_region, owner_link);
+    rt_cancel_region_locked(r, ASX_CANCEL_PARENT,
+                            rt_now(rt) + rt_cleanup_budget(rt, ASX_CANCEL_PARENT), t->worker);
+    asx_trace_event ev = rt_event(rt, ASX_TRACE_REGION_LEAK, t, r);
+    ev.name = r->name;
+    pthread_mutex_unlock(&rt->tree_lock);
+    atomic_fetch_add(&rt->region_leaks, 1);
+    rt_trace(rt, &ev);
+    asx_region_close(&t->cx, r, NULL);
+  }
+  rt_obligations_leaked(t);
+
+  t->rc = rc;
+  if (t->panicked)
+    t->outcome = ASX_OUTCOME_PANICKED;
+  else if (rc >= 0)
+    t->outcome = ASX_OUTCOME_OK;
+  else if (rc == ASX_ECANCELED)
+    t->outcome = ASX_OUTCOME_CANCELLED;
+  else
+    t->outcome = ASX_OUTCOME_ERR;
+
+  uint64_t now = rt_now(rt);
+  if (atomic_load(&t->cancel_kind) != ASX_CANCEL_NONE) {
+    uint64_t dl = atomic_load(&t->cancel_deadline);
+    if (now > dl) {
+      atomic_fetch_add(&rt->overruns, 1);
+      asx_trace_event ev = rt_event(rt, ASX_TRACE_CLEANUP_OVERRUN, t, NULL);
+      ev.kind = (asx_cancel_kind)atomic_load(&t->cancel_kind);
+      ev.value = now - dl;
+      rt_trace(rt, &ev);
+    }
+  }
+  asx_trace_event ev = rt_event(rt, ASX_TRACE_TASK_END, t, NULL);
+  ev.outcome = t->outcome;
+  ev.code = rc;
+  ev.kind = (asx_cancel_kind)atomic_load(&t->cancel_kind);
+  rt_trace(rt, &ev);
+
+  t->switch_reason = SW_DONE;
+  asx_ctx_switch_final(&t->ctx, &t->worker->sched_ctx);
+  __builtin_unreachable();
+}
+
+_Noreturn void asx_panic(asx_cx *cx, const char *msg) {
+  asx_task *t = task_of(cx);
+  t->panicked = true;
+  atomic_fetch_add(&t->rt->panics, 1);
+  asx_trace_event ev = rt_event(t->rt, ASX_TRACE_PANIC, t, NULL);
+  ev.message = msg;
+  rt_trace(t->rt, &ev);
+  task_exit(t, ASX_EPANIC);
+}
+
+int asx_task_join(asx_cx *cx, asx_task *t, int *rc, asx_outcome *outcome) {
+  asx_task *self = task_of(cx);
+  asx_runtime *rt = self->rt;
+  if (t == self) return ASX_EINVAL;
+  pthread_mutex_lock(&rt->tree_lock);
+  while (!t->done) {
+    t->joiner = self;
+    pthread_mutex_unlock(&rt->tree_lock);
+    int err = rt_wait(self, ASX_UNLIMITED);
+    pthread_mutex_lock(&rt->tree_lock);
+    if (t->joiner == self) t->joiner = NULL;
+    if (err && !t->done) {
+      pthread_mutex_unlock(&rt->tree_lock);
+      return err;
+    }
+  }
+  pthread_mutex_unlock(&rt->tree_lock);
+  if (rc) *rc = t->rc;
+  if (outcome) *outcome = t->outcome;
+  rt_task_unref(t);
+  return 0;
+}
+
+void asx_task_release(asx_task *t) {
+  if (t) rt_task_unref(t);
+}
+
+void rt_budget_exhausted(asx_task *t, asx_cancel_kind k) {
+  asx_runtime *rt = t->rt;
+  pthread_mutex_lock(&rt->tree_lock);
+  rt_cancel_task_locked(t, k, rt_now(rt) + rt_cleanup_budget(rt, k), true, t->worker);
+  pthread_mutex_unlock(&rt->tree_lock);
+}
+
+static int checkpoint(asx_task *t, bool force_yield) {
+  if (t->budget.poll_quota != ASX_UNLIMITED) {
+    if (t->budget.poll_quota == 0)
+      rt_budget_exhausted(t, ASX_CANCEL_POLL_QUOTA);
+    else
+      t->budget.poll_quota--;
+  }
+  if (t->budget.deadline_ns != ASX_UNLIMITED && rt_now(t->rt) >= t->budget.deadline_ns)
+    rt_budget_exhausted(t, ASX_CANCEL_DEADLINE);
+  if (force_yield || ++t->polls >= t->rt->cfg.poll_budget) {
+    t->polls = 0;
+    rt_switch_out(t, SW_YIELD);
+  }
+  return rt_cancel_observable(t) ? ASX_ECANCELED : 0;
+}
+
+int asx_checkpoint(asx_cx *cx) { return checkpoint(task_of(cx), false); }
+int asx_yield(asx_cx *cx) { return checkpoint(task_of(cx), true); }
+
+int asx_charge(asx_cx *cx, uint64_t cost) {
+  asx_task *t = task_of(cx);
+  if (t->budget.cost_quota != ASX_UNLIMITED) {
+    if (cost >= t->budget.cost_quota) {
+      t->budget.cost_quota = 0;
+      rt_budget_exhausted(t, ASX_CANCEL_COST_BUDGET);
+    } else {
+      t->budget.cost_quota -= cost;
+    }
+  }
+  return rt_cancel_observable(t) ? ASX_ECANCELED : 0;
+}
+
+asx_budget asx_cx_budget(asx_cx *cx) { return task_of(cx)->budget; }
+asx_runtime *asx_cx_runtime(asx_cx *cx) { return task_of(cx)->rt; }
+asx_region *asx_cx_region(asx_cx *cx) { return task_of(cx)->region; }
+asx_task *asx_cx_task(asx_cx *cx) { return task_of(cx); }
+uint64_t asx_task_id(const asx_task *t) { return t->id; }
+uint64_t asx_now(asx_cx *cx) { return rt_now(task_of(cx)->rt); }
+
+uint64_t asx_random(asx_cx *cx) {
+  asx_task *t = task_of(cx);
+  return t->rt->drv->random(t->rt->drv_state, t->worker);
+}
+
+void asx_trace_user(asx_cx *cx, const char *msg, uint64_t value) {
+  asx_task *t = task_of(cx);
+  asx_trace_event ev = rt_event(t->rt, ASX_TRACE_USER, t, NULL);
+  ev.message = msg;
+  ev.value = value;
+  rt_trace(t->rt, &ev);
+}
+
+asx_cancel_kind asx_cancel_reason(asx_cx *cx) {
+  return (asx_cancel_kind)atomic_load_explicit(&task_of(cx)->cancel_kind, memory_order_acquire);
+}
+bool asx_cancel_requested(asx_cx *cx) { return asx_cancel_reason(cx) != ASX_CANCEL_NONE; }
+void asx_mask_push(asx_cx *cx) { task_of(cx)->mask++; }
+void asx_mask_pop(asx_cx *cx) {
+  asx_task *t = task_of(cx);
+  if (t->mask > 0) t->mask--;
+}
+uint64_t asx_cleanup_deadline(asx_cx *cx) { return atomic_load(&task_of(cx)->cancel_deadline); }
+
+void asx_task_cancel(asx_task *t, asx_cancel_kind k) {
+  asx_runtime *rt = t->rt;
+  pthread_mutex_lock(&rt->tree_lock);
+  rt_cancel_task_locked(t, k, rt_now(rt) + rt_cleanup_budget(rt, k), true, NULL);
+  pthread_mutex_unlock(&rt->tree_lock);
+}
