@@ -100,6 +100,11 @@ static void walk(asx_kafka_decoder *d, const asx_kafka_response *r) {
     case 10:
       touch_str(r->u.find_coordinator.error_message);
       touch_str(r->u.find_coordinator.host);
+      for (int32_t i = 0; i < r->u.find_coordinator.coordinator_count; i++) {
+        touch_str(r->u.find_coordinator.coordinators[i].key);
+        touch_str(r->u.find_coordinator.coordinators[i].host);
+        touch_str(r->u.find_coordinator.coordinators[i].error_message);
+      }
       break;
     case 8:
       for (int32_t i = 0; i < r->u.offset_commit.topic_count; i++) {
@@ -113,6 +118,13 @@ static void walk(asx_kafka_decoder *d, const asx_kafka_response *r) {
         touch_str(r->u.offset_fetch.topics[i].name);
         for (int32_t j = 0; j < r->u.offset_fetch.topics[i].partition_count; j++)
           touch_str(r->u.offset_fetch.topics[i].partitions[j].metadata);
+      }
+      for (int32_t g = 0; g < r->u.offset_fetch.group_count; g++) {
+        const asx_kafka_offset_fetch_group_response *gr = &r->u.offset_fetch.groups[g];
+        touch_str(gr->group_id);
+        for (int32_t i = 0; i < gr->topic_count; i++)
+          for (int32_t j = 0; j < gr->topics[i].partition_count; j++)
+            touch_str(gr->topics[i].partitions[j].metadata);
       }
       break;
     default: abort(); /* the decoder reported success for an API it does not know */

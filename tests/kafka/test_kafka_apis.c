@@ -73,13 +73,24 @@ Test(kafka_apis, other_request_bytes, .timeout = 60) {
   asx_buf_init(&b, NULL, 0);
   asx_kafka_request_header h = {0, 0, 1, NULL};
 
-  asx_kafka_find_coordinator_request fc = {"g", 1};
+  asx_kafka_find_coordinator_request fc = {"g", 1, NULL, 0};
   cr_assert_eq(asx_kafka_encode_find_coordinator_request(&b, &h, &fc), 0);
   expect_bytes(&b, "0000000d 000a 0000 00000001 ffff 000167");
   asx_buf_reset(&b);
   h.api_version = 3;
   cr_assert_eq(asx_kafka_encode_find_coordinator_request(&b, &h, &fc), 0);
   expect_bytes(&b, "0000000f 000a 0003 00000001 ffff 00 0267 01 00");
+  asx_buf_reset(&b);
+  /* v4: key type, then a compact array of keys (the single key becomes a one-element array). */
+  h.api_version = 4;
+  cr_assert_eq(asx_kafka_encode_find_coordinator_request(&b, &h, &fc), 0);
+  expect_bytes(&b, "00000010 000a 0004 00000001 ffff 00 01 02 0267 00");
+  asx_buf_reset(&b);
+  const char *keys[] = {"g1", "g2"};
+  asx_kafka_find_coordinator_request fc2 = {NULL, 0, keys, 2};
+  h.api_version = 6;
+  cr_assert_eq(asx_kafka_encode_find_coordinator_request(&b, &h, &fc2), 0);
+  expect_bytes(&b, "00000014 000a 0006 00000001 ffff 00 00 03 036731 036732 00");
   asx_buf_reset(&b);
 
   uint8_t rec[3] = {'a', 'b', 'c'};
@@ -130,13 +141,27 @@ Test(kafka_apis, other_request_bytes, .timeout = 60) {
                    "00000001 000174 00000001 00000000 0000000000000009 ffff");
   asx_buf_reset(&b);
 
-  asx_kafka_offset_fetch_request of = {"g", NULL, -1, true};
+  asx_kafka_offset_fetch_request of = {"g", NULL, -1, true, NULL, 0};
   h.api_version = 1;
   cr_assert_eq(asx_kafka_encode_offset_fetch_request(&b, &h, &of), ASX_EINVAL, "all topics needs v2+");
   cr_assert_eq(b.len, 0);
   h.api_version = 7;
   cr_assert_eq(asx_kafka_encode_offset_fetch_request(&b, &h, &of), 0);
   expect_bytes(&b, "00000010 0009 0007 00000001 ffff 00 0267 00 01 00");
+  asx_buf_reset(&b);
+  /* v8: the single group becomes a one-element groups array. */
+  h.api_version = 8;
+  cr_assert_eq(asx_kafka_encode_offset_fetch_request(&b, &h, &of), 0);
+  expect_bytes(&b, "00000012 0009 0008 00000001 ffff 00 02 0267 00 00 01 00");
+  asx_buf_reset(&b);
+  /* v9: member id (compact nullable) and epoch per group; topics listed. */
+  int32_t parts[] = {0, 1};
+  asx_kafka_offset_fetch_topic oft = {"t", parts, 2};
+  asx_kafka_offset_fetch_group grp = {"g", "m", 5, &oft, 1};
+  asx_kafka_offset_fetch_request of9 = {NULL, NULL, 0, false, &grp, 1};
+  h.api_version = 9;
+  cr_assert_eq(asx_kafka_encode_offset_fetch_request(&b, &h, &of9), 0);
+  expect_bytes(&b, "00000024 0009 0009 00000001 ffff 00 02 0267 026d 00000005 02 0274 03 00000000 00000001 00 00 00 00");
   asx_buf_free(&b);
 }
 
@@ -375,20 +400,44 @@ static void check_list_offsets(const asx_kafka_response *r, int16_t v) {
 
 static void build_find_coordinator(asx_kafka_writer *w, int16_t v, bool f) {
   if (v >= 1) asx_kafka_write_int32(w, 2);
-  asx_kafka_write_int16(w, 0);
-  if (v >= 1) str(w, f, NULL);
-  asx_kafka_write_int32(w, 4);
-  str(w, f, "coord");
-  asx_kafka_write_int32(w, 9094);
+  if (v <= 3) {
+    asx_kafka_write_int16(w, 0);
+    if (v >= 1) str(w, f, NULL);
+    asx_kafka_write_int32(w, 4);
+    str(w, f, "coord");
+    asx_kafka_write_int32(w, 9094);
+  } else {
+    arr(w, f, 2);
+    for (int i = 0; i < 2; i++) {
+      str(w, f, i ? "group-b" : "group-a");
+      asx_kafka_write_int32(w, 4 + i);
+      str(w, f, "coord");
+      asx_kafka_write_int32(w, 9094);
+      asx_kafka_write_int16(w, (int16_t)(i * 15));
+      str(w, f, i ? "not available" : NULL);
+      tags(w, f);
+    }
+  }
   tags(w, f);
 }
 static void check_find_coordinator(const asx_kafka_response *r, int16_t v) {
   const asx_kafka_find_coordinator_response *c = &r->u.find_coordinator;
   cr_assert_eq(c->throttle_time_ms, v >= 1 ? 2 : 0);
-  cr_assert_eq(c->error_message.len, -1);
-  cr_assert_eq(c->node_id, 4);
-  cr_assert(asx_kafka_str_eq(c->host, "coord"));
-  cr_assert_eq(c->port, 9094);
+  if (v <= 3) {
+    cr_assert_eq(c->error_message.len, -1);
+    cr_assert_eq(c->node_id, 4);
+    cr_assert(asx_kafka_str_eq(c->host, "coord"));
+    cr_assert_eq(c->port, 9094);
+    cr_assert_eq(c->coordinator_count, 0);
+  } else {
+    cr_assert_eq(c->coordinator_count, 2);
+    cr_assert(asx_kafka_str_eq(c->coordinators[1].key, "group-b"));
+    cr_assert_eq(c->coordinators[1].node_id, 5);
+    cr_assert(asx_kafka_str_eq(c->coordinators[1].host, "coord"));
+    cr_assert_eq(c->coordinators[1].error_code, 15);
+    cr_assert(asx_kafka_str_eq(c->coordinators[1].error_message, "not available"));
+    cr_assert_eq(c->coordinators[0].error_message.len, -1);
+  }
 }
 
 static void build_offset_commit(asx_kafka_writer *w, int16_t v, bool f) {
@@ -410,8 +459,7 @@ static void check_offset_commit(const asx_kafka_response *r, int16_t v) {
   cr_assert_eq(r->u.offset_commit.topics[0].partitions[1].error_code, 25);
 }
 
-static void build_offset_fetch(asx_kafka_writer *w, int16_t v, bool f) {
-  if (v >= 3) asx_kafka_write_int32(w, 3);
+static void build_offset_fetch_topics(asx_kafka_writer *w, int16_t v, bool f) {
   arr(w, f, 1);
   str(w, f, "topic");
   arr(w, f, 1);
@@ -422,16 +470,45 @@ static void build_offset_fetch(asx_kafka_writer *w, int16_t v, bool f) {
   asx_kafka_write_int16(w, 0);
   tags(w, f);
   tags(w, f);
-  if (v >= 2) asx_kafka_write_int16(w, 16);
+}
+static void build_offset_fetch(asx_kafka_writer *w, int16_t v, bool f) {
+  if (v >= 3) asx_kafka_write_int32(w, 3);
+  if (v >= 8) {
+    arr(w, f, 2);
+    for (int g = 0; g < 2; g++) {
+      str(w, f, g ? "group-b" : "group-a");
+      build_offset_fetch_topics(w, v, f);
+      asx_kafka_write_int16(w, (int16_t)(g * 16));
+      tags(w, f);
+    }
+  } else {
+    build_offset_fetch_topics(w, v, f);
+    if (v >= 2) asx_kafka_write_int16(w, 16);
+  }
   tags(w, f);
+}
+static void check_offset_fetch_topics(const asx_kafka_offset_fetch_topic_response *t, int32_t n,
+                                      int16_t v) {
+  cr_assert_eq(n, 1);
+  cr_assert(asx_kafka_str_eq(t[0].name, "topic"));
+  cr_assert_eq(t[0].partitions[0].committed_offset, 42);
+  cr_assert_eq(t[0].partitions[0].committed_leader_epoch, v >= 5 ? 8 : -1);
+  cr_assert(asx_kafka_str_eq(t[0].partitions[0].metadata, "meta"));
 }
 static void check_offset_fetch(const asx_kafka_response *r, int16_t v) {
   const asx_kafka_offset_fetch_response *o = &r->u.offset_fetch;
   cr_assert_eq(o->throttle_time_ms, v >= 3 ? 3 : 0);
-  cr_assert_eq(o->topics[0].partitions[0].committed_offset, 42);
-  cr_assert_eq(o->topics[0].partitions[0].committed_leader_epoch, v >= 5 ? 8 : -1);
-  cr_assert(asx_kafka_str_eq(o->topics[0].partitions[0].metadata, "meta"));
-  cr_assert_eq(o->error_code, v >= 2 ? 16 : 0);
+  if (v >= 8) {
+    cr_assert_eq(o->topic_count, 0);
+    cr_assert_eq(o->group_count, 2);
+    cr_assert(asx_kafka_str_eq(o->groups[1].group_id, "group-b"));
+    cr_assert_eq(o->groups[1].error_code, 16);
+    check_offset_fetch_topics(o->groups[1].topics, o->groups[1].topic_count, v);
+  } else {
+    cr_assert_eq(o->group_count, 0);
+    check_offset_fetch_topics(o->topics, o->topic_count, v);
+    cr_assert_eq(o->error_code, v >= 2 ? 16 : 0);
+  }
 }
 
 static const struct {

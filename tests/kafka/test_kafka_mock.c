@@ -433,7 +433,7 @@ Test(kafka_mock, list_offsets_coordinator_commit_fetch_offsets, .timeout = 60) {
 
   int16_t cv = negotiate(ASX_KAFKA_FIND_COORDINATOR);
   for (int16_t v = 0; v <= cv; v++) {
-    asx_kafka_find_coordinator_request fc = {GROUP, 0};
+    asx_kafka_find_coordinator_request fc = {GROUP, 0, NULL, 0};
     asx_kafka_request_header h = begin(ASX_KAFKA_FIND_COORDINATOR, v);
     cr_assert_eq(asx_kafka_encode_find_coordinator_request(&req, &h, &fc), 0);
     exchange(&req, ASX_KAFKA_FIND_COORDINATOR, v, &resp);
@@ -460,7 +460,7 @@ Test(kafka_mock, list_offsets_coordinator_commit_fetch_offsets, .timeout = 60) {
   for (int16_t v = 0; v <= fv; v++) {
     int32_t parts[] = {0};
     asx_kafka_offset_fetch_topic ft = {TOPIC, parts, 1};
-    asx_kafka_offset_fetch_request of = {GROUP, &ft, 1, false};
+    asx_kafka_offset_fetch_request of = {GROUP, &ft, 1, false, NULL, 0};
     asx_kafka_request_header h = begin(ASX_KAFKA_OFFSET_FETCH, v);
     cr_assert_eq(asx_kafka_encode_offset_fetch_request(&req, &h, &of), 0);
     exchange(&req, ASX_KAFKA_OFFSET_FETCH, v, &resp);

@@ -12,8 +12,8 @@ typedef struct api_info {
 static const api_info apis[] = {
     {ASX_KAFKA_PRODUCE, 0, 9, 9},          {ASX_KAFKA_FETCH, 0, 12, 12},
     {ASX_KAFKA_LIST_OFFSETS, 0, 7, 6},     {ASX_KAFKA_METADATA, 0, 12, 9},
-    {ASX_KAFKA_OFFSET_COMMIT, 0, 8, 8},    {ASX_KAFKA_OFFSET_FETCH, 0, 7, 6},
-    {ASX_KAFKA_FIND_COORDINATOR, 0, 3, 3}, {ASX_KAFKA_API_VERSIONS, 0, 3, 3},
+    {ASX_KAFKA_OFFSET_COMMIT, 0, 8, 8},    {ASX_KAFKA_OFFSET_FETCH, 0, 9, 6},
+    {ASX_KAFKA_FIND_COORDINATOR, 0, 6, 3}, {ASX_KAFKA_API_VERSIONS, 0, 3, 3},
 };
 
 static const api_info *find_api(int16_t key) {
