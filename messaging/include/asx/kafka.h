@@ -350,7 +350,8 @@ typedef struct asx_kafka_metadata_response {
   int32_t cluster_authorized_operations; /* v8-v10 */
 } asx_kafka_metadata_response;
 
-/* Produce (key 0), v0-v9. `records` are encoded record batches (asx_kafka_record_batch_encode). */
+/* Produce (key 0), v0-v11 (v10+ only add tagged fields, which are skipped). `records` are
+ * encoded record batches (asx_kafka_record_batch_encode). */
 typedef struct asx_kafka_produce_partition {
   int32_t index;
   const uint8_t *records; /* NULL = null records */
