@@ -108,7 +108,7 @@ Test(kafka_apis, other_request_bytes, .timeout = 60) {
   asx_buf_reset(&b);
 
   asx_kafka_fetch_partition fp = {0, -1, 5, -1, -1, 65536};
-  asx_kafka_fetch_topic ft = {"t", &fp, 1};
+  asx_kafka_fetch_topic ft = {"t", &fp, 1, {{0}}};
   asx_kafka_fetch_request fq;
   memset(&fq, 0, sizeof fq);
   fq.replica_id = -1;
@@ -121,6 +121,16 @@ Test(kafka_apis, other_request_bytes, .timeout = 60) {
   cr_assert_eq(asx_kafka_encode_fetch_request(&b, &h, &fq), 0);
   expect_bytes(&b, "00000036 0001 0004 00000001 ffff ffffffff 00000064 00000001 00100000 00 "
                    "00000001 000174 00000001 00000000 0000000000000005 00010000");
+  asx_buf_reset(&b);
+
+  /* v15: no replica_id, topic id instead of name, flexible everything. */
+  fq.topics = &ft;
+  for (int i = 0; i < 16; i++) ft.topic_id.b[i] = (uint8_t)i;
+  h.api_version = 15;
+  cr_assert_eq(asx_kafka_encode_fetch_request(&b, &h, &fq), 0);
+  expect_bytes(&b, "00000057 0001 000f 00000001 ffff 00 00000064 00000001 00100000 00 00000000 00000000 "
+                   "02 000102030405060708090a0b0c0d0e0f 02 00000000 ffffffff 0000000000000005 ffffffff "
+                   "ffffffffffffffff 00010000 00 00 01 01 00");
   asx_buf_reset(&b);
 
   asx_kafka_list_offsets_partition lp = {0, -1, -2, 1};
@@ -331,7 +341,13 @@ static void build_fetch(asx_kafka_writer *w, int16_t v, bool f) {
     asx_kafka_write_int32(w, 99);
   }
   arr(w, f, 1);
-  str(w, f, "topic");
+  if (v >= 13) {
+    asx_kafka_uuid u;
+    for (int i = 0; i < 16; i++) u.b[i] = (uint8_t)(0xa0 + i);
+    asx_kafka_write_uuid(w, &u);
+  } else {
+    str(w, f, "topic");
+  }
   arr(w, f, 1);
   asx_kafka_write_int32(w, 0);
   asx_kafka_write_int16(w, 0);
@@ -354,6 +370,12 @@ static void check_fetch(const asx_kafka_response *r, int16_t v) {
   const asx_kafka_fetch_response *fr = &r->u.fetch;
   cr_assert_eq(fr->throttle_time_ms, v >= 1 ? 1 : 0);
   cr_assert_eq(fr->session_id, v >= 7 ? 99 : 0);
+  if (v >= 13) {
+    cr_assert_eq(fr->topics[0].topic.len, -1);
+    cr_assert_eq(fr->topics[0].topic_id.b[15], 0xaf);
+  } else {
+    cr_assert(asx_kafka_str_eq(fr->topics[0].topic, "topic"));
+  }
   const asx_kafka_fetch_partition_response *p = &fr->topics[0].partitions[0];
   cr_assert_eq(p->high_watermark, 10);
   cr_assert_eq(p->last_stable_offset, v >= 4 ? 8 : -1);
@@ -574,7 +596,7 @@ Test(kafka_apis, every_response_version_decodes, .timeout = 60) {
   }
   asx_kafka_response r;
   cr_assert_eq(asx_kafka_decode_response_body(d, 42, 0, (const uint8_t *)"", 0, &r), ASX_EUNSUPPORTED);
-  cr_assert_eq(asx_kafka_decode_response_body(d, ASX_KAFKA_FETCH, 13, (const uint8_t *)"", 0, &r),
+  cr_assert_eq(asx_kafka_decode_response_body(d, ASX_KAFKA_FETCH, 17, (const uint8_t *)"", 0, &r),
                ASX_EUNSUPPORTED);
   asx_kafka_decoder_free(d);
 }

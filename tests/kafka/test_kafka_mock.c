@@ -273,7 +273,7 @@ static void produce_and_fetch(int codec) {
 
   int16_t fv = negotiate(ASX_KAFKA_FETCH);
   asx_kafka_fetch_partition fp = {0, -1, base, -1, -1, 1 << 20};
-  asx_kafka_fetch_topic ft = {TOPIC, &fp, 1};
+  asx_kafka_fetch_topic ft = {TOPIC, &fp, 1, {{0}}};
   asx_kafka_fetch_request fq;
   memset(&fq, 0, sizeof fq);
   fq.replica_id = -1;
@@ -361,7 +361,7 @@ Test(kafka_mock, fetch_batch_produced_by_librdkafka, .timeout = 60) {
   api_versions(&req);
   int16_t fv = negotiate(ASX_KAFKA_FETCH);
   asx_kafka_fetch_partition fp = {0, -1, 0, -1, -1, 1 << 20};
-  asx_kafka_fetch_topic ft = {TOPIC, &fp, 1};
+  asx_kafka_fetch_topic ft = {TOPIC, &fp, 1, {{0}}};
   asx_kafka_fetch_request fq;
   memset(&fq, 0, sizeof fq);
   fq.replica_id = -1;

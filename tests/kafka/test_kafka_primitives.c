@@ -297,7 +297,7 @@ Test(kafka_primitives, header_versions, .timeout = 60) {
   cr_assert_eq(asx_kafka_response_header_version(ASX_KAFKA_METADATA, 9), 1);
   cr_assert_eq(asx_kafka_response_header_version(ASX_KAFKA_FETCH, 11), 0);
   cr_assert_eq(asx_kafka_response_header_version(ASX_KAFKA_FETCH, 12), 1);
-  cr_assert_eq(asx_kafka_request_header_version(ASX_KAFKA_FETCH, 13), ASX_EUNSUPPORTED);
+  cr_assert_eq(asx_kafka_request_header_version(ASX_KAFKA_FETCH, 17), ASX_EUNSUPPORTED);
   cr_assert_eq(asx_kafka_request_header_version(99, 0), ASX_EUNSUPPORTED);
 }
 

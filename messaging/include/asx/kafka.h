@@ -394,7 +394,7 @@ typedef struct asx_kafka_produce_response {
   int32_t throttle_time_ms; /* v1+ */
 } asx_kafka_produce_response;
 
-/* Fetch (key 1), v0-v12. */
+/* Fetch (key 1), v0-v16 (v13+ names topics by id, v15+ drops replica_id). */
 typedef struct asx_kafka_fetch_partition {
   int32_t partition;
   int32_t current_leader_epoch; /* v9+ */
@@ -404,17 +404,19 @@ typedef struct asx_kafka_fetch_partition {
   int32_t partition_max_bytes;
 } asx_kafka_fetch_partition;
 typedef struct asx_kafka_fetch_topic {
-  const char *name;
+  const char *name; /* v0-v12 */
   const asx_kafka_fetch_partition *partitions;
   int32_t partition_count;
+  asx_kafka_uuid topic_id; /* v13+ (from Metadata v10+) */
 } asx_kafka_fetch_topic;
 typedef struct asx_kafka_fetch_forgotten {
-  const char *name;
+  const char *name; /* v7-v12 */
   const int32_t *partitions;
   int32_t partition_count;
+  asx_kafka_uuid topic_id; /* v13+ */
 } asx_kafka_fetch_forgotten;
 typedef struct asx_kafka_fetch_request {
-  int32_t replica_id; /* -1 for consumers */
+  int32_t replica_id; /* v0-v14; -1 for consumers */
   int32_t max_wait_ms, min_bytes;
   int32_t max_bytes;       /* v3+ */
   int8_t isolation_level;  /* v4+ */
@@ -440,9 +442,10 @@ typedef struct asx_kafka_fetch_partition_response {
   asx_kafka_bytes records; /* record batches; iterate with asx_kafka_record_batch_decode */
 } asx_kafka_fetch_partition_response;
 typedef struct asx_kafka_fetch_topic_response {
-  asx_kafka_str topic;
+  asx_kafka_str topic; /* v0-v12 (null from v13) */
   const asx_kafka_fetch_partition_response *partitions;
   int32_t partition_count;
+  asx_kafka_uuid topic_id; /* v13+ */
 } asx_kafka_fetch_topic_response;
 typedef struct asx_kafka_fetch_response {
   int32_t throttle_time_ms; /* v1+ */
