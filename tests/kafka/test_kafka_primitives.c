@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "asx/kafka.h"
+#include "kafka_test_hex.h"
 #include "test_alloc.h"
 
 TestSuite(kafka_primitives, .timeout = 30);
@@ -14,29 +15,6 @@ typedef struct {
   int64_t v;
   const char *hex;
 } vec;
-
-static size_t unhex(const char *hex, uint8_t *out) {
-  size_t n = 0;
-  while (hex[0] && hex[1]) {
-    if (hex[0] == ' ') {
-      hex++;
-      continue;
-    }
-    unsigned b;
-    sscanf(hex, "%2x", &b);
-    out[n++] = (uint8_t)b;
-    hex += 2;
-  }
-  return n;
-}
-
-static void expect_bytes(const asx_buf *b, const char *hex) {
-  uint8_t want[512];
-  size_t n = unhex(hex, want);
-  cr_assert_eq(b->len, n, "length %zu, expected %zu", b->len, n);
-  for (size_t i = 0; i < n; i++)
-    cr_assert_eq(b->data[i], want[i], "byte %zu: %02x, expected %02x", i, b->data[i], want[i]);
-}
 
 Test(kafka_primitives, zigzag_varint_vectors, .timeout = 60) {
   static const vec v32[] = {{0, "00"},        {-1, "01"},         {1, "02"},
