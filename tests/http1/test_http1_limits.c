@@ -312,6 +312,13 @@ Test(http1_limits, quoted_chunk_ext_over_limit_then_bad_byte_agrees_for_every_sp
          "1;e=\"aaaaaaaaaaaaaaaaaaaa\"x\r\nx\r\n0\r\n\r\n", ASX_HTTP1_ERR_CHUNK_EXT_TOO_LONG),
     CASE("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
          "1;e=\"aaaaaaaaaaaaaaaaaaaa\"\x10\r\nx\r\n0\r\n\r\n", ASX_HTTP1_ERR_CHUNK_EXT_TOO_LONG),
+    /* over the limit, then a byte llhttp refuses inside the quotes (llhttp closes the span
+     * before judging it, so the limit comes first, for every cut) */
+    CASE("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+         "1;e=\"aaaaaaaaaaaaaaaaaaaa\x01\"\r\nx\r\n0\r\n\r\n", ASX_HTTP1_ERR_CHUNK_EXT_TOO_LONG),
+    /* a byte refused inside the quotes before the limit is reached */
+    CASE("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+         "1;e=\"aa\x01" "aaaaaaaaaaaaaaaaaa\"\r\nx\r\n0\r\n\r\n", ASX_HTTP1_ERR_BAD_CHUNK),
     /* over the limit, followed by valid extension syntax */
     CASE("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
          "1;e=\"aaaaaaaaaaaaaaaaaaaa\";f\r\nx\r\n0\r\n\r\n", ASX_HTTP1_ERR_CHUNK_EXT_TOO_LONG),
