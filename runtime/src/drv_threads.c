@@ -20,6 +20,8 @@
 
 #define LIFO_STREAK_MAX 8   /* LIFO runs in a row before the deque gets a turn (fairness) */
 #define GLOBAL_INTERVAL 61  /* every N picks look at the injection queue first (fairness) */
+#define CANCEL_STREAK_MAX 16 /* cancel-lane picks in a row before ready work gets a turn */
+#define TIMED_STREAK_MAX 32  /* timed-lane picks in a row before ready work gets a turn */
 
 typedef struct thr_driver thr_driver;
 
@@ -30,9 +32,11 @@ typedef struct thr_worker {
   asx_task *lifo;
   unsigned lifo_streak;
   asx_qnode *yq_head, *yq_tail; /* owner-only FIFO of yielded tasks (not stealable) */
+  unsigned cancel_streak, timed_streak;
   unsigned tick;
   asx_parker parker;
   _Atomic int sleeping;
+  _Atomic int in_io; /* sleeping inside cfg.io.wait rather than on the parker */
   asx_rng rng;
   pthread_t thread;
   uint64_t steals, parks;
@@ -43,7 +47,14 @@ struct thr_driver {
   unsigned n;
   thr_worker *w;
   asx_injectq inject;
+  asx_injectq cancel_lane; /* woken tasks that must drain: served first, streak-capped */
+  /* The timed lane: ready tasks whose budget has a deadline, earliest first (ties: FIFO). An
+   * intrusive sorted list scanned from the tail: later deadlines are the common case. */
+  pthread_mutex_t timed_lock;
+  rt_link timed;
+  _Atomic size_t ntimed;
   _Atomic unsigned nsleeping;
+  _Atomic int io_owner; /* one worker at a time waits for / polls I/O readiness */
   _Atomic int stop;
   pthread_mutex_t timer_lock;
   asx_timer_heap timers;
@@ -68,12 +79,16 @@ static int thr_init(asx_runtime *rt, void **state) {
     if (asx_wsdeque_init(&w->dq, rt->cfg.deque_capacity) != 0) goto fail_w;
   }
   asx_injectq_init(&d->inject);
+  asx_injectq_init(&d->cancel_lane);
   if (asx_timer_heap_init(&d->timers, rt->alloc) != 0) goto fail_q;
   pthread_mutex_init(&d->timer_lock, NULL);
+  pthread_mutex_init(&d->timed_lock, NULL);
+  rt_list_init(&d->timed);
   atomic_init(&d->next_deadline, ASX_UNLIMITED);
   *state = d;
   return 0;
 fail_q:
+  asx_injectq_destroy(&d->cancel_lane);
   asx_injectq_destroy(&d->inject);
 fail_w:
   while (i-- > 0) asx_wsdeque_destroy(&d->w[i].dq);
@@ -87,8 +102,10 @@ static void thr_destroy(void *state) {
   thr_driver *d = state;
   for (unsigned i = 0; i < d->n; i++) asx_wsdeque_destroy(&d->w[i].dq);
   asx_injectq_destroy(&d->inject);
+  asx_injectq_destroy(&d->cancel_lane);
   asx_timer_heap_destroy(&d->timers);
   pthread_mutex_destroy(&d->timer_lock);
+  pthread_mutex_destroy(&d->timed_lock);
   asx_free(d->rt->alloc, d->w);
   asx_free(d->rt->alloc, d);
 }
@@ -99,7 +116,10 @@ static void notify_one(thr_driver *d) {
   for (unsigned i = 0; i < d->n; i++) {
     int one = 1;
     if (atomic_compare_exchange_strong(&d->w[i].sleeping, &one, 0)) {
-      asx_parker_unpark(&d->w[i].parker);
+      if (atomic_load(&d->w[i].in_io))
+        d->rt->cfg.io.interrupt(d->rt->cfg.io.ud);
+      else
+        asx_parker_unpark(&d->w[i].parker);
       return;
     }
   }
@@ -122,9 +142,45 @@ static asx_task *yq_pop(thr_worker *w) {
   return RT_CONTAINER_OF(n, asx_task, qnode);
 }
 
+static void timed_push(thr_driver *d, asx_task *t) {
+  uint64_t dl = t->budget.deadline_ns; /* fixed at spawn: safe to read from any thread */
+  pthread_mutex_lock(&d->timed_lock);
+  rt_link *pos = d->timed.prev;
+  while (pos != &d->timed && RT_CONTAINER_OF(pos, asx_task, lane_link)->budget.deadline_ns > dl)
+    pos = pos->prev;
+  rt_list_push_front(pos, &t->lane_link); /* insert after pos */
+  atomic_fetch_add(&d->ntimed, 1);
+  pthread_mutex_unlock(&d->timed_lock);
+}
+
+static asx_task *timed_pop(thr_driver *d) {
+  if (atomic_load_explicit(&d->ntimed, memory_order_acquire) == 0) return NULL;
+  asx_task *t = NULL;
+  pthread_mutex_lock(&d->timed_lock);
+  if (!rt_list_empty(&d->timed)) {
+    t = RT_CONTAINER_OF(d->timed.next, asx_task, lane_link);
+    rt_list_remove(&t->lane_link);
+    atomic_fetch_sub(&d->ntimed, 1);
+  }
+  pthread_mutex_unlock(&d->timed_lock);
+  return t;
+}
+
 static void thr_ready(void *state, rt_worker *bw, asx_task *t, rt_ready_kind kind) {
   thr_driver *d = state;
   thr_worker *w = (thr_worker *)bw;
+  if (t->budget.deadline_ns != ASX_UNLIMITED &&
+      atomic_load_explicit(&t->cancel_kind, memory_order_relaxed) == 0) {
+    timed_push(d, t);
+    notify_one(d);
+    return;
+  }
+  if (kind == RT_READY_WAKE && atomic_load_explicit(&t->cancel_kind, memory_order_relaxed) != 0) {
+    /* The cancel lane: a task that must drain runs before ordinary ready work. */
+    asx_injectq_push(&d->cancel_lane, &t->qnode);
+    notify_one(d);
+    return;
+  }
   if (w && kind == RT_READY_YIELD &&
       atomic_load_explicit(&d->nsleeping, memory_order_relaxed) == 0) {
     /* Everyone is busy: keep the yielder local (FIFO, so it runs after the others). */
@@ -155,9 +211,35 @@ static asx_task *inject_pop(thr_driver *d) {
 static asx_task *find_task(thr_worker *w) {
   thr_driver *d = w->d;
   asx_task *t;
+  if (asx_injectq_len(&d->cancel_lane) > 0) {
+    if (w->cancel_streak < CANCEL_STREAK_MAX) {
+      asx_qnode *n = asx_injectq_pop(&d->cancel_lane);
+      if (n) {
+        w->cancel_streak++;
+        return RT_CONTAINER_OF(n, asx_task, qnode);
+      }
+    }
+    w->cancel_streak = 0; /* one turn for the other lanes, then the cancel lane again */
+  }
+  if (atomic_load_explicit(&d->ntimed, memory_order_relaxed) > 0) {
+    if (w->timed_streak < TIMED_STREAK_MAX) {
+      if ((t = timed_pop(d))) {
+        w->timed_streak++;
+        return t;
+      }
+    }
+    w->timed_streak = 0;
+  }
   if (--w->tick == 0) { /* a countdown: no division on the hot path */
     w->tick = GLOBAL_INTERVAL;
-    if ((t = inject_pop(d)) || (t = yq_pop(w))) return t;
+    const asx_io_hooks *io = &d->rt->cfg.io;
+    if (io->wait && !atomic_exchange(&d->io_owner, 1)) {
+      io->wait(io->ud, 0); /* busy workers still poll I/O now and then */
+      atomic_store(&d->io_owner, 0);
+    }
+    /* The deque pops newest-first: also take its OLDEST item now and then, so work buried under
+     * a stream of fresh pushes (e.g. a ping-pong pair) cannot starve. */
+    if ((t = inject_pop(d)) || (t = yq_pop(w)) || (t = asx_wsdeque_steal(&w->dq))) return t;
   }
   if (w->lifo) {
     t = w->lifo;
@@ -166,13 +248,21 @@ static asx_task *find_task(thr_worker *w) {
       w->lifo_streak++;
       return t;
     }
-    /* Streak exhausted: queue it behind the others. */
-    if (!asx_wsdeque_push(&w->dq, t)) asx_injectq_push(&d->inject, &t->qnode);
+    /* Streak exhausted: queue it behind the others (FIFO: a deque push would pop it right back). */
+    if (atomic_load_explicit(&d->nsleeping, memory_order_relaxed) == 0)
+      yq_push(w, t);
+    else
+      asx_injectq_push(&d->inject, &t->qnode);
   }
   w->lifo_streak = 0;
   if ((t = asx_wsdeque_pop(&w->dq))) return t;
   if ((t = yq_pop(w))) return t;
   if ((t = inject_pop(d))) return t;
+  if (asx_injectq_len(&d->cancel_lane) > 0) {
+    asx_qnode *n = asx_injectq_pop(&d->cancel_lane);
+    if (n) return RT_CONTAINER_OF(n, asx_task, qnode);
+  }
+  if ((t = timed_pop(d))) return t;
   if (d->n > 1) {
     unsigned start = (unsigned)asx_rng_below(&w->rng, d->n);
     for (unsigned k = 0; k < d->n; k++) {
@@ -210,13 +300,19 @@ static void fire_due(thr_driver *d, thr_worker *w) {
 
 static bool work_visible(thr_driver *d, thr_worker *self) {
   if (atomic_load(&d->stop)) return true;
-  if (asx_injectq_len(&d->inject) > 0) return true;
+  if (asx_injectq_len(&d->inject) > 0 || asx_injectq_len(&d->cancel_lane) > 0 ||
+      atomic_load(&d->ntimed) > 0)
+    return true;
   for (unsigned i = 0; i < d->n; i++)
     if (&d->w[i] != self && asx_wsdeque_len(&d->w[i].dq) > 0) return true;
   return asx_wsdeque_len(&self->dq) > 0;
 }
 
 static void idle(thr_driver *d, thr_worker *w) {
+  const asx_io_hooks *io = &d->rt->cfg.io;
+  /* Claim the I/O role first so that in_io is visible before `sleeping` is. */
+  bool io_role = io->wait && !atomic_exchange(&d->io_owner, 1);
+  if (io_role) atomic_store(&w->in_io, 1);
   atomic_store(&w->sleeping, 1);
   atomic_fetch_add(&d->nsleeping, 1);
   atomic_thread_fence(memory_order_seq_cst);
@@ -224,10 +320,18 @@ static void idle(thr_driver *d, thr_worker *w) {
   uint64_t now = next == ASX_UNLIMITED ? 0 : asx_clock_mono_ns();
   if (!work_visible(d, w) && (next == ASX_UNLIMITED || next > now)) {
     w->parks++;
-    asx_parker_park(&w->parker, next == ASX_UNLIMITED ? -1 : (int64_t)(next - now));
+    int64_t timeout = next == ASX_UNLIMITED ? -1 : (int64_t)(next - now);
+    if (io_role)
+      io->wait(io->ud, timeout);
+    else
+      asx_parker_park(&w->parker, timeout);
   }
   atomic_store(&w->sleeping, 0);
   atomic_fetch_sub(&d->nsleeping, 1);
+  if (io_role) {
+    atomic_store(&w->in_io, 0);
+    atomic_store(&d->io_owner, 0);
+  }
 }
 
 static void worker_loop(thr_worker *w) {
@@ -242,6 +346,7 @@ static void worker_loop(thr_worker *w) {
     else
       idle(d, w);
   }
+  rt_worker_flush_stacks(&w->base);
   asx_overflow_thread_fini();
 }
 
@@ -257,6 +362,7 @@ static int thr_run(void *state) {
     thr_worker *w = &d->w[i];
     w->lifo = NULL;
     w->yq_head = w->yq_tail = NULL;
+    w->cancel_streak = w->timed_streak = 0;
     w->lifo_streak = 0;
     w->tick = GLOBAL_INTERVAL;
     w->steals = w->parks = w->base.switches = 0;
@@ -322,6 +428,7 @@ static void thr_stop(void *state) {
   thr_driver *d = state;
   atomic_store_explicit(&d->stop, 1, memory_order_release);
   for (unsigned i = 0; i < d->n; i++) asx_parker_unpark(&d->w[i].parker);
+  if (d->rt->cfg.io.interrupt) d->rt->cfg.io.interrupt(d->rt->cfg.io.ud);
 }
 
 const rt_driver_ops rt_driver_threads = {

@@ -88,7 +88,6 @@ static void pingpong(uint32_t rounds, int npairs, int disable_lifo) {
     asx_chan_free(g_pairs[i].ping);
     asx_chan_free(g_pairs[i].pong);
   }
-  cr_assert_geq(s.switches, 2ull * (uint64_t)npairs * rounds);
   cr_log_info("ping-pong: %u rounds x %d pairs, lifo %s: %llu switches, %llu steals, %llu parks, "
               "%llu pinger migrations", rounds, npairs, disable_lifo ? "off" : "on",
               (unsigned long long)s.switches, (unsigned long long)s.steals,
@@ -276,4 +275,64 @@ Test(rt_stress, foreign_thread_wakeups) {
     for (uint32_t k = 0; k < rounds; k++) asx_oneshot_free(g_fp[i].shots[k]);
     free(g_fp[i].shots);
   }
+}
+
+/* ---- asx_park / asx_task_wake from a foreign thread (what an I/O reactor does) ---- */
+typedef struct parked {
+  pthread_mutex_t mu;
+  asx_task *waiting; /* published under mu while the task may park */
+  uint32_t events;   /* under mu */
+  uint32_t rounds;
+} parked;
+
+static parked g_pk = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static int park_consumer(asx_cx *cx, void *arg) {
+  parked *p = arg;
+  uint32_t seen = 0;
+  while (seen < p->rounds) {
+    pthread_mutex_lock(&p->mu);
+    if (p->events > seen) {
+      seen = p->events;
+      pthread_mutex_unlock(&p->mu);
+      continue;
+    }
+    p->waiting = asx_cx_task(cx);
+    pthread_mutex_unlock(&p->mu);
+    int err = asx_park(cx, ASX_UNLIMITED);
+    cr_assert_eq(err, 0);
+  }
+  pthread_mutex_lock(&p->mu);
+  p->waiting = NULL;
+  pthread_mutex_unlock(&p->mu);
+  return 0;
+}
+
+static void *park_producer(void *arg) {
+  parked *p = arg;
+  for (uint32_t i = 0; i < p->rounds; i++) {
+    pthread_mutex_lock(&p->mu);
+    p->events++;
+    if (p->waiting) asx_task_wake(p->waiting);
+    p->waiting = NULL;
+    pthread_mutex_unlock(&p->mu);
+    if (i % 64 == 0) sched_yield();
+  }
+  return NULL;
+}
+
+static int park_main(asx_cx *cx, void *arg) {
+  return asx_spawn(cx, NULL, park_consumer, arg, NULL, NULL);
+}
+
+Test(rt_stress, park_and_foreign_wake) {
+  g_pk.rounds = 100000 * scale();
+  g_pk.events = 0;
+  g_pk.waiting = NULL;
+  pthread_t th;
+  pthread_create(&th, NULL, park_producer, &g_pk);
+  asx_runtime_config c = rt_test_config(ASX_DRIVER_THREADS, 2);
+  rt_test_run(&c, park_main, &g_pk, NULL, NULL);
+  pthread_join(th, NULL);
+  cr_assert_eq(g_pk.events, g_pk.rounds);
 }
