@@ -211,7 +211,10 @@ int asx_task_join(asx_cx *cx, asx_task *t, int *rc, asx_outcome *outcome) {
 
 int asx_park(asx_cx *cx, uint64_t until) {
   asx_task *t = task_of(cx);
-  if (rt_checkpoint(t, false)) return ASX_ECANCELED;
+  /* No rt_checkpoint here: its forced yield would put the task in a run queue (SCHEDULED) after
+   * the caller published itself as a waiter, and a wake landing then is absorbed and lost; the
+   * task would park with nobody left to wake it. rt_wait still observes cancellation and the
+   * budget deadline, and parking gives the worker away anyway. */
   return rt_wait(t, until);
 }
 
@@ -266,6 +269,13 @@ asx_budget asx_cx_budget(asx_cx *cx) { return task_of(cx)->budget; }
 asx_runtime *asx_cx_runtime(asx_cx *cx) { return task_of(cx)->rt; }
 asx_region *asx_cx_region(asx_cx *cx) { return task_of(cx)->region; }
 asx_task *asx_cx_task(asx_cx *cx) { return task_of(cx); }
+const asx_io_hooks *asx_cx_io(asx_cx *cx) {
+  static const asx_io_hooks none = {NULL, NULL, NULL};
+  asx_runtime *rt = task_of(cx)->rt;
+  /* Only the threads driver ever calls the hooks: report none elsewhere, or a task would wait
+   * for readiness that no one polls. */
+  return rt->cfg.driver == ASX_DRIVER_THREADS ? &rt->cfg.io : &none;
+}
 uint64_t asx_task_id(const asx_task *t) { return t->id; }
 uint64_t asx_now(asx_cx *cx) { return rt_now(task_of(cx)->rt); }
 

@@ -218,6 +218,10 @@ asx_runtime *asx_cx_runtime(asx_cx *cx);
 asx_region *asx_cx_region(asx_cx *cx);
 /* Task-only: the calling task (for asx_task_wake / asx_task_cancel); owned by the runtime. */
 asx_task *asx_cx_task(asx_cx *cx);
+/* Task-only: the I/O hooks this runtime was configured with (all NULL when none, or when the
+ * driver does not call them: DETERMINISTIC); lets a reactor (net/) find its own state from a
+ * task. Borrowed, valid while the runtime lives. */
+const asx_io_hooks *asx_cx_io(asx_cx *cx);
 /* Task-only: runtime clock in ns (monotonic, or virtual time with the deterministic driver). */
 uint64_t asx_now(asx_cx *cx);
 /* Task-only: randomness through the driver (seeded, reproducible with the deterministic driver). */
