@@ -219,7 +219,8 @@ const char *asx_trace_type_name(asx_trace_type t) {
   static const char *const names[] = {"task_spawn",      "task_end",      "region_open",
                                       "region_close",    "cancel",        "cleanup_overrun",
                                       "obligation_leak", "panic",         "region_leak",
-                                      "deadlock",        "sched_choice",  "user"};
+                                      "deadlock",        "sched_choice",  "user",
+                                      "timer_fired",     "random"};
   return (int)t >= 0 && (size_t)t < sizeof(names) / sizeof(names[0]) ? names[t] : "?";
 }
 

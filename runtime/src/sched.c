@@ -71,7 +71,15 @@ void rt_switch_out(asx_task *t, int reason) {
   asx_ctx_switch(&t->ctx, &t->worker->sched_ctx);
 }
 
-static void timer_wake(rt_timer *tm, rt_worker *w) { rt_wake(tm->task, w); }
+static void timer_wake(rt_timer *tm, rt_worker *w) {
+  asx_runtime *rt = tm->task->rt;
+  if (rt->cfg.trace) {
+    asx_trace_event ev = rt_event(rt, ASX_TRACE_TIMER_FIRED, tm->task, NULL);
+    ev.value = tm->node.deadline;
+    rt_trace(rt, &ev);
+  }
+  rt_wake(tm->task, w);
+}
 
 int rt_wait(asx_task *t, uint64_t until) {
   if (rt_cancel_observable(t)) return ASX_ECANCELED;

@@ -224,7 +224,13 @@ uint64_t asx_now(asx_cx *cx) { return rt_now(task_of(cx)->rt); }
 
 uint64_t asx_random(asx_cx *cx) {
   asx_task *t = task_of(cx);
-  return t->rt->drv->random(t->rt->drv_state, t->worker);
+  uint64_t v = t->rt->drv->random(t->rt->drv_state, t->worker);
+  if (t->rt->cfg.trace) {
+    asx_trace_event ev = rt_event(t->rt, ASX_TRACE_RANDOM, t, NULL);
+    ev.value = v;
+    rt_trace(t->rt, &ev);
+  }
+  return v;
 }
 
 void asx_trace_user(asx_cx *cx, const char *msg, uint64_t value) {

@@ -88,7 +88,9 @@ typedef enum asx_trace_type {
   ASX_TRACE_REGION_LEAK,     /* a task ended without closing a region it opened (auto-closed) */
   ASX_TRACE_DEADLOCK,        /* deterministic driver: nothing runnable, no timer, tasks blocked */
   ASX_TRACE_SCHED_CHOICE,    /* deterministic driver: `value` = index chosen, `code` = ready count */
-  ASX_TRACE_USER             /* asx_trace_user: `message`, `value` */
+  ASX_TRACE_USER,            /* asx_trace_user: `message`, `value` */
+  ASX_TRACE_TIMER_FIRED,     /* a task's timer fired: `value` = its deadline */
+  ASX_TRACE_RANDOM           /* asx_random: `value` = the number drawn */
 } asx_trace_type;
 
 typedef struct asx_trace_event {
@@ -118,6 +120,23 @@ typedef enum asx_driver_kind {
   ASX_DRIVER_DETERMINISTIC    /* one thread, seeded choice among all ready tasks, virtual time */
 } asx_driver_kind;
 
+/* Deterministic driver: picks the next task among `nready` ready tasks (ids in the driver's
+ * order) and returns its index (taken modulo nready). Lets lab/ replay a recorded schedule or
+ * explore others. Called on the run's thread; must not call into the runtime. */
+typedef uint32_t (*asx_choose_fn)(void *ud, uint32_t nready, const uint64_t *ready_ids);
+
+/* I/O readiness integration (net/): with these hooks, an idle worker of the THREADS driver waits
+ * for I/O instead of sleeping on its futex, at most one worker at a time; a busy worker polls
+ * (timeout 0) every 61 picks so I/O is not starved. wait() wakes ready tasks with
+ * asx_task_wake and returns after at most timeout_ns (< 0: no limit) or soon after interrupt().
+ * interrupt() is thread-safe and must also make a wait() that starts later return at once (an
+ * eventfd write does both). Neither may call into the runtime except asx_task_wake. */
+typedef struct asx_io_hooks {
+  void (*wait)(void *ud, int64_t timeout_ns);
+  void (*interrupt)(void *ud);
+  void *ud;
+} asx_io_hooks;
+
 /* A value type; fill with asx_runtime_config_default and adjust. */
 typedef struct asx_runtime_config {
   unsigned workers;            /* 0 = number of online cores (THREADS driver); DETERMINISTIC uses 1 */
@@ -126,11 +145,22 @@ typedef struct asx_runtime_config {
   uint64_t seed;               /* PRNG seed (scheduling choices in DETERMINISTIC, asx_random) */
   asx_trace_fn trace;          /* NULL = events are only counted */
   void *trace_ud;
+  /* DETERMINISTIC (lab): when *shutdown_request becomes nonzero (e.g. set by `choose`), the
+   * driver requests a shutdown cancel of the root region once, before its next choice. */
+  const int *shutdown_request;
+  /* DETERMINISTIC (lab): task switches after which the run is abandoned: asx_runtime_run returns
+   * ASX_ETIMEDOUT and tasks still live are leaked (only asx_runtime_free may follow). 0 = none. */
+  uint64_t max_steps;
   const asx_allocator *alloc;  /* NULL = libc */
   uint32_t poll_budget;        /* checkpoints before a forced yield; 0 = 61 */
   uint64_t cleanup_budget_ns[ASX_CANCEL_KIND_COUNT]; /* per kind; 0 = built-in default */
   size_t deque_capacity;       /* per-worker run queue slots, power of two; 0 = 256 */
   int record_choices;          /* DETERMINISTIC: keep the choice sequence (asx_runtime_choices) */
+  int disable_lifo_slot;       /* THREADS: woken tasks go to the stealable deque, never the LIFO
+                                * slot (more cross-worker wakeups; used by stress tests) */
+  asx_choose_fn choose;        /* DETERMINISTIC: replaces the seeded choice when set */
+  void *choose_ud;
+  asx_io_hooks io;             /* THREADS: I/O readiness hooks; all NULL = none */
 } asx_runtime_config;
 
 /* Teardown accounting: after asx_runtime_run returns, live_* and unresolved_obligations are 0
