@@ -1,0 +1,47 @@
+/* Internal structures of asx_grpc_server. Not public API. */
+#ifndef ASX_GRPC_SERVER_INTERNAL_H
+#define ASX_GRPC_SERVER_INTERNAL_H
+
+#include "asx/grpc_server.h"
+
+typedef enum grpc_kind { GK_UNARY, GK_SERVER_STREAM, GK_CLIENT_STREAM, GK_BIDI } grpc_kind;
+
+typedef struct grpc_method {
+  char *path;
+  size_t path_len;
+  grpc_kind kind;
+  union {
+    asx_grpc_unary_fn unary;
+    asx_grpc_server_stream_fn server_stream;
+    asx_grpc_client_stream_fn client_stream;
+    asx_grpc_bidi_fn bidi;
+  } fn;
+  void *ud;
+} grpc_method;
+
+struct asx_grpc_server {
+  asx_grpc_server_config cfg;
+  grpc_method *methods;
+  size_t n, cap;
+};
+
+#define GRPC_READ_CHUNK 16384u
+
+struct asx_grpc_call {
+  asx_grpc_server *srv;
+  asx_http2_exchange *ex;
+  asx_grpc_decoder *dec;
+  uint8_t in[GRPC_READ_CHUNK];   /* body bytes read, not yet decoded */
+  size_t in_off, in_len;
+  bool in_end;                   /* the request body ended */
+  bool headers_sent;             /* response headers (200, content-type) are out */
+  bool status_set;
+  int status;
+  asx_buf status_msg;            /* raw text, percent-encoded when sent */
+  int recv_err;                  /* sticky decoder error */
+};
+
+/* server_call.c: ends the call (status from rc unless set) with trailers or trailers-only. */
+void grpc_call_finish(asx_cx *cx, asx_grpc_call *call, int rc);
+
+#endif

@@ -1,0 +1,210 @@
+/* The gRPC server against grpcio (Python, raw bytes, no generated code) on loopback: the echo
+ * service's four method kinds, DEADLINE_EXCEEDED from grpc-timeout (client side) and from the
+ * server's own budget, UNIMPLEMENTED, receive/send limits at limit and limit+1
+ * (RESOURCE_EXHAUSTED), plus registry argument checks. Every test tears the runtime down and
+ * checks that no task, region, obligation or descriptor is left. */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "asx/grpc_server.h"
+#include "h2srv_util.h"
+#include "test_alloc.h"
+
+TestSuite(grpcsrv, .timeout = 120);
+
+static char out[1 << 16];
+
+static void start(h2t_server *t, asx_grpc_server **srv, size_t max_msg, uint64_t max_timeout) {
+  asx_grpc_server_config gc;
+  asx_grpc_server_config_default(&gc);
+  if (max_msg) gc.limits.max_recv_message = gc.limits.max_send_message = max_msg;
+  gc.max_timeout_ns = max_timeout;
+  cr_assert_eq(asx_grpc_server_new(srv, &gc), 0);
+  cr_assert_eq(asx_grpc_register_echo(*srv, "/asx.demo.Echo"), 0);
+  memset(t, 0, sizeof(*t));
+  asx_http2_server_config_default(&t->cfg);
+  asx_grpc_server_attach(*srv, &t->cfg);
+  h2t_start(t);
+}
+
+static void stop(h2t_server *t, asx_grpc_server *srv) {
+  h2t_stop(t);
+  asx_grpc_server_free(srv);
+}
+
+Test(grpcsrv, echo_all_method_kinds) {
+  h2t_server t;
+  asx_grpc_server *srv;
+  start(&t, &srv, 0, 0);
+  int rc = h2t_sh(out, sizeof(out), "/usr/bin/python3 %s/grpc_client.py %u echo", GRPC_TEST_DIR, t.port);
+  cr_assert_eq(rc, 0, "%s", out);
+  cr_assert_null(strstr(out, "FAIL"), "%s", out);
+  cr_assert_not_null(strstr(out, "bidi pass"), "%s", out);
+  stop(&t, srv);
+}
+
+Test(grpcsrv, deadline_unimplemented_and_limits) {
+  h2t_server t;
+  asx_grpc_server *srv;
+  const size_t limit = 256 * 1024;
+  start(&t, &srv, limit, 0);
+  int rc = h2t_sh(out, sizeof(out), "/usr/bin/python3 %s/grpc_client.py %u errors %zu", GRPC_TEST_DIR, t.port, limit);
+  cr_assert_eq(rc, 0, "%s", out);
+  cr_assert_null(strstr(out, "FAIL"), "%s", out);
+  cr_assert_not_null(strstr(out, "over-limit pass"), "%s", out);
+  stop(&t, srv);
+}
+
+Test(grpcsrv, server_budget_deadline_sends_deadline_exceeded) {
+  h2t_server t;
+  asx_grpc_server *srv;
+  start(&t, &srv, 0, 200000000ull); /* every call gets at most 200 ms */
+  int rc = h2t_sh(out, sizeof(out), "/usr/bin/python3 %s/grpc_client.py %u deadline-server", GRPC_TEST_DIR, t.port);
+  cr_assert_eq(rc, 0, "%s", out);
+  cr_assert_not_null(strstr(out, "server-deadline pass"), "%s", out);
+  stop(&t, srv);
+}
+
+Test(grpcsrv, tls_with_alpn_h2) {
+  char dir[] = "/tmp/asx-grpcsrv-tlsXXXXXX";
+  cr_assert_not_null(mkdtemp(dir));
+  cr_assert_eq(h2t_sh(out, sizeof(out), "cd %s && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout key.pem -out cert.pem -days 1 -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1", dir), 0, "%s", out);
+  char cert[128], key[128];
+  snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
+  snprintf(key, sizeof(key), "%s/key.pem", dir);
+  asx_tls_options o;
+  asx_tls_options_default(&o, ASX_TLS_SERVER);
+  o.cert_file = cert;
+  o.key_file = key;
+  const char *alpn[] = {"h2"};
+  o.alpn = alpn;
+  o.alpn_count = 1;
+  asx_grpc_server *srv;
+  cr_assert_eq(asx_grpc_server_new(&srv, NULL), 0);
+  cr_assert_eq(asx_grpc_register_echo(srv, "/asx.demo.Echo"), 0);
+  h2t_server t;
+  memset(&t, 0, sizeof(t));
+  cr_assert_eq(asx_tls_config_new(&o, &t.tls, NULL, 0), 0);
+  asx_http2_server_config_default(&t.cfg);
+  asx_grpc_server_attach(srv, &t.cfg);
+  h2t_start(&t);
+  int rc = h2t_sh(out, sizeof(out), "/usr/bin/python3 %s/grpc_client.py %u tls %s", GRPC_TEST_DIR, t.port, cert);
+  cr_assert_eq(rc, 0, "%s", out);
+  cr_assert_null(strstr(out, "FAIL"), "%s", out);
+  cr_assert_not_null(strstr(out, "tls-bidi pass"), "%s", out);
+  h2t_stop(&t);
+  asx_tls_config_free(t.tls);
+  asx_grpc_server_free(srv);
+  h2t_sh(NULL, 0, "rm -rf %s", dir);
+}
+
+static atomic_int slow_started;
+
+static int slow_unary(asx_cx *cx, asx_grpc_call *call, asx_slice req, asx_buf *resp, void *ud) {
+  (void)call, (void)req, (void)resp, (void)ud;
+  atomic_store(&slow_started, 1);
+  return asx_sleep(cx, 5000000000ull);
+}
+
+typedef struct shell_job {
+  pthread_t th;
+  char cmd[512];
+  char out[1024];
+  int rc;
+} shell_job;
+
+static void *shell_thread(void *arg) {
+  shell_job *j = arg;
+  j->rc = h2t_sh(j->out, sizeof(j->out), "%s", j->cmd);
+  return NULL;
+}
+
+/* Server shutdown while a call is in flight: the call's task is cancelled with the connection
+ * and the client gets a proper CANCELLED status (sent during the GOAWAY drain), not a torn
+ * connection. */
+Test(grpcsrv, shutdown_cancels_call_with_status) {
+  h2t_server t;
+  asx_grpc_server *srv;
+  cr_assert_eq(asx_grpc_server_new(&srv, NULL), 0);
+  cr_assert_eq(asx_grpc_server_add_unary(srv, "/t.T/Slow", slow_unary, NULL), 0);
+  memset(&t, 0, sizeof(t));
+  asx_http2_server_config_default(&t.cfg);
+  asx_grpc_server_attach(srv, &t.cfg);
+  h2t_start(&t);
+  atomic_store(&slow_started, 0);
+  shell_job j;
+  snprintf(j.cmd, sizeof(j.cmd), "/usr/bin/python3 %s/grpc_client.py %u slow", GRPC_TEST_DIR, t.port);
+  cr_assert_eq(pthread_create(&j.th, NULL, shell_thread, &j), 0);
+  for (int i = 0; i < 1000 && !atomic_load(&slow_started); i++) h2t_msleep(5);
+  cr_assert_eq(atomic_load(&slow_started), 1);
+  h2t_halt(&t);
+  pthread_join(j.th, NULL);
+  h2t_check_fds(&t);
+  asx_grpc_server_free(srv);
+  cr_assert_eq(j.rc, 0, "%s", j.out);
+  cr_assert_str_eq(j.out, "status CANCELLED\n");
+}
+
+static int nop_unary(asx_cx *cx, asx_grpc_call *call, asx_slice req, asx_buf *resp, void *ud) {
+  (void)cx, (void)call, (void)req, (void)resp, (void)ud;
+  return 0;
+}
+
+Test(grpcsrv, registry_checks) {
+  asx_grpc_server *srv;
+  cr_assert_eq(asx_grpc_server_new(&srv, NULL), 0);
+  cr_assert_eq(asx_grpc_server_add_unary(srv, "/a.B/C", nop_unary, NULL), 0);
+  cr_assert_eq(asx_grpc_server_add_unary(srv, "/a.B/C", nop_unary, NULL), ASX_EEXIST);
+  cr_assert_eq(asx_grpc_server_add_unary(srv, "a.B/C", nop_unary, NULL), ASX_EINVAL);
+  cr_assert_eq(asx_grpc_server_add_unary(srv, "/a.B/", nop_unary, NULL), ASX_EINVAL);
+  cr_assert_eq(asx_grpc_server_add_unary(srv, "//C", nop_unary, NULL), ASX_EINVAL);
+  cr_assert_eq(asx_grpc_server_add_unary(srv, "/a/b/c", nop_unary, NULL), ASX_EINVAL);
+  cr_assert_eq(asx_grpc_server_add_unary(srv, "/a.B/D", NULL, NULL), ASX_EINVAL);
+  for (int i = 0; i < 40; i++) {
+    char p[32];
+    snprintf(p, sizeof(p), "/s.S/M%d", i);
+    cr_assert_eq(asx_grpc_server_add_unary(srv, p, nop_unary, NULL), 0);
+  }
+  cr_assert_eq(asx_grpc_register_echo(srv, "/asx.demo.Echo"), 0);
+  cr_assert_eq(asx_grpc_register_echo(srv, "/asx.demo.Echo"), ASX_EEXIST);
+  asx_grpc_server_free(srv);
+}
+
+/* The gRPC layer's allocations (call, decoder, buffers) fail from index i on, for every i of a
+ * unary call: the client always gets an answer (no hang), nothing leaks, teardown is clean. */
+Test(grpcsrv, failing_allocator_every_index) {
+  long i = 0;
+  for (;; i++) {
+    test_alloc ta;
+    test_alloc_init(&ta);
+    asx_grpc_server_config gc;
+    asx_grpc_server_config_default(&gc);
+    gc.alloc = &ta.base;
+    asx_grpc_server *srv;
+    cr_assert_eq(asx_grpc_server_new(&srv, &gc), 0);
+    cr_assert_eq(asx_grpc_register_echo(srv, "/asx.demo.Echo"), 0);
+    /* The registry is built: only the calls allocate through ta from here on. */
+    test_alloc_fail_after(&ta, i);
+    h2t_server t;
+    memset(&t, 0, sizeof(t));
+    asx_http2_server_config_default(&t.cfg);
+    asx_grpc_server_attach(srv, &t.cfg);
+    t.workers = 1; /* test_alloc is not thread-safe */
+    h2t_start(&t);
+    int rc = h2t_sh(out, sizeof(out), "/usr/bin/python3 %s/grpc_client.py %u one", GRPC_TEST_DIR, t.port);
+    h2t_stop(&t);
+    cr_assert_eq(rc, 0, "index %ld: %s", i, out);
+    test_alloc_fail_after(&ta, -1);
+    asx_grpc_server_free(srv);
+    cr_assert_eq(ta.live, 0, "index %ld: %ld blocks leaked", i, ta.live);
+    cr_assert_null(strstr(out, "DEADLINE_EXCEEDED"), "index %ld: no answer (%s)", i, out);
+    if (ta.failures == 0) {
+      cr_assert_str_eq(out, "status OK\n");
+      break;
+    }
+  }
+  fprintf(stderr, "[figure] grpc failing allocator: %ld indices exercised\n", i);
+}
