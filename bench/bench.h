@@ -9,6 +9,7 @@
 typedef int (*bench_group_fn)(int argc, char **argv);
 
 int bench_runtime_main(int argc, char **argv);
+int bench_lab_main(int argc, char **argv);
 /* bench_ll.c: queues, timers, parker (part of the runtime group). */
 int bench_ll(const char *filter);
 

@@ -14,7 +14,7 @@ struct group {
 static const struct group groups[] = {
     {"runtime", bench_runtime_main, "context switch, stacks, spawn/join, yield, channel, sleeping tasks"},
     {"net", NULL, "sockets and protocol codecs (not written yet)"},
-    {"lab", NULL, "deterministic driver and trace replay (not written yet)"},
+    {"lab", bench_lab_main, "lab record/replay steps/s, trace bytes/step"},
 };
 
 static void usage(FILE *out) {

@@ -100,6 +100,11 @@ static void walk(asx_kafka_decoder *d, const asx_kafka_response *r) {
     case 10:
       touch_str(r->u.find_coordinator.error_message);
       touch_str(r->u.find_coordinator.host);
+      for (int32_t i = 0; i < r->u.find_coordinator.coordinator_count; i++) {
+        touch_str(r->u.find_coordinator.coordinators[i].key);
+        touch_str(r->u.find_coordinator.coordinators[i].host);
+        touch_str(r->u.find_coordinator.coordinators[i].error_message);
+      }
       break;
     case 8:
       for (int32_t i = 0; i < r->u.offset_commit.topic_count; i++) {
@@ -113,6 +118,13 @@ static void walk(asx_kafka_decoder *d, const asx_kafka_response *r) {
         touch_str(r->u.offset_fetch.topics[i].name);
         for (int32_t j = 0; j < r->u.offset_fetch.topics[i].partition_count; j++)
           touch_str(r->u.offset_fetch.topics[i].partitions[j].metadata);
+      }
+      for (int32_t g = 0; g < r->u.offset_fetch.group_count; g++) {
+        const asx_kafka_offset_fetch_group_response *gr = &r->u.offset_fetch.groups[g];
+        touch_str(gr->group_id);
+        for (int32_t i = 0; i < gr->topic_count; i++)
+          for (int32_t j = 0; j < gr->topics[i].partition_count; j++)
+            touch_str(gr->topics[i].partitions[j].metadata);
       }
       break;
     default: abort(); /* the decoder reported success for an API it does not know */
@@ -136,6 +148,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     abort(); /* every failure must explain itself */
   }
   asx_kafka_decoder_free(d);
+
+  /* Response header v1 (correlation id + tags) over the same bytes. */
+  int32_t id;
+  size_t hlen = 0;
+  if (asx_kafka_response_header_decode(data + 1, size - 1, 1, &id, &hlen) == 0 && hlen > size - 1)
+    abort();
 
   /* The framer must accept the same bytes fed one at a time as in one piece. */
   asx_kafka_framer *f = NULL;

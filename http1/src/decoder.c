@@ -263,6 +263,16 @@ static int count_chunk_ext(llhttp_t *p, const char *at, size_t len) {
   return 0;
 }
 
+/* A chunk-extension name or value has really ended. A limit its span crossed may have been
+ * deferred although the span was not cut: the closing quote of a quoted value is part of the
+ * value's span, so when the input ends right after that quote the span callback sees its end
+ * at the end of the input and cannot tell it from a cut span. llhttp calls this before it
+ * looks at the next byte, so raising the deferred error here keeps the verdict the same as
+ * with the input uncut (where the span callback raised it). */
+static int on_chunk_extension_complete(llhttp_t *p) {
+  return dec_pending(dec_of(p), false);
+}
+
 static int on_chunk_complete(llhttp_t *p) {
   dec_of(p)->st.chunk_ext_bytes = 0;
   return 0;
@@ -316,6 +326,8 @@ int asx_http1_decoder_new(asx_http1_decoder **out, asx_http1_kind kind, const as
   d->settings.on_chunk_header = on_chunk_header;
   d->settings.on_chunk_extension_name = count_chunk_ext;
   d->settings.on_chunk_extension_value = count_chunk_ext;
+  d->settings.on_chunk_extension_name_complete = on_chunk_extension_complete;
+  d->settings.on_chunk_extension_value_complete = on_chunk_extension_complete;
   d->settings.on_chunk_complete = on_chunk_complete;
   d->settings.on_message_complete = on_message_complete;
   llhttp_init(&d->parser, kind == ASX_HTTP1_REQUEST ? HTTP_REQUEST : HTTP_RESPONSE, &d->settings);

@@ -110,9 +110,17 @@ static int det_run(void *state) {
   d->w.switches = 0;
   asx_ctx_init_thread(&d->w.sched_ctx);
   asx_overflow_thread_init();
-  bool shutdown_tried = false;
+  bool shutdown_tried = false, shutdown_requested = false;
   int result = 0;
   while (!d->stop) {
+    if (rt->cfg.shutdown_request && *rt->cfg.shutdown_request && !shutdown_requested) {
+      shutdown_requested = true; /* asked for by cfg.choose (the lab's step limit) */
+      asx_region_cancel(rt->root, ASX_CANCEL_SHUTDOWN);
+    }
+    if (rt->cfg.max_steps && d->w.switches >= rt->cfg.max_steps) {
+      result = ASX_ETIMEDOUT; /* abandoned: live tasks are leaked (see max_steps) */
+      break;
+    }
     fire_due(d);
     if (d->nready > 0) {
       uint32_t n = (uint32_t)d->nready;

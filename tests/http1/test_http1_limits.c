@@ -292,3 +292,69 @@ Test(http1_limits, limit_and_syntax_error_in_one_span_agree_for_every_split) {
     h1_assert_split_invariant(&o, cases[i].in, len, 1);
   }
 }
+
+/* Regression (fuzz_http1_request; corpus files regress_chunk_ext_quote_limit_*): the closing
+ * quote of a quoted chunk-extension value belongs to the value's span, so a cut right after it
+ * made the span look cut short; its over-the-limit error was deferred and llhttp's rejection of
+ * the next byte came first (BAD_CHUNK), while the whole input gave CHUNK_EXT_TOO_LONG. The
+ * short cases isolate that; the two fuzz inputs are kept verbatim with the harness's tiny limits. */
+Test(http1_limits, quoted_chunk_ext_over_limit_then_bad_byte_agrees_for_every_split) {
+  asx_http1_limits tiny = asx_http1_limits_default();
+  tiny.max_target = 64;
+  tiny.max_header_block = 256;
+  tiny.max_headers = 8;
+  tiny.max_body = 512;
+  tiny.max_chunk_ext = 16;
+#define CASE(lit, e) {lit, sizeof(lit) - 1, e}
+  static const struct { const char *in; size_t len; asx_http1_error err; } cases[] = {
+    /* over the limit, then a byte llhttp refuses right after the closing quote */
+    CASE("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+         "1;e=\"aaaaaaaaaaaaaaaaaaaa\"x\r\nx\r\n0\r\n\r\n", ASX_HTTP1_ERR_CHUNK_EXT_TOO_LONG),
+    CASE("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+         "1;e=\"aaaaaaaaaaaaaaaaaaaa\"\x10\r\nx\r\n0\r\n\r\n", ASX_HTTP1_ERR_CHUNK_EXT_TOO_LONG),
+    /* over the limit, then a byte llhttp refuses inside the quotes (llhttp closes the span
+     * before judging it, so the limit comes first, for every cut) */
+    CASE("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+         "1;e=\"aaaaaaaaaaaaaaaaaaaa\x01\"\r\nx\r\n0\r\n\r\n", ASX_HTTP1_ERR_CHUNK_EXT_TOO_LONG),
+    /* a byte refused inside the quotes before the limit is reached */
+    CASE("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+         "1;e=\"aa\x01" "aaaaaaaaaaaaaaaaaa\"\r\nx\r\n0\r\n\r\n", ASX_HTTP1_ERR_BAD_CHUNK),
+    /* over the limit, followed by valid extension syntax */
+    CASE("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+         "1;e=\"aaaaaaaaaaaaaaaaaaaa\";f\r\nx\r\n0\r\n\r\n", ASX_HTTP1_ERR_CHUNK_EXT_TOO_LONG),
+    CASE("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+         "1;e=\"aaaaaaaaaaaaaaaaaaaa\"\r\nx\r\n0\r\n\r\n", ASX_HTTP1_ERR_CHUNK_EXT_TOO_LONG),
+    /* exactly at the limit (name "e" + quoted value of 15 bytes = 16): accepted, then a bad byte */
+    CASE("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+         "1;e=\"1234567890123\"x\r\nx\r\n0\r\n\r\n", ASX_HTTP1_ERR_BAD_CHUNK),
+    CASE("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+         "1;e=\"1234567890123\"\r\nx\r\n0\r\n\r\n", ASX_HTTP1_OK),
+    /* the fuzz findings (id:000000 and id:000001 of the first 60 s campaign) */
+    CASE("POST /u HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTrailer: X-HLLLLLLLLLLLLLLLLLLL"
+         "LLLLLLLLLum\r\n\r\n55;ext=\"ranxfer-Enco1;;;ext=\"ranxfer-Enco1;;;;;;;\x10;;\x00\x01"
+         "\x00\x00;;;;;hello\r\n6\r\n w`rld\r\n0\xff\xffX-Sum:\n\r\n", ASX_HTTP1_ERR_CHUNK_EXT_TOO_LONG),
+    CASE("POST /u HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTrailer: X-SLLLLLLLLLLLLLLL*LLL"
+         "LLLLLLLLLum\r\n\r\n55;ext=\"rFnxfer-Enco1;;;;;);=\"\x10;;\x00\x01\x00\x00;;;;;hel"
+         "lo\r\n6\r\n w`rld\r\n0\xff\xffX-Sum:\n\r\n", ASX_HTTP1_ERR_CHUNK_EXT_TOO_LONG),
+  };
+#undef CASE
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    h1_opts o = {.kind = ASX_HTTP1_REQUEST, .limits = &tiny, .finish = 1};
+    h1_run whole = h1_decode(&o, cases[i].in, cases[i].len, 0);
+    cr_assert_eq(whole.error, cases[i].err, "case %zu: %s (%s)", i, asx_http1_error_name(whole.error),
+                 whole.message);
+    cr_assert_eq(whole.messages, cases[i].err == ASX_HTTP1_OK ? 1 : 0, "case %zu", i);
+    /* the cut that used to disagree: right after the closing quote */
+    const char *quote = memchr(cases[i].in, '"', cases[i].len);
+    cr_assert_not_null(quote);
+    quote = memchr(quote + 1, '"', cases[i].len - (size_t)(quote + 1 - cases[i].in));
+    cr_assert_not_null(quote);
+    size_t after_quote = (size_t)(quote + 1 - cases[i].in);
+    h1_run cut = h1_decode_split(&o, cases[i].in, cases[i].len, after_quote);
+    cr_assert_str_eq(cut.log, whole.log, "case %zu cut after the quote (%zu):\n%s\nwhole:\n%s", i,
+                     after_quote, cut.log, whole.log);
+    h1_run_free(&cut);
+    h1_run_free(&whole);
+    h1_assert_split_invariant(&o, cases[i].in, cases[i].len, 1);
+  }
+}

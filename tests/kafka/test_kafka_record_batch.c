@@ -2,6 +2,8 @@
  * CRC coverage, partial input, malformed records, every limit at limit-1/limit/limit+1, a
  * decompression bomb, and failing allocators on encode and decode. */
 #include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "asx/kafka.h"
@@ -84,6 +86,16 @@ static void round_trip(int codec, int n) {
   asx_buf out;
   asx_buf_init(&out, NULL, 0);
   cr_assert_eq(asx_kafka_record_batch_encode(&out, &b, NULL), 0);
+  const char *dir = getenv("ASX_KAFKA_CAPTURE"); /* seeds for fuzz_kafka_record_batch */
+  if (dir && n <= 4) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/../fuzz_kafka_record_batch/built_codec%d_n%d", dir, codec, n);
+    FILE *f = fopen(path, "wb");
+    if (f) {
+      fwrite(out.data, 1, out.len, f);
+      fclose(f);
+    }
+  }
   asx_kafka_decoder *d;
   cr_assert_eq(asx_kafka_decoder_new(&d, NULL, NULL), 0);
   asx_kafka_record_batch got;
@@ -98,7 +110,7 @@ static void round_trip(int codec, int n) {
   free(recs);
 }
 
-Test(kafka_batch, round_trip_every_codec) {
+Test(kafka_batch, round_trip_every_codec, .timeout = 60) {
   int codecs[] = {ASX_KAFKA_CODEC_NONE, ASX_KAFKA_CODEC_GZIP, ASX_KAFKA_CODEC_LZ4, ASX_KAFKA_CODEC_ZSTD};
   for (int c = 0; c < 4; c++) {
     round_trip(codecs[c], 0);
@@ -107,7 +119,7 @@ Test(kafka_batch, round_trip_every_codec) {
   }
 }
 
-Test(kafka_batch, header_layout_and_crc_span) {
+Test(kafka_batch, header_layout_and_crc_span, .timeout = 60) {
   uint8_t val[4];
   asx_kafka_record *recs = make_records(1, sizeof val, val);
   asx_kafka_record_batch b = make_batch(recs, 1, ASX_KAFKA_CODEC_NONE);
@@ -143,7 +155,7 @@ Test(kafka_batch, header_layout_and_crc_span) {
   free(recs);
 }
 
-Test(kafka_batch, partial_batches_ask_for_more) {
+Test(kafka_batch, partial_batches_ask_for_more, .timeout = 60) {
   uint8_t val[20];
   asx_kafka_record *recs = make_records(3, sizeof val, val);
   asx_kafka_record_batch b = make_batch(recs, 3, ASX_KAFKA_CODEC_GZIP);
@@ -176,7 +188,7 @@ static void fix_crc(asx_buf *b) {
   b->data[20] = (uint8_t)crc;
 }
 
-Test(kafka_batch, malformed_records_rejected) {
+Test(kafka_batch, malformed_records_rejected, .timeout = 60) {
   uint8_t val[4];
   asx_kafka_record *recs = make_records(2, sizeof val, val);
   asx_kafka_record_batch b = make_batch(recs, 2, ASX_KAFKA_CODEC_NONE);
@@ -243,7 +255,7 @@ static int decode_with(const asx_buf *b, asx_kafka_limits lim) {
   return rc;
 }
 
-Test(kafka_batch, batch_size_limit_boundaries) {
+Test(kafka_batch, batch_size_limit_boundaries, .timeout = 60) {
   uint8_t val[100];
   asx_kafka_record *recs = make_records(10, sizeof val, val);
   asx_kafka_record_batch b = make_batch(recs, 10, ASX_KAFKA_CODEC_NONE);
@@ -267,7 +279,7 @@ Test(kafka_batch, batch_size_limit_boundaries) {
   free(recs);
 }
 
-Test(kafka_batch, records_per_batch_limit_boundaries) {
+Test(kafka_batch, records_per_batch_limit_boundaries, .timeout = 60) {
   uint8_t val[1];
   asx_kafka_record *recs = make_records(20, sizeof val, val);
   asx_kafka_record_batch b = make_batch(recs, 20, ASX_KAFKA_CODEC_NONE);
@@ -285,7 +297,7 @@ Test(kafka_batch, records_per_batch_limit_boundaries) {
   free(recs);
 }
 
-Test(kafka_batch, headers_per_record_limit_boundaries) {
+Test(kafka_batch, headers_per_record_limit_boundaries, .timeout = 60) {
   asx_kafka_record_header many[5];
   for (int i = 0; i < 5; i++) many[i] = hdrs[0];
   asx_kafka_record rec;
@@ -309,7 +321,7 @@ Test(kafka_batch, headers_per_record_limit_boundaries) {
 
 /* Decompressed size is capped by max_record_batch_size: exactly at the cap decodes, one byte over
  * is ASX_ELIMIT, for every codec. A 2 MiB run of zeros (a bomb of a few KiB) is refused. */
-Test(kafka_batch, decompression_limit_and_bomb) {
+Test(kafka_batch, decompression_limit_and_bomb, .timeout = 60) {
   static uint8_t big[2 << 20];
   int codecs[] = {ASX_KAFKA_CODEC_GZIP, ASX_KAFKA_CODEC_LZ4, ASX_KAFKA_CODEC_ZSTD};
   for (int c = 0; c < 3; c++) {
@@ -347,7 +359,7 @@ Test(kafka_batch, decompression_limit_and_bomb) {
   }
 }
 
-Test(kafka_batch, corrupt_compressed_payload) {
+Test(kafka_batch, corrupt_compressed_payload, .timeout = 60) {
   uint8_t val[200];
   asx_kafka_record *recs = make_records(5, sizeof val, val);
   int codecs[] = {ASX_KAFKA_CODEC_GZIP, ASX_KAFKA_CODEC_LZ4, ASX_KAFKA_CODEC_ZSTD};
@@ -377,7 +389,7 @@ Test(kafka_batch, corrupt_compressed_payload) {
   free(recs);
 }
 
-Test(kafka_batch, failing_allocator_encode_and_decode) {
+Test(kafka_batch, failing_allocator_encode_and_decode, .timeout = 60) {
   uint8_t val[64];
   asx_kafka_record *recs = make_records(8, sizeof val, val);
   int codecs[] = {ASX_KAFKA_CODEC_NONE, ASX_KAFKA_CODEC_GZIP};

@@ -350,7 +350,8 @@ typedef struct asx_kafka_metadata_response {
   int32_t cluster_authorized_operations; /* v8-v10 */
 } asx_kafka_metadata_response;
 
-/* Produce (key 0), v0-v9. `records` are encoded record batches (asx_kafka_record_batch_encode). */
+/* Produce (key 0), v0-v11 (v10+ only add tagged fields, which are skipped). `records` are
+ * encoded record batches (asx_kafka_record_batch_encode). */
 typedef struct asx_kafka_produce_partition {
   int32_t index;
   const uint8_t *records; /* NULL = null records */
@@ -393,7 +394,7 @@ typedef struct asx_kafka_produce_response {
   int32_t throttle_time_ms; /* v1+ */
 } asx_kafka_produce_response;
 
-/* Fetch (key 1), v0-v12. */
+/* Fetch (key 1), v0-v16 (v13+ names topics by id, v15+ drops replica_id). */
 typedef struct asx_kafka_fetch_partition {
   int32_t partition;
   int32_t current_leader_epoch; /* v9+ */
@@ -403,17 +404,19 @@ typedef struct asx_kafka_fetch_partition {
   int32_t partition_max_bytes;
 } asx_kafka_fetch_partition;
 typedef struct asx_kafka_fetch_topic {
-  const char *name;
+  const char *name; /* v0-v12 */
   const asx_kafka_fetch_partition *partitions;
   int32_t partition_count;
+  asx_kafka_uuid topic_id; /* v13+ (from Metadata v10+) */
 } asx_kafka_fetch_topic;
 typedef struct asx_kafka_fetch_forgotten {
-  const char *name;
+  const char *name; /* v7-v12 */
   const int32_t *partitions;
   int32_t partition_count;
+  asx_kafka_uuid topic_id; /* v13+ */
 } asx_kafka_fetch_forgotten;
 typedef struct asx_kafka_fetch_request {
-  int32_t replica_id; /* -1 for consumers */
+  int32_t replica_id; /* v0-v14; -1 for consumers */
   int32_t max_wait_ms, min_bytes;
   int32_t max_bytes;       /* v3+ */
   int8_t isolation_level;  /* v4+ */
@@ -439,9 +442,10 @@ typedef struct asx_kafka_fetch_partition_response {
   asx_kafka_bytes records; /* record batches; iterate with asx_kafka_record_batch_decode */
 } asx_kafka_fetch_partition_response;
 typedef struct asx_kafka_fetch_topic_response {
-  asx_kafka_str topic;
+  asx_kafka_str topic; /* v0-v12 (null from v13) */
   const asx_kafka_fetch_partition_response *partitions;
   int32_t partition_count;
+  asx_kafka_uuid topic_id; /* v13+ */
 } asx_kafka_fetch_topic_response;
 typedef struct asx_kafka_fetch_response {
   int32_t throttle_time_ms; /* v1+ */
@@ -489,18 +493,30 @@ typedef struct asx_kafka_list_offsets_response {
   int32_t topic_count;
 } asx_kafka_list_offsets_response;
 
-/* FindCoordinator (key 10), v0-v3. */
+/* FindCoordinator (key 10), v0-v6 (v4+ batches several keys of one type, KIP-699). */
 typedef struct asx_kafka_find_coordinator_request {
-  const char *key;
-  int8_t key_type; /* v1+: 0 group, 1 transaction */
+  const char *key;  /* v0-v3; from v4 on, used as the single key when coordinator_keys is NULL */
+  int8_t key_type;  /* v1+: 0 group, 1 transaction */
+  const char *const *coordinator_keys; /* v4+ */
+  int32_t coordinator_key_count;
 } asx_kafka_find_coordinator_request;
-typedef struct asx_kafka_find_coordinator_response {
-  int32_t throttle_time_ms; /* v1+ */
-  int16_t error_code;
-  asx_kafka_str error_message; /* v1+ */
+typedef struct asx_kafka_coordinator {
+  asx_kafka_str key;
   int32_t node_id;
   asx_kafka_str host;
   int32_t port;
+  int16_t error_code;
+  asx_kafka_str error_message;
+} asx_kafka_coordinator;
+typedef struct asx_kafka_find_coordinator_response {
+  int32_t throttle_time_ms; /* v1+ */
+  int16_t error_code;          /* v0-v3 */
+  asx_kafka_str error_message; /* v1-v3 */
+  int32_t node_id;             /* v0-v3 */
+  asx_kafka_str host;          /* v0-v3 */
+  int32_t port;                /* v0-v3 */
+  const asx_kafka_coordinator *coordinators; /* v4+ */
+  int32_t coordinator_count;
 } asx_kafka_find_coordinator_response;
 
 /* OffsetCommit (key 8), v0-v8. */
@@ -540,17 +556,27 @@ typedef struct asx_kafka_offset_commit_response {
   int32_t topic_count;
 } asx_kafka_offset_commit_response;
 
-/* OffsetFetch (key 9), v0-v7. */
+/* OffsetFetch (key 9), v0-v9 (v8+ asks for several groups at once; v9 adds KIP-848 member
+ * fields). */
 typedef struct asx_kafka_offset_fetch_topic {
   const char *name;
   const int32_t *partition_indexes;
   int32_t partition_count;
 } asx_kafka_offset_fetch_topic;
-typedef struct asx_kafka_offset_fetch_request {
+typedef struct asx_kafka_offset_fetch_group {
   const char *group_id;
+  const char *member_id; /* v9+, NULL = null */
+  int32_t member_epoch;  /* v9+, -1 outside the KIP-848 protocol */
   const asx_kafka_offset_fetch_topic *topics;
-  int32_t topic_count; /* -1 = all topics (v2+) */
-  bool require_stable; /* v7+ */
+  int32_t topic_count; /* -1 = all topics */
+} asx_kafka_offset_fetch_group;
+typedef struct asx_kafka_offset_fetch_request {
+  const char *group_id;  /* v0-v7; from v8 on, the single group when groups is NULL */
+  const asx_kafka_offset_fetch_topic *topics;
+  int32_t topic_count;   /* -1 = all topics (v2+) */
+  bool require_stable;   /* v7+ */
+  const asx_kafka_offset_fetch_group *groups; /* v8+ */
+  int32_t group_count;
 } asx_kafka_offset_fetch_request;
 typedef struct asx_kafka_offset_fetch_partition_response {
   int32_t partition_index;
@@ -564,11 +590,19 @@ typedef struct asx_kafka_offset_fetch_topic_response {
   const asx_kafka_offset_fetch_partition_response *partitions;
   int32_t partition_count;
 } asx_kafka_offset_fetch_topic_response;
-typedef struct asx_kafka_offset_fetch_response {
-  int32_t throttle_time_ms; /* v3+ */
+typedef struct asx_kafka_offset_fetch_group_response {
+  asx_kafka_str group_id;
   const asx_kafka_offset_fetch_topic_response *topics;
   int32_t topic_count;
-  int16_t error_code; /* v2+ */
+  int16_t error_code;
+} asx_kafka_offset_fetch_group_response;
+typedef struct asx_kafka_offset_fetch_response {
+  int32_t throttle_time_ms; /* v3+ */
+  const asx_kafka_offset_fetch_topic_response *topics; /* v0-v7 */
+  int32_t topic_count;
+  int16_t error_code; /* v2-v7 */
+  const asx_kafka_offset_fetch_group_response *groups; /* v8+ */
+  int32_t group_count;
 } asx_kafka_offset_fetch_response;
 
 /* ---- request encoders --------------------------------------------------------------------------

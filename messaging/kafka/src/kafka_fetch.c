@@ -1,5 +1,7 @@
-/* Fetch (key 1) v0-v12: record sets from partition leaders. The records field is returned as raw
- * bytes; iterate its batches with asx_kafka_record_batch_decode (the last one may be partial). */
+/* Fetch (key 1) v0-v16: record sets from partition leaders. The records field is returned as raw
+ * bytes; iterate its batches with asx_kafka_record_batch_decode (the last one may be partial).
+ * v13 replaced topic names by topic ids; v15 moved replica_id into a tagged field (followers only),
+ * v16 added only tagged fields. */
 #include <string.h>
 
 #include "kafka_internal.h"
@@ -13,7 +15,7 @@ int asx_kafka_encode_fetch_request(asx_buf *out, const asx_kafka_request_header 
   if (rc) return rc;
   int16_t v = h->api_version;
   bool f = asx_kafka_is_flexible(ASX_KAFKA_FETCH, v);
-  asx_kafka_write_int32(&w, req->replica_id);
+  if (v <= 14) asx_kafka_write_int32(&w, req->replica_id);
   asx_kafka_write_int32(&w, req->max_wait_ms);
   asx_kafka_write_int32(&w, req->min_bytes);
   if (v >= 3) asx_kafka_write_int32(&w, req->max_bytes);
@@ -25,7 +27,10 @@ int asx_kafka_encode_fetch_request(asx_buf *out, const asx_kafka_request_header 
   kw_arr(&w, f, req->topic_count, req->topics);
   for (int32_t i = 0; i < req->topic_count && !w.err; i++) {
     const asx_kafka_fetch_topic *t = &req->topics[i];
-    kw_str(&w, f, t->name);
+    if (v >= 13)
+      asx_kafka_write_uuid(&w, &t->topic_id);
+    else
+      kw_str(&w, f, t->name);
     kw_arr(&w, f, t->partition_count, t->partitions);
     for (int32_t j = 0; j < t->partition_count && !w.err; j++) {
       const asx_kafka_fetch_partition *p = &t->partitions[j];
@@ -43,7 +48,10 @@ int asx_kafka_encode_fetch_request(asx_buf *out, const asx_kafka_request_header 
     kw_arr(&w, f, req->forgotten_count, req->forgotten);
     for (int32_t i = 0; i < req->forgotten_count && !w.err; i++) {
       const asx_kafka_fetch_forgotten *t = &req->forgotten[i];
-      kw_str(&w, f, t->name);
+      if (v >= 13)
+        asx_kafka_write_uuid(&w, &t->topic_id);
+      else
+        kw_str(&w, f, t->name);
       kw_arr(&w, f, t->partition_count, t->partitions);
       for (int32_t j = 0; j < t->partition_count && !w.err; j++)
         asx_kafka_write_int32(&w, t->partitions[j]);
@@ -95,7 +103,12 @@ int asx_kafka_decode_fetch_response(asx_kafka_decoder *d, int16_t v, const uint8
   int32_t nt = kr_arr(&r, f, f ? 3 : 6, "responses");
   asx_kafka_fetch_topic_response *ts = asx_kafka_arena_array(d, &r, nt, sizeof *ts, "responses");
   for (int32_t i = 0; i < nt && !r.err; i++) {
-    ts[i].topic = kr_str(&r, f, "responses.topic");
+    if (v >= 13) {
+      ts[i].topic = (asx_kafka_str){NULL, -1};
+      ts[i].topic_id = asx_kafka_read_uuid(&r, "responses.topic_id");
+    } else {
+      ts[i].topic = kr_str(&r, f, "responses.topic");
+    }
     int32_t np = kr_arr(&r, f, f ? 17 : 18, "responses.partitions");
     asx_kafka_fetch_partition_response *ps =
         asx_kafka_arena_array(d, &r, np, sizeof *ps, "responses.partitions");

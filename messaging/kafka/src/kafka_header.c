@@ -10,10 +10,10 @@ typedef struct api_info {
 /* Ranges implemented here; they cover what librdkafka 2.0 negotiates and current brokers offer
  * for these messages' classic layouts. */
 static const api_info apis[] = {
-    {ASX_KAFKA_PRODUCE, 0, 9, 9},          {ASX_KAFKA_FETCH, 0, 12, 12},
+    {ASX_KAFKA_PRODUCE, 0, 11, 9},          {ASX_KAFKA_FETCH, 0, 16, 12},
     {ASX_KAFKA_LIST_OFFSETS, 0, 7, 6},     {ASX_KAFKA_METADATA, 0, 12, 9},
-    {ASX_KAFKA_OFFSET_COMMIT, 0, 8, 8},    {ASX_KAFKA_OFFSET_FETCH, 0, 7, 6},
-    {ASX_KAFKA_FIND_COORDINATOR, 0, 3, 3}, {ASX_KAFKA_API_VERSIONS, 0, 3, 3},
+    {ASX_KAFKA_OFFSET_COMMIT, 0, 8, 8},    {ASX_KAFKA_OFFSET_FETCH, 0, 9, 6},
+    {ASX_KAFKA_FIND_COORDINATOR, 0, 6, 3}, {ASX_KAFKA_API_VERSIONS, 0, 3, 3},
 };
 
 static const api_info *find_api(int16_t key) {

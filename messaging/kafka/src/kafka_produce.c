@@ -1,4 +1,5 @@
-/* Produce (key 0) v0-v9: record batches to partition leaders. */
+/* Produce (key 0) v0-v11: record batches to partition leaders. v10 and v11 differ from v9 only in
+ * tagged fields (current leader, node endpoints) and error codes, so the layout is shared. */
 #include <string.h>
 
 #include "kafka_internal.h"

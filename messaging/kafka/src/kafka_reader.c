@@ -54,6 +54,7 @@ static const uint8_t *take(asx_kafka_reader *r, size_t n, const char *field) {
     asx_kafka_reader_fail(r, ASX_EPROTO, field, "truncated");
     return NULL;
   }
+  if (!r->data) return (const uint8_t *)""; /* n == 0 on an empty reader: never NULL + 0 */
   const uint8_t *p = r->data + r->pos;
   r->pos += n;
   return p;

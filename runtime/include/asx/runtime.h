@@ -151,6 +151,12 @@ typedef struct asx_runtime_config {
   uint64_t seed;               /* PRNG seed (scheduling choices in DETERMINISTIC, asx_random) */
   asx_trace_fn trace;          /* NULL = events are only counted */
   void *trace_ud;
+  /* DETERMINISTIC (lab): when *shutdown_request becomes nonzero (e.g. set by `choose`), the
+   * driver requests a shutdown cancel of the root region once, before its next choice. */
+  const int *shutdown_request;
+  /* DETERMINISTIC (lab): task switches after which the run is abandoned: asx_runtime_run returns
+   * ASX_ETIMEDOUT and tasks still live are leaked (only asx_runtime_free may follow). 0 = none. */
+  uint64_t max_steps;
   const asx_allocator *alloc;  /* NULL = libc */
   uint32_t poll_budget;        /* checkpoints before a forced yield; 0 = 61 */
   uint64_t cleanup_budget_ns[ASX_CANCEL_KIND_COUNT]; /* per kind; 0 = built-in default */
