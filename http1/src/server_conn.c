@@ -210,6 +210,11 @@ int asx_http1_serve(asx_cx *cx, asx_stream *s, const asx_http1_server_config *cf
       if (hr < 0) rc = hr;
       break;
     }
+    /* RFC 9112 section 3.2: an HTTP/1.1 request without exactly one Host field is refused. */
+    if (c->req.minor >= 1 && h1_req_host_count(&c->req) != 1) {
+      h1_send_error(c, 400);
+      break;
+    }
     /* Body reads are bounded by the stream's idle timeout, not by the head's deadline. */
     asx_stream_set_read_deadline(s, ASX_UNLIMITED);
     if (c->req.upgrade) {

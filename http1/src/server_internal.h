@@ -82,6 +82,8 @@ void h1_req_reset(asx_http1_req *r, h1conn *c, uint64_t index);
 int h1_on_event(void *ud, const asx_http1_event *ev);
 /* Reads and discards the rest of the body (up to `limit` bytes): 0 or an error/ASX_ELIMIT. */
 int h1_req_drain(asx_http1_req *r, uint64_t limit);
+/* How many Host fields the request carries. */
+size_t h1_req_host_count(const asx_http1_req *r);
 /* The hook declined an upgrade: the request is answered as a plain one. */
 void h1_req_upgrade_declined(asx_http1_req *r);
 

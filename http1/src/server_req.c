@@ -238,3 +238,13 @@ void h1_req_upgrade_declined(asx_http1_req *r) {
   r->keep_alive = r->minor >= 1 ? !connection_has(r, "close") : connection_has(r, "keep-alive");
   r->upgrade = false;
 }
+
+size_t h1_req_host_count(const asx_http1_req *r) {
+  size_t n = asx_http1_req_header_count(r), count = 0;
+  for (size_t i = 0; i < n; i++) {
+    asx_slice k;
+    asx_http1_req_header_at(r, i, &k, NULL);
+    if (asx_slice_eq_nocase(k, "host")) count++;
+  }
+  return count;
+}

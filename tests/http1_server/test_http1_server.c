@@ -251,6 +251,8 @@ Test(http1_server, protocol_errors_map_to_statuses) {
   expect_status_str("POST /echo HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nab", "HTTP/1.1 400 ");
   expect_status_str("GET / HTTP/1.1\r\nBad Header: x\r\n\r\n", "HTTP/1.1 400 ");
   expect_status_str("CONNECT x:1 HTTP/1.1\r\nHost: x:1\r\n\r\n", "HTTP/1.1 501 ");
+  expect_status_str("GET / HTTP/1.1\r\nAccept: */*\r\n\r\n", "HTTP/1.1 400 ");  /* no Host */
+  expect_status_str("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", "HTTP/1.1 400 ");
 }
 
 static void small_limits(asx_http1_server_config *c) {

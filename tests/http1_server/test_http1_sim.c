@@ -141,15 +141,16 @@ static bool same_bytes(const asx_buf *a, const asx_buf *b) {
 static const char *const corpus[] = {
     "GET / HTTP/1.1\r\nHost: a\r\n\r\n",
     "GET / HTTP/1.1\r\nHost: a\r\n\r\nPOST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\nhello world"
-    "GET /x HTTP/1.1\r\nHost: a\r\n\r\nPOST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
-    "3\r\nabc\r\n10\r\n0123456789abcdef\r\n0\r\nX-T: 1\r\n\r\nHEAD / HTTP/1.1\r\n\r\n",
-    "POST /echo HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\nbodyGET / HTTP/1.0\r\n\r\n",
-    "GET /u HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\nGET / HTTP/1.1\r\n\r\n",
-    "GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nxx",
-    "GET / HTTP/1.1\r\nX: a\r\n b\r\n\r\n",
-    "POST /echo HTTP/1.1\r\nContent-Length: 5\r\n\r\nab",  /* cut inside the body */
-    "GET / HTTP/1.1\r\nHost: a\r\n",                      /* cut inside the head */
+    "GET /x HTTP/1.1\r\nHost: a\r\n\r\nPOST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+    "3\r\nabc\r\n10\r\n0123456789abcdef\r\n0\r\nX-T: 1\r\n\r\nHEAD / HTTP/1.1\r\nHost: a\r\n\r\n",
+    "POST /echo HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\nbodyGET / HTTP/1.0\r\n\r\n",
+    "GET /u HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n",
+    "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nxx",
+    "GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n",
+    "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nab",  /* cut inside the body */
+    "GET / HTTP/1.1\r\nHost: a\r\n",                                   /* cut inside the head */
     "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+    "GET / HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", /* no Host: 400 */
 };
 
 TestSuite(http1_sim, .timeout = 120);
@@ -162,7 +163,7 @@ Test(http1_sim, output_is_the_same_for_every_seed) {
     run_case(&ref);
     /* No answer only for the body cut short (the handler's read fails; nobody to answer) and
      * the HTTP/2 preface without an upgrade hook (closed). */
-    cr_assert(ref.out.len > 0 || i == 6 || i == sizeof corpus / sizeof corpus[0] - 1,
+    cr_assert(ref.out.len > 0 || i == 6 || i == 8,
               "case %zu: no answer", i);
     strip_continue(&ref.out);
     if (ref.out.len) cr_expect(ref.out.len >= 9 && memcmp(ref.out.data, "HTTP/1.1 ", 9) == 0, "case %zu", i);
