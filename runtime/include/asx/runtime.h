@@ -377,8 +377,9 @@ int asx_sleep_until(asx_cx *cx, uint64_t when);
  * ASX_ECANCELED, ASX_EPANIC (every child panicked: no winner). */
 int asx_race(asx_cx *cx, size_t n, const asx_task_fn *fns, void *const *args, size_t *winner,
              int *winner_rc);
-/* Task-only. Runs fn(arg) with a time limit. Returns fn's result, or ASX_ETIMEDOUT after
- * cancelling it (timeout) and draining it, ASX_EPANIC if it panicked, ASX_ECANCELED. */
+/* Task-only. Runs fn(arg) with a time limit. Returns fn's result if fn finished first, else
+ * ASX_ETIMEDOUT after cancelling (timeout) and draining it, whatever fn then returned;
+ * ASX_ECANCELED if the caller was cancelled first; ASX_EPANIC if fn panicked. */
 int asx_timeout(asx_cx *cx, uint64_t ns, asx_task_fn fn, void *arg);
 
 /* ---- Bounded MPSC channel with two-phase send ---- */
