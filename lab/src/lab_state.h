@@ -44,7 +44,8 @@ typedef struct lab_state {
   uint32_t consecutive;
   bool soft_stopped;
   int shutdown;                /* read by the driver (cfg.shutdown_request) */
-  bool oracle_stopped;         /* an oracle asked to wind the run down (lost_wakeup, futurelock) */
+  bool oracle_stopped;
+  bool sched_violation_seen;         /* an oracle asked to wind the run down (lost_wakeup, futurelock) */
   uint64_t next_check;         /* step of the next periodic (futurelock) check */
   asx_runtime *rt;
   uint64_t *prio;             /* PCT: per task id; 0 = not seen yet */

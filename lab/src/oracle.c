@@ -194,6 +194,9 @@ void lab_oracle_finish(lab_state *st, int run_err) {
     lab_violation(st, ASX_LAB_ORACLE_RUN_ERROR, "run_error", NULL, 0, "asx_runtime_run failed: %s",
                   asx_strerror(run_err));
   if (st->oom) lab_violation(st, ASX_LAB_ORACLE_RUN_ERROR, "run_error", NULL, 0, "lab out of memory");
+  if (s->sched_violations && !st->sched_violation_seen)
+    lab_violation(st, ASX_LAB_ORACLE_RUN_ERROR, "sched_violation", NULL, 0,
+                  "the runtime dequeued a task that was not SCHEDULED %" PRIu64 " times", s->sched_violations);
   if (!run_err && (s->live_tasks || s->live_regions || s->unresolved_obligations))
     lab_violation(st, ASX_LAB_ORACLE_QUIESCENCE, "quiescence", NULL, 0,
                   "after the run: %" PRIu64 " live tasks, %" PRIu64 " live regions, %" PRIu64
@@ -280,7 +283,20 @@ static void check_futurelock(lab_state *st, uint32_t n, const uint64_t *ids) {
   }
 }
 
+/* The runtime counts a task dequeued while not SCHEDULED (scheduled twice): catch it at the step. */
+static void check_sched_invariant(lab_state *st) {
+  asx_runtime_stats s;
+  asx_runtime_stats_get(st->rt, &s);
+  if (s.sched_violations && !st->sched_violation_seen) {
+    st->sched_violation_seen = true;
+    lab_violation(st, ASX_LAB_ORACLE_RUN_ERROR, "sched_violation", NULL, 0,
+                  "step %" PRIu64 ": the runtime dequeued a task that was not SCHEDULED (%" PRIu64
+                  " times so far): duplicate scheduling", st->steps, s.sched_violations);
+  }
+}
+
 void lab_oracle_step(lab_state *st, uint32_t n, const uint64_t *ids) {
+  if (st->cfg.check_every_step && st->rt) check_sched_invariant(st);
   if (st->cfg.lost_wakeup_steps) check_lost_wakeup(st, n, ids);
   if (st->cfg.futurelock_steps && st->rt && st->steps >= st->next_check) {
     uint64_t every = st->cfg.check_every_step ? 1 : st->cfg.futurelock_steps / 8;

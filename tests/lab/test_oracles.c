@@ -3,12 +3,36 @@
  * programs, version-1 traces still read, and net's echo server with clients under faults (all
  * oracles pass, deterministic, replayable) plus a planted protocol bug found and minimized. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "asx/lab.h"
 
+/* main blocks in asx_race whose two children wait on a oneshot nobody sends: a deadlock where
+ * main's wait site must be its own asx_race call (not the runtime's internal region close) and
+ * the children's their oneshot_recv line. */
+static asx_oneshot *never;
+static int waits_forever(asx_cx *cx, void *arg) {
+  (void)arg;
+  int v;
+  return asx_oneshot_recv(cx, never, &v); /* RECV_LINE */
+}
+
+static int t_race_deadlock(asx_cx *cx, asx_lab_ctx *lab) {
+  (void)lab;
+  int err = asx_oneshot_new(NULL, sizeof(int), &never);
+  if (err) return err;
+  asx_task_fn fns[] = {waits_forever, waits_forever};
+  void *args[] = {NULL, NULL};
+  size_t winner;
+  err = asx_race(cx, 2, fns, args, &winner, NULL); /* RACE_LINE */
+  asx_oneshot_free(never);
+  return err;
+}
+
 static void setup(void) {
+  asx_lab_register("t_race_deadlock", t_race_deadlock, "race children wait forever");
   cr_assert_eq(asx_lab_register_demos(), 0);
   cr_assert_eq(asx_lab_register_net_demos(), 0);
   cr_assert_eq(asx_lab_register_net_demos(), 0); /* idempotent */
@@ -310,4 +334,29 @@ Test(lab_oracles, minimize_lowers_fault_rates) {
   cr_assert_str_eq(rv.key, v.key);
   free(t);
   free(m);
+}
+
+static int line_of(const char *marker) {
+  FILE *f = fopen(__FILE__, "r");
+  cr_assert_not_null(f);
+  char buf[512];
+  int n = 0, found = -1;
+  while (fgets(buf, sizeof buf, f)) {
+    n++;
+    if (strstr(buf, marker) && !strstr(buf, "strstr") && !strstr(buf, "line_of")) found = n;
+  }
+  fclose(f);
+  return found;
+}
+
+Test(lab_oracles, wait_sites_are_the_callers_lines) {
+  asx_lab_config c = cfg_for("t_race_deadlock", 1, ASX_LAB_RANDOM);
+  asx_lab_verdict v;
+  cr_assert_eq(asx_lab_run(&c, &v, NULL, NULL), 0);
+  cr_assert_eq(v.oracle, ASX_LAB_ORACLE_DEADLOCK, "%s", v.detail);
+  char want[128];
+  snprintf(want, sizeof want, "\"main\" waits in race at lab/test_oracles.c:%d", line_of("/* RACE_" "LINE */"));
+  cr_assert(strstr(v.detail, want) != NULL, "want %s in\n%s", want, v.detail);
+  snprintf(want, sizeof want, "waits in oneshot_recv at lab/test_oracles.c:%d", line_of("/* RECV_" "LINE */"));
+  cr_assert(strstr(v.detail, want) != NULL, "want %s in\n%s", want, v.detail);
 }

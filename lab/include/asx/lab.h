@@ -202,8 +202,7 @@ typedef struct asx_lab_net_faults {
 /* Any task of the run. */
 asx_lab_net_faults asx_lab_faults(const asx_lab_ctx *lab);
 /* Fault kinds of ASX_LAB_REC_NET_FAULT records written by scenarios (b field). */
-enum { ASX_LAB_FAULT_RESET = 1, ASX_LAB_FAULT_PIPE = 2, ASX_LAB_FAULT_TIMEOUT = 3,
-       ASX_LAB_FAULT_SHORT_READ = 4 };
+enum { ASX_LAB_FAULT_RESET = 1, ASX_LAB_FAULT_PIPE = 2, ASX_LAB_FAULT_TIMEOUT = 3 };
 
 /* Not thread-safe: registers the simulated-network demos "net_echo" (the net server helper echoing
  * for several clients over a simulated listener, faults from the config; must pass) and
@@ -267,7 +266,8 @@ typedef struct asx_lab_config {
   /* Oracles off by default (0); see docs/lab.md "Oracles" for the exact definitions. */
   uint64_t lost_wakeup_steps;   /* > this many consecutive steps ready and not chosen: lost_wakeup */
   uint64_t futurelock_steps;    /* holding an obligation, not run for this many steps: futurelock */
-  bool check_every_step;        /* run the periodic checks (futurelock) at every step, not every N/8 */
+  bool check_every_step;        /* futurelock checked at every step (not every N/8) and the
+                                   runtime's scheduling-invariant counter read at every step */
   /* Simulated-network faults handed to scenarios (asx_lab_faults); recorded in the trace. */
   uint64_t net_delay_ns;
   uint32_t net_partial_permille;
