@@ -177,7 +177,8 @@ asx_lab_scenario_fn asx_lab_find(const char *name, const char **description);
 /* Not thread-safe: the i-th registered scenario (NULL past the end). */
 const char *asx_lab_scenario_name(size_t i, const char **description);
 /* Not thread-safe: registers the built-in demos "clean", "pingpong", "lost_update",
- * "oblig_leak", "deadlock", "order_violation" (see docs/lab.md). Idempotent. */
+ * "oblig_leak", "deadlock", "order_violation", "busy_wait", "futurelock" (see docs/lab.md).
+ * Idempotent. */
 int asx_lab_register_demos(void);
 /* Task-only: the ping-pong demo's body with a chosen number of round trips (benchmarks). */
 int asx_lab_demo_pingpong(asx_cx *cx, int rounds);
