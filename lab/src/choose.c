@@ -102,9 +102,10 @@ uint32_t lab_choose(void *ud, uint32_t n, const uint64_t *ids) {
   }
   uint32_t idx;
   lab_mode mode = st->args->mode;
+  if (!st->soft_stopped && !st->oracle_stopped && !st->diverged) lab_oracle_step(st, n, ids);
   if (mode == LAB_MODE_REPLAY && !st->diverged)
     idx = replay(st, n, ids);
-  else if (st->soft_stopped || st->diverged)
+  else if (st->soft_stopped || st->diverged || st->oracle_stopped)
     idx = round_robin(n, ids, st->last_task);
   else if (mode == LAB_MODE_GUIDED) {
     int g = st->steps < st->args->guide.n ? find(n, ids, st->args->guide.tasks[st->steps]) : -1;
@@ -120,6 +121,7 @@ uint32_t lab_choose(void *ud, uint32_t n, const uint64_t *ids) {
   if (id != st->last_task && st->last_task && find(n, ids, st->last_task) >= 0) st->preemptions++;
   st->consecutive = id == st->last_task ? st->consecutive + 1 : 1;
   st->last_task = id;
+  lab_oracle_chosen(st, id);
   st->steps++;
   if (st->args->chosen_wanted) {
     if (st->nchosen == st->capchosen) {
