@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "asx/net.h"
@@ -323,22 +324,82 @@ static int run_job(const char *name, const char *what, struct net_job j) {
   return rc;
 }
 
-static int bench_idle(void) {
+/* RSS per idle connection with n connections: asx vs libuv at the same n (when built with it),
+ * and vs threads at PEER_THREADS (a thread per connection costs a stack: 10k threads on a shared
+ * machine is not polite, so the thread figure is measured at 1000 and compared per connection). */
+enum { PEER_THREADS = 1000 };
+
+/* Each RSS figure is measured in a fresh process (this program re-executed with the hidden filter
+ * "@idle:<impl>:<n>"): memory freed by earlier benches (heap, glibc's cache of thread stacks)
+ * would otherwise be reused and hide part of the cost. */
+static int idle_measure(const char *impl, int n, double *bytes) {
+  if (strcmp(impl, "asx") == 0) return net_asx_idle_rss(n, bytes);
+  if (strcmp(impl, "thr") == 0) return net_thr_idle_rss(n, 64 * 1024, bytes);
+#ifdef ASX_BENCH_HAVE_LIBUV
+  if (strcmp(impl, "uv") == 0) return net_uv_idle_rss(n, bytes);
+#endif
+  return 1;
+}
+
+static int idle_in_child(const char *impl, int n, double *bytes) {
+  int p[2];
+  if (pipe(p) != 0) return 1;
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(p[1], 1);
+    close(p[0]);
+    close(p[1]);
+    char arg[64];
+    snprintf(arg, sizeof arg, "@idle:%s:%d", impl, n);
+    execl("/proc/self/exe", "asx-bench", "net", arg, (char *)NULL);
+    _exit(127);
+  }
+  close(p[1]);
+  char buf[64] = {0};
+  size_t got = 0;
+  ssize_t k;
+  while (pid > 0 && got < sizeof buf - 1 && (k = read(p[0], buf + got, sizeof buf - 1 - got)) > 0) got += (size_t)k;
+  close(p[0]);
+  int status = 0;
+  if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) return 1;
+  return sscanf(buf, "%lf", bytes) == 1 ? 0 : 1;
+}
+
+static int bench_idle_at(int n, const char *tag) {
+  double asx = 0, peer = 0;
+  if (idle_in_child("asx", n, &asx) != 0) return 1;
+  char name[64];
+  snprintf(name, sizeof name, "tcp_idle_conn_rss_%s", tag);
+  if (!bench_peers_enabled()) {
+    bench_emit(name, asx, "bytes/conn", NULL, 0);
+    return 0;
+  }
+  int rc = idle_in_child("thr", PEER_THREADS, &peer);
+  bench_emit(name, asx, "bytes/conn", "pthread_64KiB_stack_1000conns", rc ? 0 : peer);
+#ifdef ASX_BENCH_HAVE_LIBUV
+  double uv = 0;
+  int urc = idle_in_child("uv", n, &uv);
+  char peer_name[64];
+  snprintf(peer_name, sizeof peer_name, "libuv_%dconns", n);
+  bench_emit(name, asx, "bytes/conn", peer_name, urc ? 0 : uv);
+  rc |= urc;
+#endif
+  return rc;
+}
+
+static int bench_idle(const char *filter) {
   long lim = net_raise_nofile();
   /* Server and clients live in this process: two descriptors per connection, plus a margin. */
   int n = 10000;
   if ((long)n * 2 + 64 > lim) {
     n = (int)((lim - 64) / 2);
-    fprintf(stderr, "asx-bench: RLIMIT_NOFILE %ld: idle connections scaled down to %d\n", lim, n);
+    fprintf(stderr, "asx-bench: RLIMIT_NOFILE %ld: 10k idle connections scaled down to %d\n", lim, n);
   }
-  if (n < 100) return 1;
-  double asx = 0, peer = 0;
-  if (net_asx_idle_rss(n, &asx) != 0) return 1;
-  enum { PEER_THREADS = 1000 };
-  int rc = bench_peers_enabled() ? net_thr_idle_rss(PEER_THREADS, 64 * 1024, &peer) : 0;
-  char name[64];
-  snprintf(name, sizeof name, "tcp_idle_conn_rss_%dconns", n);
-  bench_emit(name, asx, "bytes/conn", "pthread_64KiB_stack_1000conns", rc ? 0 : peer);
+  if (n < PEER_THREADS) return 1;
+  int rc = 0;
+  if (bench_selected(filter, "tcp_idle_conn_rss_10k")) rc |= bench_idle_at(n, "10k");
+  if (bench_selected(filter, "tcp_idle_conn_rss_1k")) rc |= bench_idle_at(PEER_THREADS, "1k");
   return rc;
 }
 
@@ -346,6 +407,14 @@ int bench_net_main(int argc, char **argv) {
   const char *filter = argc > 1 ? argv[1] : NULL;
   int rc = 0;
   net_raise_nofile();
+  char impl[8];
+  int n;
+  if (filter && sscanf(filter, "@idle:%7[a-z]:%d", impl, &n) == 2) { /* see idle_in_child */
+    double bytes = 0;
+    if (idle_measure(impl, n, &bytes) != 0) return 1;
+    printf("%.2f\n", bytes);
+    return 0;
+  }
   if (bench_selected(filter, "tcp_echo_64B_1conn"))
     rc |= run_job("tcp_echo_64B_1conn", "round_trips",
                   (struct net_job){.kind = NET_PINGPONG, .conns = 1, .msg = 64, .iters = 20000, .reps = NET_REPS});
@@ -359,6 +428,6 @@ int bench_net_main(int argc, char **argv) {
   if (bench_selected(filter, "tcp_connect_accept_close"))
     rc |= run_job("tcp_connect_accept_close", "conns",
                   (struct net_job){.kind = NET_CONNECT, .conns = 4, .iters = 4000, .reps = NET_REPS});
-  if (bench_selected(filter, "tcp_idle_conn_rss")) rc |= bench_idle();
+  rc |= bench_idle(filter);
   return rc;
 }

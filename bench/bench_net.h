@@ -37,6 +37,7 @@ int net_uv_run(struct net_job *j); /* only when built with libuv (ASX_BENCH_HAVE
  * each served by a task (asx) or a thread (peer) blocked in read. *bytes = RSS delta / n. */
 int net_asx_idle_rss(int n, double *bytes);
 int net_thr_idle_rss(int n, size_t stack_size, double *bytes);
+int net_uv_idle_rss(int n, double *bytes); /* libuv: a handle per connection, reading */
 
 /* Helpers shared by the implementations (bench_net_peers.c). */
 /* A non-blocking connect of a raw TCP socket to 127.0.0.1:port; the descriptor or -1. */

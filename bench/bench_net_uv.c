@@ -3,9 +3,11 @@
  * write request for the rest, reads paused while more than 1 MiB waits to be written); the
  * clients run callback state machines on a second loop in the calling thread. Two threads, like
  * asx's two workers. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "bench.h"
@@ -18,6 +20,7 @@ struct uv_server {
   uv_async_t stop;
   uv_thread_t thread;
   uint16_t port;
+  atomic_long accepted;
 };
 
 struct uv_sconn {
@@ -93,6 +96,7 @@ static void srv_connection(uv_stream_t *l, int status) {
   }
   uv_tcp_nodelay(&c->tcp, 1);
   uv_read_start((uv_stream_t *)&c->tcp, srv_alloc, srv_read);
+  atomic_fetch_add(&((struct uv_server *)l->data)->accepted, 1);
 }
 
 static void close_any(uv_handle_t *h, void *arg) {
@@ -331,4 +335,41 @@ int net_uv_run(struct net_job *j) {
   uv_server_stop(&srv);
   if (b.failed) fprintf(stderr, "asx-bench: libuv peer failed\n");
   return b.failed;
+}
+
+/* ---- idle connections: RSS per connection ---------------------------------------------------- */
+static int uv_wait_accepted(struct uv_server *s, long want) {
+  for (int spins = 0; spins < 20000; spins++) {
+    if (atomic_load(&s->accepted) >= want) return 0;
+    usleep(1000);
+  }
+  fprintf(stderr, "asx-bench: libuv idle: fewer than %ld connections accepted\n", want);
+  return 1;
+}
+
+int net_uv_idle_rss(int n, double *bytes) {
+  struct uv_server srv;
+  int *fds = malloc((size_t)n * sizeof *fds);
+  if (!fds || uv_server_start(&srv) != 0) {
+    free(fds);
+    return 1;
+  }
+  usleep(20000);
+  uint64_t rss0 = bench_rss_bytes();
+  int opened = 0, rc = 0;
+  for (; opened < n && rc == 0; opened++) {
+    if ((fds[opened] = net_raw_connect_nb(srv.port)) < 0) {
+      rc = 1;
+      break;
+    }
+    if (opened % 256 == 255) rc = uv_wait_accepted(&srv, opened + 1);
+  }
+  if (rc == 0) rc = uv_wait_accepted(&srv, n);
+  usleep(200000);
+  uint64_t rss1 = bench_rss_bytes();
+  *bytes = ((double)rss1 - (double)rss0) / (double)n;
+  for (int i = 0; i < opened; i++) close(fds[i]);
+  free(fds);
+  uv_server_stop(&srv);
+  return rc;
 }
