@@ -69,6 +69,8 @@ static int start_server(asx_cx *cx, struct asx_bench *b, size_t max_conns, asx_t
 static void stop_server(asx_cx *cx, struct asx_bench *b, asx_task *h) {
   asx_server_shutdown(b->srv);
   asx_task_join(cx, h, NULL, NULL);
+  asx_server_free(b->srv); /* closes the listener */
+  b->srv = NULL;
 }
 
 /* ---- clients ---------------------------------------------------------------------------------- */
@@ -76,6 +78,7 @@ struct client {
   struct asx_bench *b;
   asx_stream *s;
   uint64_t iters;
+  asx_chan *credits; /* STREAM: the reader returns one credit per write-sized piece read back */
 };
 
 static int pingpong_client(asx_cx *cx, void *arg) {
@@ -100,9 +103,14 @@ static int stream_writer(asx_cx *cx, void *arg) {
   struct client *c = arg;
   static const char chunk[64 * 1024];
   size_t msg = c->b->j->msg < sizeof chunk ? c->b->j->msg : sizeof chunk;
+  uint64_t credits = NET_STREAM_WINDOW / msg;
   for (uint64_t left = c->iters; left > 0;) {
+    char token;
+    int rc = credits > 0 ? 0 : asx_chan_recv(cx, c->credits, &token);
+    if (rc != 0) return c->b->err = rc;
+    if (credits > 0) credits--;
     size_t n = left < msg ? (size_t)left : msg;
-    int rc = asx_stream_write_all(cx, c->s, chunk, n, NULL);
+    rc = asx_stream_write_all(cx, c->s, chunk, n, NULL);
     if (rc != 0) return c->b->err = rc;
     left -= n;
   }
@@ -112,11 +120,17 @@ static int stream_writer(asx_cx *cx, void *arg) {
 static int stream_reader(asx_cx *cx, void *arg) {
   struct client *c = arg;
   char buf[64 * 1024];
+  size_t msg = c->b->j->msg < sizeof buf ? c->b->j->msg : sizeof buf;
+  uint64_t got = 0;
   for (uint64_t left = c->iters; left > 0;) {
     size_t n = 0;
     int rc = asx_stream_read(cx, c->s, buf, left < sizeof buf ? (size_t)left : sizeof buf, &n);
     if (rc != 0) return c->b->err = rc;
     left -= n;
+    for (uint64_t before = got / msg, after = (got += n) / msg; before < after; before++) {
+      char token = 1;
+      if ((rc = asx_chan_send(cx, c->credits, &token)) != 0) return c->b->err = rc;
+    }
   }
   return 0;
 }
@@ -155,7 +169,8 @@ static int one_rep(asx_cx *cx, struct asx_bench *b, struct client *cl, double *n
     }
   } else if (j->kind == NET_STREAM) {
     cl[0] = (struct client){.b = b, .s = b->cs[0], .iters = j->iters};
-    rc = asx_spawn(cx, r, stream_reader, &cl[0], NULL, NULL);
+    rc = asx_chan_new(NULL, 1, NET_STREAM_WINDOW / j->msg, &cl[0].credits);
+    if (rc == 0) rc = asx_spawn(cx, r, stream_reader, &cl[0], NULL, NULL);
     if (rc == 0) rc = asx_spawn(cx, r, stream_writer, &cl[0], NULL, NULL);
   } else {
     for (int i = 0; i < j->conns && rc == 0; i++) {
@@ -165,6 +180,7 @@ static int one_rep(asx_cx *cx, struct asx_bench *b, struct client *cl, double *n
   }
   asx_region_close(cx, r, NULL);
   *ns = (double)(bench_clock_ns() - t0);
+  if (j->kind == NET_STREAM) asx_chan_free(cl[0].credits);
   return rc != 0 ? rc : b->err;
 }
 
@@ -395,13 +411,17 @@ static int bench_idle(const char *filter) {
   long lim = net_raise_nofile();
   /* Server and clients live in this process: two descriptors per connection, plus a margin. */
   int n = 10000;
-  if ((long)n * 2 + 64 > lim) {
-    n = (int)((lim - 64) / 2);
-    fprintf(stderr, "asx-bench: RLIMIT_NOFILE %ld: 10k idle connections scaled down to %d\n", lim, n);
+  if ((long)n * 2 + 64 > lim) n = (int)((lim - 64) / 2);
+  if (n < PEER_THREADS) {
+    fprintf(stderr, "asx-bench: RLIMIT_NOFILE %ld is too low for the idle-connection benches\n", lim);
+    return 1;
   }
-  if (n < PEER_THREADS) return 1;
   int rc = 0;
-  if (bench_selected(filter, "tcp_idle_conn_rss_10k")) rc |= bench_idle_at(n, "10k");
+  if (bench_selected(filter, "tcp_idle_conn_rss_10k")) {
+    if (n < 10000)
+      fprintf(stderr, "asx-bench: RLIMIT_NOFILE %ld: 10k idle connections scaled down to %d\n", lim, n);
+    rc |= bench_idle_at(n, "10k");
+  }
   if (bench_selected(filter, "tcp_idle_conn_rss_1k")) rc |= bench_idle_at(PEER_THREADS, "1k");
   return rc;
 }

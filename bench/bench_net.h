@@ -11,10 +11,16 @@
 enum net_kind {
   NET_PINGPONG, /* each of `conns` connections: `iters` round trips of `msg` bytes (write, read back) */
   NET_STREAM,   /* one connection: a writer sends `iters` bytes in `msg`-byte writes while a reader
-                   reads the echo back (full duplex) */
+                   reads the echo back (full duplex), at most NET_STREAM_WINDOW bytes ahead of it */
   NET_CONNECT   /* `conns` client loops share `iters` connections: connect, shut down the write
                    side, read the server's end of stream, close (the server accepts, sees EOF, closes) */
 };
+
+/* The streaming writer never runs more than this many bytes ahead of the reader. Without a bound
+ * the client pushes tens of MiB into the socket buffers; under load the loopback device then
+ * drops segments (netdev backlog), and a run once stalled for minutes in TCP retransmission
+ * backoff (RTO 120 s) with a 28 MiB receive queue. Must be a multiple of the write size. */
+#define NET_STREAM_WINDOW (1u << 20)
 
 /* Echo handlers read into a buffer of this size, in every implementation. */
 #define NET_ECHO_BUF (16 * 1024)

@@ -182,12 +182,19 @@ static void thr_server_stop(struct thr_server *srv) {
 }
 
 /* ---- the clients ------------------------------------------------------------------------------ */
+struct thr_window { /* STREAM: the writer stays at most NET_STREAM_WINDOW bytes ahead */
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  uint64_t written, read;
+};
+
 struct thr_client {
   const struct net_job *j;
   uint16_t port;
   int fd;
   uint64_t iters;
   int failed;
+  struct thr_window *win;
 };
 
 static void *pingpong_main(void *arg) {
@@ -209,8 +216,13 @@ static void *writer_main(void *arg) {
   struct thr_client *c = arg;
   static const char chunk[64 * 1024];
   size_t msg = c->j->msg < sizeof chunk ? c->j->msg : sizeof chunk;
+  struct thr_window *w = c->win;
   for (uint64_t left = c->iters; left > 0;) {
     size_t n = left < msg ? (size_t)left : msg;
+    pthread_mutex_lock(&w->mu);
+    while (w->written + n - w->read > NET_STREAM_WINDOW) pthread_cond_wait(&w->cv, &w->mu);
+    w->written += n;
+    pthread_mutex_unlock(&w->mu);
     if (send_all(c->fd, chunk, n) != 0) {
       c->failed = 1;
       break;
@@ -231,6 +243,10 @@ static void *reader_main(void *arg) {
       break;
     }
     left -= (uint64_t)n;
+    pthread_mutex_lock(&c->win->mu);
+    c->win->read += (uint64_t)n;
+    pthread_cond_signal(&c->win->cv);
+    pthread_mutex_unlock(&c->win->mu);
   }
   return NULL;
 }
@@ -300,9 +316,13 @@ int net_thr_run(struct net_job *j) {
   int rc = !cl || !fds;
   for (int i = 0; i < nconn && rc == 0; i++)
     if ((fds[i] = connect_blocking(srv.port)) < 0) rc = 1;
+  struct thr_window win;
+  pthread_mutex_init(&win.mu, NULL);
+  pthread_cond_init(&win.cv, NULL);
   for (int r = 0; r < j->reps && rc == 0; r++) {
+    win.written = win.read = 0;
     for (int i = 0; i < nthreads; i++) {
-      cl[i] = (struct thr_client){.j = j, .port = srv.port, .iters = j->iters};
+      cl[i] = (struct thr_client){.j = j, .port = srv.port, .iters = j->iters, .win = &win};
       if (j->kind == NET_PINGPONG) cl[i].fd = fds[i];
       if (j->kind == NET_STREAM) cl[i].fd = fds[0];
       if (j->kind == NET_CONNECT) cl[i].iters = j->iters / (uint64_t)j->conns;
@@ -311,6 +331,8 @@ int net_thr_run(struct net_job *j) {
     rc = thr_one_rep(j, cl, nthreads, &ns);
     if (rc == 0 && (j->best_ns <= 0 || ns < j->best_ns)) j->best_ns = ns;
   }
+  pthread_cond_destroy(&win.cv);
+  pthread_mutex_destroy(&win.mu);
   if (rc != 0) fprintf(stderr, "asx-bench: thread-per-connection peer failed\n");
   for (int i = 0; i < nconn && fds; i++)
     if (fds[i] > 0) close(fds[i]);

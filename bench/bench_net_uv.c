@@ -209,7 +209,8 @@ static void st_written(uv_write_t *req, int status) {
   st_send_more(c);
 }
 
-/* Keeps up to 4 chunk writes queued (each request is its own uv_write_t). */
+/* Keeps up to 4 chunk writes queued (each request is its own uv_write_t), at most
+ * NET_STREAM_WINDOW bytes ahead of what was read back. */
 static uv_write_t st_reqs[4];
 static void st_send_more(struct uv_client *c) {
   static const char chunk[64 * 1024];
@@ -217,6 +218,8 @@ static void st_send_more(struct uv_client *c) {
   for (int i = 0; i < 4 && c->to_write > 0; i++) {
     if (st_reqs[i].data != NULL) continue;
     uv_buf_t b = uv_buf_init((char *)chunk, (unsigned)(c->to_write < msg ? c->to_write : msg));
+    uint64_t ahead = (c->b->j->iters - c->to_write) - (c->b->j->iters - c->left); /* written - read */
+    if (ahead + b.len > NET_STREAM_WINDOW) return; /* st_read sends more as the echo comes back */
     st_reqs[i].data = c;
     if (uv_write(&st_reqs[i], (uv_stream_t *)&c->tcp, &b, 1, st_written) != 0) return cl_fail(c, "write", -1);
     c->to_write -= b.len;
@@ -230,6 +233,7 @@ static void st_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b) {
   if (n < 0) return cl_fail(c, "read", (int)n);
   c->left -= (uint64_t)n;
   if (c->left == 0) uv_read_stop(st);
+  else st_send_more(c);
 }
 
 static void cn_start(struct uv_client *c);
