@@ -15,13 +15,8 @@ int bench_net_main(int argc, char **argv); /* bench_net.c */
 
 static const struct group groups[] = {
     {"runtime", bench_runtime_main, "context switch, stacks, spawn/join, yield, channel, sleeping tasks"},
-<<<<<<< HEAD
-    {"net", NULL, "sockets and protocol codecs (not written yet)"},
-    {"lab", bench_lab_main, "lab record/replay steps/s, trace bytes/step"},
-=======
     {"net", bench_net_main, "TCP echo, streaming, accept rate, idle connections vs peers"},
-    {"lab", NULL, "deterministic driver and trace replay (not written yet)"},
->>>>>>> netbench
+    {"lab", bench_lab_main, "lab record/replay steps/s, trace bytes/step"},
 };
 
 static void usage(FILE *out) {
