@@ -185,12 +185,15 @@ Test(redis_command, limits) {
   cr_assert_eq(W(&lim, "a b c\r\n"), ASX_ELIMIT);
   lim = asx_redis_limits_default();
   lim.max_line = 6;
+  cr_assert_eq(W(&lim, "PING1\r\n"), 0);
   cr_assert_eq(W(&lim, "PING 1\r\n"), 0);
   cr_assert_eq(W(&lim, "PING 12\r\n"), ASX_ELIMIT);
   cr_assert_eq(W(&lim, "PING 12"), ASX_ELIMIT); /* before the LF arrives */
   cr_assert_eq(W(&lim, "PING 1\r"), ASX_EAGAIN);
   cr_assert_eq(W(&lim, "*123456\r\n"), ASX_ELIMIT);
   lim = asx_redis_limits_default();
+  lim.max_total = 15;
+  cr_assert_eq(W(&lim, "*1\r\n$4\r\nPING\r\n"), 0);
   lim.max_total = 14; /* "*1\r\n$4\r\nPING\r\n" */
   cr_assert_eq(W(&lim, "*1\r\n$4\r\nPING\r\n*1\r\n$4\r\nPING\r\n"), 0);
   lim.max_total = 13;

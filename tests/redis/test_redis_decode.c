@@ -174,7 +174,7 @@ static const struct {
     B("*9223372036854775808\r\n"), B("#x\r\n"), B("#tt\r\n"), B("#\r\n"), B("#T\r\n"), B(",1.\r\n"),
     B(",.5\r\n"), B(",abc\r\n"), B(",1e\r\n"), B(",Inf\r\n"), B(",NaN\r\n"), B(",\r\n"), B(",1.5x\r\n"),
     B(",--1\r\n"), B("(12a\r\n"), B("(\r\n"), B("(-\r\n"), B("_x\r\n"), B("!-1\r\n"), B("=-1\r\n"),
-    B("=3\r\ntxt\r\n"), B("=5\r\ntxtX1\r\n"), B("%-1\r\n"), B("~-1\r\n"), B(">-1\r\n"), B("|-1\r\n"),
+    B("=3\r\ntxt\r\n"), B("=5\r\ntxtX1\r\n"), B("=5\r\nt:t:1\r\n"), B("=5\r\nt t:1\r\n"), B("%-1\r\n"), B("~-1\r\n"), B(">-1\r\n"), B("|-1\r\n"),
     B("?\r\n"), B("\r\n"), B("\n"), B("OK\r\n"), B("*1\r\nX\r\n"), B("*2\r\n:1\r\n+a\nb\r\n"),
     B("$0\r\nX\r\n"), B("$3\r\nabc\n\r"),
 #undef B
@@ -211,6 +211,15 @@ Test(redis_decode, error_message_names_the_problem) {
   asx_redis_reply_free(r);
   cr_assert_eq(asx_redis_decoder_feed(d, (const uint8_t *)"$-5\r\n", 6, &used, &r), ASX_EPROTO);
   cr_assert_str_eq(asx_redis_decoder_error_message(d), "negative bulk length '-5' at offset 5");
+  asx_redis_decoder_reset(d);
+  cr_assert_eq(asx_redis_decoder_feed(d, (const uint8_t *)"$536870913\r\n", 12, &used, &r), ASX_ELIMIT);
+  cr_assert_str_eq(asx_redis_decoder_error_message(d),
+                   "bulk string length 536870913 exceeds max_bulk 536870912 at offset 0");
+  asx_redis_decoder_reset(d);
+  cr_assert_eq(asx_redis_decoder_feed(d, (const uint8_t *)"*1\r\n:1\r\n@", 9, &used, &r), 0);
+  asx_redis_reply_free(r);
+  cr_assert_eq(asx_redis_decoder_feed(d, (const uint8_t *)"@", 1, &used, &r), ASX_EPROTO);
+  cr_assert_str_eq(asx_redis_decoder_error_message(d), "unknown type byte 0x40 at offset 8");
   asx_redis_decoder_free(d);
 }
 

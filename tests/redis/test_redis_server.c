@@ -192,3 +192,40 @@ Test(redis_server, real_replies_decode, .init = start_server, .fini = stop_serve
   conn_close(&pub);
   conn_close(&c);
 }
+
+/* Inline commands: redis-server's own splitting must agree with asx's command decoder. Each
+ * line is "ECHO <arg>"; the server echoes how it split the argument, asx splits it locally. */
+Test(redis_server, inline_splitting_matches_redis_server, .init = start_server, .fini = stop_server) {
+  static const char *lines[] = {
+      "ECHO plain\r\n",         "ECHO \"a b\"\r\n",        "ECHO 'it\\'s'\r\n",   "ECHO \"\\x41\\n\\t\\q\"\r\n",
+      "ECHO a\"b c\"\r\n",      "ECHO 'a\\nb'\r\n",        "ECHO \"\"\r\n",        "  ECHO   spaced  \r\n",
+      "ECHO \"\\xzz\"\r\n",     "ECHO x'y z'\n",
+  };
+  conn c;
+  conn_open(&c, server_port);
+  asx_redis_cmd_decoder *d;
+  cr_assert_eq(asx_redis_cmd_decoder_new(&d, NULL, NULL), 0);
+  for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+    size_t n = strlen(lines[i]), used;
+    const asx_redis_command *cmd;
+    cr_assert_eq(asx_redis_cmd_decoder_feed(d, (const uint8_t *)lines[i], n, &used, &cmd), 0, "#%zu", i);
+    cr_assert(cmd->inline_form && cmd->argc == 2, "#%zu argc %zu", i, cmd->argc);
+    cr_assert_eq(peer_send_all(c.fd, lines[i], n), 0);
+    asx_redis_reply *r = next_reply(&c);
+    cr_assert_eq(r->type, ASX_REDIS_BULK, "#%zu: %s", i, r->str ? r->str : "");
+    cr_assert(r->len == cmd->argv[1].len && memcmp(r->str, cmd->argv[1].ptr, r->len) == 0,
+              "#%zu: server '%s'", i, r->str);
+    asx_redis_reply_free(r);
+  }
+  /* Unbalanced quotes: both refuse (the server answers with an error and closes). */
+  const char *bad = "ECHO \"open\r\n";
+  size_t used;
+  const asx_redis_command *cmd;
+  cr_assert_eq(asx_redis_cmd_decoder_feed(d, (const uint8_t *)bad, strlen(bad), &used, &cmd), ASX_EPROTO);
+  cr_assert_eq(peer_send_all(c.fd, bad, strlen(bad)), 0);
+  asx_redis_reply *r = next_reply(&c);
+  cr_assert(r->type == ASX_REDIS_ERROR && strstr(r->str, "unbalanced quotes"), "%s", r->str);
+  asx_redis_reply_free(r);
+  asx_redis_cmd_decoder_free(d);
+  conn_close(&c);
+}

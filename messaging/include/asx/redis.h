@@ -63,8 +63,10 @@ struct asx_redis_reply {
   char wire;                   /* the type byte as received, e.g. '$' for a RESP2 null bulk */
   int64_t integer;             /* INTEGER value; BOOL as 0 or 1 */
   double dbl;                  /* DOUBLE value */
-  const char *str;             /* STRING, ERROR, BULK, BULK_ERROR, VERBATIM (without "fmt:"),
-                                  BIGNUM and DOUBLE text; NUL-terminated (binary data may hold NULs) */
+  const char *str;             /* the bytes of STRING, ERROR, BULK, BULK_ERROR, VERBATIM (without
+                                  "fmt:") and BIGNUM; the wire text of INTEGER, DOUBLE and BOOL;
+                                  "" for NULL; NULL for aggregates. NUL-terminated (binary data may
+                                  also hold NULs: use len) */
   size_t len;                  /* bytes in str */
   char format[4];              /* VERBATIM: the 3-byte format, NUL-terminated */
   size_t n;                    /* aggregates: number of elements (MAP/ATTRIBUTE: 2 x pairs) */
@@ -125,7 +127,8 @@ int asx_redis_decoder_set_event_cb(asx_redis_decoder *d, asx_redis_event_cb cb, 
 /* Not thread-safe. Decodes from `data`. *consumed is always set to the bytes accepted (they are
  * kept in the decoder; never pass them again). Returns:
  *   0            a top-level reply is complete; in tree mode *reply receives it (caller owns it,
- *                free with asx_redis_reply_free); pipelined replies: call again with the rest;
+ *                free with asx_redis_reply_free; with reply == NULL it is freed at once);
+ *                pipelined replies: call again with the rest;
  *   ASX_EAGAIN   all of `data` was accepted, the reply is not complete yet;
  *   ASX_ENOMEM or a callback's code: nothing is lost, call again with the unconsumed bytes;
  *   ASX_EPROTO / ASX_ELIMIT: the stream is broken (see error_message); sticky until reset. */
@@ -188,7 +191,7 @@ int asx_redis_write_integer(asx_buf *out, int64_t v);
 /* "$len" + bytes; "!len" + bytes for a bulk error. */
 int asx_redis_write_bulk(asx_buf *out, const void *p, size_t len);
 int asx_redis_write_bulk_error(asx_buf *out, const void *p, size_t len);
-/* "=len" + fmt ":" + bytes; fmt is exactly 3 bytes without CR/LF/':' (ASX_EINVAL). */
+/* "=len" + fmt ":" + bytes; fmt is exactly 3 printable ASCII bytes other than ':' (ASX_EINVAL). */
 int asx_redis_write_verbatim(asx_buf *out, const char *fmt, const void *p, size_t len);
 /* RESP3 "_"; RESP2 null bulk "$-1"; RESP2 null array "*-1". */
 int asx_redis_write_null(asx_buf *out);

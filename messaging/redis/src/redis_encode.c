@@ -95,7 +95,7 @@ int asx_redis_write_bulk_error(asx_buf *out, const void *p, size_t len) {
 int asx_redis_write_verbatim(asx_buf *out, const char *fmt, const void *p, size_t len) {
   if (!out || !fmt || (len && !p) || len > INT64_MAX - 4) return ASX_EINVAL;
   for (int i = 0; i < 3; i++)
-    if (fmt[i] == '\0' || fmt[i] == '\r' || fmt[i] == '\n' || fmt[i] == ':') return ASX_EINVAL;
+    if ((unsigned char)fmt[i] <= ' ' || (unsigned char)fmt[i] >= 0x7f || fmt[i] == ':') return ASX_EINVAL;
   size_t start = out->len;
   int rc = asx_buf_reserve(out, len + 30);
   if (rc == 0) rc = put_header(out, '=', (int64_t)len + 4);

@@ -51,7 +51,10 @@ asx_redis_i_num asx_redis_i_parse_int(const uint8_t *p, size_t n, int64_t *out) 
   uint64_t v;
   asx_redis_i_num rc = digits_to_u64(p, n, neg ? (uint64_t)INT64_MAX + 1u : (uint64_t)INT64_MAX, &v);
   if (rc != ASX_REDIS_I_NUM_OK) return rc;
-  *out = neg ? (int64_t)(0u - v) : (int64_t)v;
+  if (!neg)
+    *out = (int64_t)v;
+  else /* -(2^63) has no positive int64 counterpart */
+    *out = v == (uint64_t)INT64_MAX + 1u ? INT64_MIN : -(int64_t)v;
   return ASX_REDIS_I_NUM_OK;
 }
 

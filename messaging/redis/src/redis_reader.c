@@ -333,24 +333,30 @@ static int step_line(asx_redis_decoder *d, const uint8_t *data, size_t len, size
       return fail(d, ASX_EPROTO, "unknown type byte 0x%02x at offset %" PRIu64, p[0], d->pos);
     d->line_start = d->pos;
   }
-  const uint8_t *nl = memchr(p, '\n', avail);
-  size_t take = nl ? (size_t)(nl - p) + 1 : avail;
+  /* Errors are reported in stream order (the first offending byte wins) so that the result does
+   * not depend on how the input was split: look only as far as the reply may still grow. */
+  uint64_t used = d->in_reply ? d->reply_bytes : 0;
+  size_t room = (size_t)(d->lim.max_total - used);
+  size_t window = avail < room ? avail : room;
+  const uint8_t *nl = memchr(p, '\n', window);
+  size_t take = nl ? (size_t)(nl - p) + 1 : window;
   size_t body = nl ? take - 1 : take; /* bytes that go into `line` */
-  /* A CR must be the last byte before the LF: catch a missing LF as soon as it shows. */
-  if (d->line.len > 0 && d->line.data[d->line.len - 1] == '\r' && body > 0)
-    return fail(d, ASX_EPROTO, "CR not followed by LF in line at offset %" PRIu64, d->line_start);
-  const uint8_t *cr = memchr(p, '\r', body);
-  if (cr && (size_t)(cr - p) + 1 < body)
-    return fail(d, ASX_EPROTO, "CR not followed by LF in line at offset %" PRIu64, d->line_start);
-  if (nl && (body > 0 ? p[body - 1] != '\r' : (d->line.len == 0 || d->line.data[d->line.len - 1] != '\r')))
-    return fail(d, ASX_EPROTO, "line not terminated by CRLF (bare LF) at offset %" PRIu64,
-                d->pos + body);
-  /* Content (without the CR) must fit max_line; the CR may take one extra byte. */
-  size_t content = d->line.len + body;
-  bool ends_cr = body > 0 ? p[body - 1] == '\r' : (d->line.len > 0 && d->line.data[d->line.len - 1] == '\r');
-  if (content - (ends_cr ? 1 : 0) > d->lim.max_line)
-    return fail(d, ASX_ELIMIT, "line longer than max_line %zu bytes at offset %" PRIu64, d->lim.max_line,
-                d->line_start);
+  bool prev_cr = d->line.len > 0 && d->line.data[d->line.len - 1] == '\r';
+  for (size_t i = 0; i < body; i++) {
+    if (prev_cr)
+      return fail(d, ASX_EPROTO, "CR not followed by LF in line at offset %" PRIu64, d->line_start);
+    if (p[i] == '\r') {
+      prev_cr = true;
+      continue;
+    }
+    /* no CR precedes this byte, so every byte so far is content */
+    if (d->line.len + i + 1 > d->lim.max_line)
+      return fail(d, ASX_ELIMIT, "line longer than max_line %zu bytes at offset %" PRIu64, d->lim.max_line,
+                  d->line_start);
+  }
+  if (nl && !prev_cr)
+    return fail(d, ASX_EPROTO, "line not terminated by CRLF (bare LF) at offset %" PRIu64, d->pos + body);
+  if (!nl && window < avail) return check_total(d, window + 1);
   int rc = check_total(d, take);
   if (rc) return rc;
   rc = asx_buf_append(&d->line, p, body);
@@ -376,6 +382,10 @@ static int step_verb_prefix(asx_redis_decoder *d, const uint8_t *data, size_t le
   if (d->vfmt[3] != ':')
     return fail(d, ASX_EPROTO, "verbatim string format not followed by ':' at offset %" PRIu64,
                 d->blob_start);
+  /* The format is a 3-character name such as "txt" or "mkd": printable, no ':' */
+  for (int i = 0; i < 3; i++)
+    if (d->vfmt[i] <= ' ' || d->vfmt[i] >= 0x7f || d->vfmt[i] == ':')
+      return fail(d, ASX_EPROTO, "invalid verbatim string format at offset %" PRIu64, d->blob_start);
   set_pending(d, ASX_REDIS_EV_BLOB_BEGIN, ASX_REDIS_VERBATIM, '=', d->depth);
   d->pending.len = d->blob_len - 4;
   memcpy(d->pending.format, d->vfmt, 3);

@@ -11,6 +11,7 @@ typedef struct node {
   const asx_allocator *alloc;
   size_t str_cap;
   size_t elem_cap;
+  bool str_in_node; /* str lives in the node's own block (line values) */
 } node;
 
 struct asx_redis_i_tree {
@@ -31,7 +32,7 @@ static void node_free(asx_redis_reply *r) {
   asx_redis_reply_free(r->attribute);
   for (size_t i = 0; i < r->n; i++) asx_redis_reply_free(r->elements[i]);
   asx_free(nd->alloc, r->elements);
-  asx_free(nd->alloc, (void *)r->str);
+  if (!nd->str_in_node) asx_free(nd->alloc, (void *)r->str);
   asx_free(nd->alloc, nd);
 }
 
@@ -127,28 +128,25 @@ static int attach(asx_redis_i_tree *t, unsigned depth, node *nd) {
 }
 
 static int on_value(asx_redis_i_tree *t, const asx_redis_event *ev) {
-  node *nd = node_new(t, ev);
+  /* A line value's text is bounded by max_line and never grows: it lives in the node's block.
+   * The text is kept for integers and doubles too (what the server actually sent). */
+  size_t len = ev->type == ASX_REDIS_NULL ? 0 : ev->data.len;
+  node *nd = asx_calloc(t->alloc, 1, sizeof *nd + len + 1);
   if (!nd) return ASX_ENOMEM;
+  nd->alloc = t->alloc;
   asx_redis_reply *r = &nd->pub;
+  r->type = ev->type;
+  r->wire = ev->wire;
   r->integer = ev->integer;
   r->dbl = ev->dbl;
-  /* Keep the text of every line value (the integer's and double's text too: exact round trips). */
-  char *s = asx_alloc(t->alloc, ev->data.len + 1);
-  if (!s) {
-    asx_free(t->alloc, nd);
-    return ASX_ENOMEM;
-  }
-  if (ev->data.len) memcpy(s, ev->data.ptr, ev->data.len);
-  s[ev->data.len] = '\0';
+  char *s = (char *)(nd + 1);
+  if (len) memcpy(s, ev->data.ptr, len);
+  s[len] = '\0';
   r->str = s;
-  r->len = ev->data.len;
-  nd->str_cap = ev->data.len + 1;
-  if (r->type == ASX_REDIS_NULL) r->len = 0, s[0] = '\0';
+  r->len = len;
+  nd->str_in_node = true;
   int rc = attach(t, ev->depth, nd);
-  if (rc) {
-    asx_free(t->alloc, s);
-    asx_free(t->alloc, nd);
-  }
+  if (rc) asx_free(t->alloc, nd);
   return rc;
 }
 
