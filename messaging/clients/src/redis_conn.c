@@ -41,11 +41,11 @@ void rc_fail(asx_redis_client *c, int err) {
   asx_buf_reset(&c->out);
   cl_wake_all(&c->space_wq);
   cl_wake_all(&c->writer_wq);
-  asx_task *rd = c->reader, *wr = c->writer;
+  /* The other task may be blocked in a read or a write: cancellation ends that wait. Under the
+   * lock, because rc_destroy drops the handles (joins free them) under the same lock. */
+  if (c->reader) asx_task_cancel(c->reader, ASX_CANCEL_RESOURCE_UNAVAILABLE);
+  if (c->writer) asx_task_cancel(c->writer, ASX_CANCEL_RESOURCE_UNAVAILABLE);
   pthread_mutex_unlock(&c->mu);
-  /* The other task may be blocked in a read or a write: cancellation ends that wait. */
-  if (rd) asx_task_cancel(rd, ASX_CANCEL_RESOURCE_UNAVAILABLE);
-  if (wr) asx_task_cancel(wr, ASX_CANCEL_RESOURCE_UNAVAILABLE);
 }
 
 /* ---- pub/sub bookkeeping ---- */
@@ -189,12 +189,22 @@ static int writer_task(asx_cx *cx, void *arg) {
 int rc_start(asx_cx *cx, asx_redis_client *c) {
   asx_spawn_opts so = asx_spawn_opts_default();
   so.name = "redis.reader";
-  int rc = asx_spawn(cx, c->region, reader_task, c, &so, &c->reader);
+  asx_task *t = NULL;
+  int rc = asx_spawn(cx, c->region, reader_task, c, &so, &t);
   if (rc) return rc;
+  pthread_mutex_lock(&c->mu);
+  c->reader = t;
+  pthread_mutex_unlock(&c->mu);
   so.name = "redis.writer";
-  rc = asx_spawn(cx, c->region, writer_task, c, &so, &c->writer);
-  if (rc) rc_fail(c, rc);
-  return rc;
+  rc = asx_spawn(cx, c->region, writer_task, c, &so, &t);
+  if (rc) {
+    rc_fail(c, rc);
+    return rc;
+  }
+  pthread_mutex_lock(&c->mu);
+  c->writer = t;
+  pthread_mutex_unlock(&c->mu);
+  return 0;
 }
 
 /* ---- the caller's side ---- */
@@ -339,9 +349,13 @@ int rc_alloc(const asx_redis_client_opts *o, asx_redis_client **out) {
 
 void rc_destroy(asx_cx *cx, asx_redis_client *c) {
   rc_fail(c, ASX_ECLOSED);
+  pthread_mutex_lock(&c->mu);
+  asx_task *rd = c->reader, *wr = c->writer;
+  c->reader = c->writer = NULL;
+  pthread_mutex_unlock(&c->mu);
   asx_mask_push(cx); /* the tasks were cancelled: these joins are short and must complete */
-  if (c->reader) asx_task_join(cx, c->reader, NULL, NULL);
-  if (c->writer) asx_task_join(cx, c->writer, NULL, NULL);
+  if (rd) asx_task_join(cx, rd, NULL, NULL);
+  if (wr) asx_task_join(cx, wr, NULL, NULL);
   asx_mask_pop(cx);
   if (c->pushq) {
     asx_redis_reply *p;
