@@ -1,0 +1,165 @@
+/* NATS client connection behaviour against a real nats-server: flush, server PINGs answered,
+ * our keepalive, the server's max_payload honoured, authentication errors, refused connects and
+ * a cancelled consumer. Every test ends with no live task, region or obligation (ncl_run). */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ncl_util.h"
+
+TestSuite(nats_client_conn, .timeout = 60);
+
+typedef struct env {
+  nt_peer srv;
+  asx_nats_sub *sub;
+} env;
+
+static int ping_main(asx_cx *cx, void *arg) {
+  env *e = arg;
+  /* The server skips its PING while the client is active: first a quiet client. */
+  asx_nats_client_opts o = ncl_opts(&e->srv);
+  o.ping_interval_ns = 0;
+  asx_nats_client *c = NULL;
+  cr_assert_eq(asx_nats_client_connect(cx, &o, &c, NULL, 0), 0);
+  asx_sleep(cx, 600 * MS); /* the server pings every 100 ms and drops us after 2 misses */
+  asx_nats_client_stats st;
+  asx_nats_client_stats_get(c, &st);
+  cr_expect_geq(st.pings_answered, 3, "server PINGs answered: %llu", (unsigned long long)st.pings_answered);
+  cr_expect_eq(asx_nats_client_status(c), 0);
+  cr_expect_eq(asx_nats_flush(cx, c, 2000 * MS), 0);
+  asx_nats_client_close(cx, c);
+  /* Our own keepalive: a PING every 50 ms, each answered. */
+  o.ping_interval_ns = 50 * MS;
+  cr_assert_eq(asx_nats_client_connect(cx, &o, &c, NULL, 0), 0);
+  asx_sleep(cx, 400 * MS);
+  asx_nats_client_stats_get(c, &st);
+  cr_expect_geq(st.pongs, 3, "keepalive PONGs: %llu", (unsigned long long)st.pongs);
+  cr_expect_eq(asx_nats_client_status(c), 0);
+  asx_nats_client_close(cx, c);
+  return 0;
+}
+
+Test(nats_client_conn, server_pings_answered_and_keepalive) {
+  env e = {0};
+  ncl_start_conf(&e.srv, "ping_interval: \"100ms\"\nping_max: 2\n");
+  cr_expect_eq(ncl_run(2, ping_main, &e), 0);
+  nt_peer_stop(&e.srv);
+}
+
+static int payload_main(asx_cx *cx, void *arg) {
+  env *e = arg;
+  asx_nats_client *c = ncl_connect(cx, &e->srv);
+  cr_expect_eq(asx_nats_client_max_payload(c), 1024);
+  static char big[2048];
+  memset(big, 'x', sizeof(big));
+  asx_nats_sub *s;
+  cr_assert_eq(asx_nats_subscribe(cx, c, "p", NULL, NULL, &s), 0);
+  cr_expect_eq(asx_nats_publish(cx, c, "p", NULL, NULL, big, 1025), ASX_ELIMIT);
+  cr_expect_eq(asx_nats_publish(cx, c, "p", NULL, NULL, big, 1024), 0);
+  asx_nats_msg *m;
+  cr_assert_eq(asx_nats_sub_next(cx, s, &m), 0);
+  cr_expect_eq(m->len, 1024);
+  asx_nats_msg_free(m);
+  cr_expect_eq(asx_nats_client_status(c), 0);
+  asx_nats_sub_free(s);
+  asx_nats_client_close(cx, c);
+  return 0;
+}
+
+Test(nats_client_conn, server_max_payload_honoured) {
+  env e = {0};
+  ncl_start_conf(&e.srv, "max_payload: 1024\n");
+  cr_expect_eq(ncl_run(2, payload_main, &e), 0);
+  nt_peer_stop(&e.srv);
+}
+
+static int auth_main(asx_cx *cx, void *arg) {
+  env *e = arg;
+  asx_nats_client_opts o = ncl_opts(&e->srv);
+  asx_nats_client *c = NULL;
+  char err[256];
+  cr_expect_eq(asx_nats_client_connect(cx, &o, &c, err, sizeof(err)), ASX_EPROTO);
+  cr_expect(strstr(err, "Authorization Violation") != NULL, "%s", err);
+  o.user = "alice";
+  o.pass = "wonder";
+  cr_assert_eq(asx_nats_client_connect(cx, &o, &c, err, sizeof(err)), 0, "%s", err);
+  cr_expect_eq(asx_nats_flush(cx, c, 2000 * MS), 0);
+  asx_nats_client_close(cx, c);
+  o.port = 1; /* nothing listens there */
+  c = NULL;
+  cr_expect_eq(asx_nats_client_connect(cx, &o, &c, err, sizeof(err)), ASX_ECONNRESET);
+  cr_expect_null(c);
+  return 0;
+}
+
+Test(nats_client_conn, auth_error_and_refused) {
+  env e = {0};
+  ncl_start_conf(&e.srv, "authorization {\n user: alice\n password: wonder\n}\n");
+  cr_expect_eq(ncl_run(2, auth_main, &e), 0);
+  nt_peer_stop(&e.srv);
+}
+
+static int waiter(asx_cx *cx, void *arg) {
+  env *e = arg;
+  asx_nats_msg *m = NULL;
+  return asx_nats_sub_next(cx, e->sub, &m);
+}
+
+static int cancel_main(asx_cx *cx, void *arg) {
+  env *e = arg;
+  asx_nats_client *c = ncl_connect(cx, &e->srv);
+  cr_assert_eq(asx_nats_subscribe(cx, c, "never", NULL, NULL, &e->sub), 0);
+  asx_task *t;
+  cr_assert_eq(asx_spawn(cx, NULL, waiter, e, NULL, &t), 0);
+  asx_sleep(cx, 30 * MS);
+  asx_task_cancel(t, ASX_CANCEL_USER);
+  int rc = 0;
+  asx_task_join(cx, t, &rc, NULL);
+  cr_expect_eq(rc, ASX_ECANCELED);
+  /* The subscription still works for the next consumer. */
+  cr_assert_eq(asx_nats_publish(cx, c, "never", NULL, NULL, "now", 3), 0);
+  asx_nats_msg *m;
+  cr_assert_eq(asx_nats_sub_next(cx, e->sub, &m), 0);
+  cr_expect_str_eq((const char *)m->data, "now");
+  asx_nats_msg_free(m);
+  /* A consumer blocked when the client closes sees ASX_ECLOSED. */
+  cr_assert_eq(asx_spawn(cx, NULL, waiter, e, NULL, &t), 0);
+  asx_sleep(cx, 30 * MS);
+  asx_nats_client_close(cx, c);
+  asx_task_join(cx, t, &rc, NULL);
+  cr_expect_eq(rc, ASX_ECLOSED);
+  asx_nats_sub_free(e->sub);
+  return 0;
+}
+
+Test(nats_client_conn, cancelled_consumer_and_close) {
+  env e = {0};
+  ncl_start(&e.srv);
+  cr_expect_eq(ncl_run(2, cancel_main, &e), 0);
+  nt_peer_stop(&e.srv);
+}
+
+/* Server killed: waiting flushes and requests fail with the connection error. */
+static int killed_main(asx_cx *cx, void *arg) {
+  env *e = arg;
+  asx_nats_client *c = ncl_connect(cx, &e->srv);
+  cr_assert_eq(asx_nats_subscribe(cx, c, "svc", NULL, NULL, &e->sub), 0); /* never answers */
+  nt_peer_stop(&e->srv);
+  asx_nats_msg *r = NULL;
+  int rc = asx_nats_request(cx, c, "svc", NULL, "x", 1, 5000 * MS, &r);
+  cr_expect(rc == ASX_ECLOSED || rc == ASX_ECONNRESET || rc == ASX_EPIPE, "%s", asx_strerror(rc));
+  cr_expect_neq(asx_nats_client_status(c), 0);
+  cr_expect_neq(asx_nats_flush(cx, c, 1000 * MS), 0);
+  asx_nats_msg *m;
+  cr_expect_eq(asx_nats_sub_next(cx, e->sub, &m), ASX_ECLOSED);
+  asx_nats_client_close(cx, c);
+  asx_nats_sub_free(e->sub);
+  return 0;
+}
+
+Test(nats_client_conn, server_killed_fails_waiters) {
+  env e = {0};
+  ncl_start(&e.srv);
+  cr_expect_eq(ncl_run(2, killed_main, &e), 0);
+  nt_peer_stop(&e.srv);
+}
