@@ -9,6 +9,8 @@
 typedef int (*bench_group_fn)(int argc, char **argv);
 
 int bench_runtime_main(int argc, char **argv);
+/* bench_ll.c: queues, timers, parker (part of the runtime group). */
+int bench_ll(const char *filter);
 
 /* Monotonic nanoseconds (wall clock). */
 uint64_t bench_now_ns(void);
@@ -37,5 +39,9 @@ int bench_selected(const char *filter, const char *name);
 
 /* Resident set size of this process in bytes (/proc/self/statm), 0 if unknown. */
 uint64_t bench_rss_bytes(void);
+
+/* Peer: two threads handing a turn back and forth with a pthread mutex + condvar; `iters` round
+ * trips (two hand-offs each). For bench_best_ns. */
+void bench_peer_condvar_pingpong(void *arg, uint64_t iters);
 
 #endif

@@ -151,6 +151,7 @@ int bench_runtime_main(int argc, char **argv) {
   if (bench_selected(filter, "ctx_switch")) rc |= bench_switch(pool);
   if (bench_selected(filter, "ctx_create_run_finish")) bench_create(pool);
   if (bench_selected(filter, "stack_get_put_cached")) rc |= bench_stacks();
+  rc |= bench_ll(filter);
   rc |= bench_runtime_api(filter);
   /* The pool still lends the two stacks parked in the switch bench: the process exits instead. */
   return rc;

@@ -150,49 +150,11 @@ static int ping_main(asx_cx *cx, void *arg) {
   return 0;
 }
 
-struct condvar_pp {
-  pthread_mutex_t mu;
-  pthread_cond_t cv;
-  int turn; /* 0: main's move, 1: helper's move */
-  uint64_t iters;
-};
-
-static void *condvar_helper(void *arg) {
-  struct condvar_pp *c = arg;
-  for (uint64_t i = 0; i < c->iters; i++) {
-    pthread_mutex_lock(&c->mu);
-    while (c->turn != 1) pthread_cond_wait(&c->cv, &c->mu);
-    c->turn = 0;
-    pthread_cond_signal(&c->cv);
-    pthread_mutex_unlock(&c->mu);
-  }
-  return NULL;
-}
-
-static void run_condvar_pingpong(void *arg, uint64_t iters) {
-  struct condvar_pp c = {.turn = 0, .iters = iters};
-  (void)arg;
-  pthread_mutex_init(&c.mu, NULL);
-  pthread_cond_init(&c.cv, NULL);
-  pthread_t th;
-  if (pthread_create(&th, NULL, condvar_helper, &c) != 0) abort();
-  for (uint64_t i = 0; i < iters; i++) {
-    pthread_mutex_lock(&c.mu);
-    c.turn = 1;
-    pthread_cond_signal(&c.cv);
-    while (c.turn != 0) pthread_cond_wait(&c.cv, &c.mu);
-    pthread_mutex_unlock(&c.mu);
-  }
-  pthread_join(th, NULL);
-  pthread_cond_destroy(&c.cv);
-  pthread_mutex_destroy(&c.mu);
-}
-
 static int bench_channel(void) {
   struct timed t = {.iters = 200000};
   if (run_on_one_worker(ping_main, &t) != 0) return 1;
   /* Two messages (one each way) per iteration, as above. */
-  double peer = bench_peers_enabled() ? bench_best_ns(run_condvar_pingpong, NULL, 50000, REPS) / 2 : 0;
+  double peer = bench_peers_enabled() ? bench_best_ns(bench_peer_condvar_pingpong, NULL, 50000, REPS) / 2 : 0;
   bench_emit("chan_pingpong_one_worker", t.best_ns, "ns/msg", "pthread_mutex_condvar_pingpong", peer);
   return 0;
 }

@@ -1,4 +1,5 @@
 /* asx-bench helpers (see bench.h). */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,3 +83,43 @@ uint64_t bench_rss_bytes(void) {
   if (n != 2) return 0;
   return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
 }
+
+/* ---- peers shared by several benches ---------------------------------------------------------- */
+struct condvar_pp {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int turn; /* 0: main's move, 1: helper's move */
+  uint64_t iters;
+};
+
+static void *condvar_helper(void *arg) {
+  struct condvar_pp *c = arg;
+  for (uint64_t i = 0; i < c->iters; i++) {
+    pthread_mutex_lock(&c->mu);
+    while (c->turn != 1) pthread_cond_wait(&c->cv, &c->mu);
+    c->turn = 0;
+    pthread_cond_signal(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+  }
+  return NULL;
+}
+
+void bench_peer_condvar_pingpong(void *arg, uint64_t iters) {
+  struct condvar_pp c = {.turn = 0, .iters = iters};
+  (void)arg;
+  pthread_mutex_init(&c.mu, NULL);
+  pthread_cond_init(&c.cv, NULL);
+  pthread_t th;
+  if (pthread_create(&th, NULL, condvar_helper, &c) != 0) abort();
+  for (uint64_t i = 0; i < iters; i++) {
+    pthread_mutex_lock(&c.mu);
+    c.turn = 1;
+    pthread_cond_signal(&c.cv);
+    while (c.turn != 0) pthread_cond_wait(&c.cv, &c.mu);
+    pthread_mutex_unlock(&c.mu);
+  }
+  pthread_join(th, NULL);
+  pthread_cond_destroy(&c.cv);
+  pthread_mutex_destroy(&c.mu);
+}
+

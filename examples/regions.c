@@ -217,9 +217,10 @@ int main(int argc, char **argv) {
     fprintf(stderr, "asx_runtime_run: %s\n", asx_strerror(err));
     return 1;
   }
-  printf("== teardown: root outcome %s; live tasks %" PRIu64 ", live regions %" PRIu64
-         ", unresolved obligations %" PRIu64 "\n",
-         asx_outcome_name(outcome), s.live_tasks, s.live_regions, s.unresolved_obligations);
+  printf("== teardown: root outcome %s (outcomes fold upwards: Ok < Err < Cancelled < Panicked;"
+         " 'server' was cancelled)\n", asx_outcome_name(outcome));
+  printf("   live tasks %" PRIu64 ", live regions %" PRIu64 ", unresolved obligations %" PRIu64 "\n",
+         s.live_tasks, s.live_regions, s.unresolved_obligations);
   printf("   spawned %" PRIu64 " tasks, opened %" PRIu64 " regions, %" PRIu64
          " cancel requests, %" PRIu64 " obligation leak(s), %" PRIu64 " cleanup overrun(s)\n",
          s.tasks_spawned, s.regions_opened, s.cancel_requests, s.obligation_leaks, s.cleanup_overruns);

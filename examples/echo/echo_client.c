@@ -146,11 +146,15 @@ int main(int argc, char **argv) {
   }
   asx_runtime_config cfg;
   asx_runtime_config_default(&cfg);
+  asx_net_reactor *reactor = NULL;
+  if (asx_net_reactor_new(NULL, &reactor) != 0) return 1;
+  asx_net_reactor_configure(reactor, &cfg);
   asx_runtime *rt = NULL;
   if (asx_runtime_new(&cfg, &rt) != 0) return 1;
   int rc = 0;
   asx_runtime_run(rt, main_task, &c, &rc, NULL);
   asx_runtime_free(rt);
+  asx_net_reactor_free(reactor);
   asx_tls_config_free(c.tls_cfg);
   return rc ? 1 : 0;
 }

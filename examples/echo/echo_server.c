@@ -141,6 +141,9 @@ int main(int argc, char **argv) {
   asx_runtime_config cfg;
   asx_runtime_config_default(&cfg);
   cfg.workers = workers;
+  asx_net_reactor *reactor = NULL;
+  if (asx_net_reactor_new(NULL, &reactor) != 0) return 1;
+  asx_net_reactor_configure(reactor, &cfg);
   asx_runtime *rt = NULL;
   if (asx_runtime_new(&cfg, &rt) != 0) return 1;
   int run_rc = 0;
@@ -153,6 +156,7 @@ int main(int argc, char **argv) {
   pthread_kill(st, SIGTERM); /* ends the sigwait thread if no signal came */
   pthread_join(st, NULL);
   asx_runtime_free(rt);
+  asx_net_reactor_free(reactor);
   asx_server_free(g_server);
   asx_tls_config_free(tls);
   return rc || run_rc ? 1 : 0;

@@ -17,7 +17,23 @@ struct asx_listener {
   bool nodelay;
   char *path; /* Unix: unlinked at close */
   const asx_allocator *alloc;
+  sim_listener *sim; /* a simulated listener: fd is -1 */
 };
+
+int net_listener_from_sim(sim_listener *sl, const asx_allocator *alloc, asx_listener **out) {
+  asx_listener *l = asx_calloc(alloc, 1, sizeof(*l));
+  if (!l) {
+    net_sim_listener_free(sl);
+    return ASX_ENOMEM;
+  }
+  l->fd = -1;
+  l->alloc = alloc;
+  l->sim = sl;
+  *out = l;
+  return 0;
+}
+
+sim_listener *net_listener_sim(asx_listener *l) { return l->sim; }
 
 void asx_listen_opts_default(asx_listen_opts *o) {
   memset(o, 0, sizeof(*o));
@@ -160,6 +176,7 @@ int asx_listener_accept(asx_cx *cx, asx_listener *l, asx_stream **out) {
   *out = NULL;
   int rc = asx_checkpoint(cx);
   if (rc) return rc;
+  if (l->sim) return net_sim_accept(cx, l->sim, out);
   for (;;) {
     int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) {
@@ -178,7 +195,8 @@ int asx_listener_accept(asx_cx *cx, asx_listener *l, asx_stream **out) {
 
 void asx_listener_close(asx_listener *l) {
   if (!l) return;
-  close(l->fd);
+  if (l->sim) net_sim_listener_free(l->sim);
+  else close(l->fd);
   if (l->path) {
     unlink(l->path);
     asx_free(l->alloc, l->path);

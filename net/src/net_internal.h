@@ -44,6 +44,9 @@ typedef struct stream_ops {
   int (*shutdown)(asx_cx *cx, asx_stream *s);
   void (*close)(asx_stream *s);
   int (*fd)(const asx_stream *s);
+  /* Thread-safe, while s is open: makes every pending and later read/write fail at once
+   * (a socket's SHUT_RDWR, a simulated reset). Used by the server's grace cut. */
+  void (*abort)(asx_stream *s);
 } stream_ops;
 
 struct asx_stream {
@@ -55,12 +58,24 @@ struct asx_stream {
   asx_tls_conn *tls; /* TLS streams only */
 };
 
+/* Simulated listeners (sim.c), reached through asx_listener. */
+typedef struct sim_listener sim_listener;
+int net_sim_accept(asx_cx *cx, sim_listener *l, asx_stream **out);
+void net_sim_listener_free(sim_listener *l);
+/* listener.c: wraps a simulated listener into an asx_listener (takes it, also on failure). */
+int net_listener_from_sim(sim_listener *sl, const asx_allocator *alloc, asx_listener **out);
+sim_listener *net_listener_sim(asx_listener *l);
+/* Thread-safe hard stop of a stream (see stream_ops.abort). */
+void net_stream_abort(asx_stream *s);
+
 /* Initialises the generic part of a stream. */
 void net_stream_init(asx_stream *s, const stream_ops *ops, const asx_allocator *alloc);
 /* Maps an errno from a socket call to an ASX_E* code. */
 int net_errno_to_asx(int e);
 /* The absolute end of a read wait given the stream's idle timeout and read deadline. */
 uint64_t net_read_until(asx_cx *cx, const asx_stream *s);
+/* The same for a write wait (idle timeout and write deadline). */
+uint64_t net_write_until(asx_cx *cx, const asx_stream *s);
 /* asx_stream_read / asx_stream_writev with an extra absolute deadline (ASX_UNLIMITED = none),
  * used by layers over a stream (TLS handshake timeout). */
 int net_stream_read_until(asx_cx *cx, asx_stream *s, void *buf, size_t cap, size_t *n,

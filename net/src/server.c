@@ -5,7 +5,6 @@
  * still open -> wait for every connection task -> return. */
 #include <pthread.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "net_internal.h"
 
@@ -15,8 +14,7 @@
 typedef struct conn_rec {
   struct conn_rec *prev, *next;
   asx_server *srv;
-  asx_stream *s;
-  int fd;
+  asx_stream *s; /* the accepted stream (under a TLS one): aborted by the grace cut */
 } conn_rec;
 
 struct asx_server {
@@ -121,7 +119,7 @@ static int conn_main(asx_cx *cx, void *arg) {
       asx_stream_set_read_deadline(s, asx_now(cx) + srv->o.read_timeout_ns);
     rc = srv->fn(cx, s, srv->arg);
   }
-  /* Leave the list before closing: a forced cut must never hit a recycled descriptor. */
+  /* Leave the list before closing: a forced cut must never touch a closed stream. */
   pthread_mutex_lock(&srv->lock);
   c->prev->next = c->next;
   c->next->prev = c->prev;
@@ -161,8 +159,7 @@ static int wait_for_slot(asx_cx *cx, asx_server *srv) {
   }
 }
 
-static int accept_main(asx_cx *cx, void *arg) {
-  asx_server *srv = arg;
+static int accept_loop(asx_cx *cx, asx_server *srv) {
   asx_spawn_opts so = asx_spawn_opts_default();
   so.name = srv->o.name ? srv->o.name : "net.conn";
   so.stack_size = srv->o.stack_size;
@@ -186,7 +183,6 @@ static int accept_main(asx_cx *cx, void *arg) {
     }
     c->srv = srv;
     c->s = s;
-    c->fd = asx_stream_fd(s);
     pthread_mutex_lock(&srv->lock);
     c->next = &srv->conns;
     c->prev = srv->conns.prev;
@@ -207,6 +203,17 @@ static int accept_main(asx_cx *cx, void *arg) {
       if (rc == ASX_ESTATE) return 0;
     }
   }
+}
+
+static int accept_main(asx_cx *cx, void *arg) {
+  asx_server *srv = arg;
+  int rc = accept_loop(cx, srv);
+  /* Withdraw the region from asx_server_shutdown while it is certainly still open (this task is
+   * alive in it): cancelling a region after its close returned would touch freed memory. */
+  pthread_mutex_lock(&srv->lock);
+  srv->acc_region = NULL;
+  pthread_mutex_unlock(&srv->lock);
+  return rc;
 }
 
 /* Masked by the caller: waits until no connection is live or `until` passes. */
@@ -244,10 +251,12 @@ int asx_server_run(asx_cx *cx, asx_server *srv) {
   asx_spawn_opts so = asx_spawn_opts_default();
   so.name = "net.accept";
   rc = asx_spawn(cx, acc, accept_main, srv, &so, NULL);
+  if (rc) {
+    pthread_mutex_lock(&srv->lock);
+    srv->acc_region = NULL;
+    pthread_mutex_unlock(&srv->lock);
+  }
   asx_region_close(cx, acc, NULL); /* returns once the accept loop stopped */
-  pthread_mutex_lock(&srv->lock);
-  srv->acc_region = NULL;
-  pthread_mutex_unlock(&srv->lock);
   /* 1. Stop accepting: new clients are refused by the kernel from here on. */
   asx_listener_close(srv->l);
   srv->l = NULL;
@@ -260,7 +269,7 @@ int asx_server_run(asx_cx *cx, asx_server *srv) {
   /* 4. Cut what is left: even masked I/O in a handler now fails at once. */
   pthread_mutex_lock(&srv->lock);
   for (conn_rec *c = srv->conns.next; c != &srv->conns; c = c->next) {
-    shutdown(c->fd, SHUT_RDWR);
+    net_stream_abort(c->s);
     srv->st.forced_closes++;
   }
   pthread_mutex_unlock(&srv->lock);

@@ -161,12 +161,15 @@ static void sim_close(asx_stream *s) {
   asx_free(s->alloc, ss);
 }
 
+static void sim_abort(asx_stream *s) { sim_reset(((sim_stream *)s)->sh); }
+
 static const stream_ops sim_ops = {
     .read = sim_read,
     .writev = sim_writev,
     .shutdown = sim_shutdown,
     .close = sim_close,
     .fd = NULL,
+    .abort = sim_abort,
 };
 
 static sim_stream *end_new(sim_shared *sh, int side) {
@@ -230,36 +233,36 @@ int asx_sim_pair(asx_cx *cx, const asx_sim_opts *o, asx_stream **a, asx_stream *
 }
 
 /* ---- listener ---- */
-struct asx_sim_listener {
+struct sim_listener {
   asx_sim_opts o;
   asx_chan *pending; /* asx_stream * of the accepting end */
 };
 
-int asx_sim_listen(const asx_sim_opts *o, size_t backlog, asx_sim_listener **out) {
+int asx_sim_listen(const asx_sim_opts *o, size_t backlog, asx_listener **out) {
   asx_sim_opts def;
   if (!o) {
     asx_sim_opts_default(&def);
     o = &def;
   }
   if (!out || backlog == 0) return ASX_EINVAL;
-  asx_sim_listener *l = asx_calloc(o->alloc, 1, sizeof(*l));
+  *out = NULL;
+  sim_listener *l = asx_calloc(o->alloc, 1, sizeof(*l));
   if (!l) return ASX_ENOMEM;
   l->o = *o;
   if (asx_chan_new(o->alloc, sizeof(asx_stream *), backlog, &l->pending) != 0) {
     asx_free(o->alloc, l);
     return ASX_ENOMEM;
   }
-  *out = l;
-  return 0;
+  return net_listener_from_sim(l, o->alloc, out);
 }
 
-int asx_sim_accept(asx_cx *cx, asx_sim_listener *l, asx_stream **out) {
-  if (!l || !out) return ASX_EINVAL;
+int net_sim_accept(asx_cx *cx, sim_listener *l, asx_stream **out) {
   *out = NULL;
   return asx_chan_recv(cx, l->pending, out);
 }
 
-int asx_sim_connect(asx_cx *cx, asx_sim_listener *l, asx_stream **out) {
+int asx_sim_connect(asx_cx *cx, asx_listener *listener, asx_stream **out) {
+  sim_listener *l = listener ? net_listener_sim(listener) : NULL;
   if (!l || !out) return ASX_EINVAL;
   *out = NULL;
   asx_stream *mine, *theirs;
@@ -278,7 +281,7 @@ int asx_sim_connect(asx_cx *cx, asx_sim_listener *l, asx_stream **out) {
   return 0;
 }
 
-void asx_sim_listener_close(asx_sim_listener *l) {
+void net_sim_listener_free(sim_listener *l) {
   if (!l) return;
   asx_chan_close(l->pending);
   asx_stream *s;
@@ -286,11 +289,6 @@ void asx_sim_listener_close(asx_sim_listener *l) {
     sim_reset(((sim_stream *)s)->sh);
     asx_stream_close(s);
   }
-}
-
-void asx_sim_listener_free(asx_sim_listener *l) {
-  if (!l) return;
-  asx_sim_listener_close(l);
   asx_chan_free(l->pending);
   asx_free(l->o.alloc, l);
 }

@@ -68,12 +68,15 @@ static void sock_close(asx_stream *s) {
 
 static int sock_fd(const asx_stream *s) { return ((const sock_stream *)s)->fd; }
 
+static void sock_abort(asx_stream *s) { shutdown(((sock_stream *)s)->fd, SHUT_RDWR); }
+
 static const stream_ops sock_ops = {
     .read = sock_read,
     .writev = sock_writev,
     .shutdown = sock_shutdown,
     .close = sock_close,
     .fd = sock_fd,
+    .abort = sock_abort,
 };
 
 int net_sock_set_nonblock(int fd) {

@@ -55,7 +55,7 @@ uint64_t net_read_until(asx_cx *cx, const asx_stream *s) {
   return min_u64(s->read_deadline, after(cx, s->idle_timeout_ns));
 }
 
-static uint64_t write_until(asx_cx *cx, const asx_stream *s) {
+uint64_t net_write_until(asx_cx *cx, const asx_stream *s) {
   return min_u64(s->write_deadline, after(cx, s->idle_timeout_ns));
 }
 
@@ -94,7 +94,7 @@ int net_stream_writev_until(asx_cx *cx, asx_stream *s, const struct iovec *iov, 
                             size_t *written, uint64_t until) {
   size_t done = 0;
   int rc = asx_checkpoint(cx);
-  until = min_u64(until, write_until(cx, s));
+  until = min_u64(until, net_write_until(cx, s));
   int i = 0;
   size_t off = 0; /* bytes of iov[i] already written */
   while (rc == 0) {
@@ -152,6 +152,10 @@ int asx_stream_write_all(asx_cx *cx, asx_stream *s, const void *buf, size_t n, s
 int asx_stream_shutdown(asx_cx *cx, asx_stream *s) {
   if (!s) return ASX_EINVAL;
   return s->ops->shutdown(cx, s);
+}
+
+void net_stream_abort(asx_stream *s) {
+  if (s && s->ops->abort) s->ops->abort(s);
 }
 
 void asx_stream_close(asx_stream *s) {

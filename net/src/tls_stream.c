@@ -86,7 +86,7 @@ static int tls_shutdown(asx_cx *cx, asx_stream *s) {
   int rc = asx_tls_conn_close_notify(ts->conn);
   pthread_mutex_unlock(&ts->lock);
   if (rc) return rc;
-  rc = flush_out(cx, ts, net_read_until(cx, s) /* bounded like any other wait */);
+  rc = flush_out(cx, ts, net_write_until(cx, s));
   if (rc) return rc;
   return asx_stream_shutdown(cx, ts->inner);
 }
@@ -101,12 +101,15 @@ static void tls_close(asx_stream *s) {
 
 static int tls_fd(const asx_stream *s) { return asx_stream_fd(((const tls_stream *)s)->inner); }
 
+static void tls_abort(asx_stream *s) { net_stream_abort(((tls_stream *)s)->inner); }
+
 static const stream_ops tls_ops = {
     .read = tls_read,
     .writev = tls_writev,
     .shutdown = tls_shutdown,
     .close = tls_close,
     .fd = tls_fd,
+    .abort = tls_abort,
 };
 
 static int handshake(asx_cx *cx, asx_stream *inner, asx_tls_config *cfg, const char *server_name,

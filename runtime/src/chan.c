@@ -136,6 +136,21 @@ void asx_chan_abort(asx_chan_permit *p) {
 }
 
 int asx_chan_send_at(asx_cx *cx, asx_chan *ch, const void *elem, const char *file, int line) {
+  if (!cx || !ch || !elem) return ASX_EINVAL;
+  asx_task *t = cx->task;
+  if (rt_checkpoint(t, false)) return ASX_ECANCELED;
+  /* Fast path: a free slot, nobody queued before us. Reserve and commit happen under one lock
+   * hold, so there is no window for an obligation to cover. */
+  pthread_mutex_lock(&ch->lock);
+  if (!ch->closed && ch->len + ch->reserved < ch->cap && rt_list_empty(&ch->senders)) {
+    size_t tail = (ch->head + ch->len) % ch->cap;
+    memcpy(ch->buf + tail * ch->elem_size, elem, ch->elem_size);
+    ch->len++;
+    rt_waiters_grant_one(&ch->receivers, t->worker);
+    pthread_mutex_unlock(&ch->lock);
+    return 0;
+  }
+  pthread_mutex_unlock(&ch->lock);
   asx_chan_permit p;
   int err = asx_chan_reserve_at(cx, ch, &p, file, line);
   if (err) return err;
@@ -209,4 +224,65 @@ size_t asx_chan_len(asx_chan *ch) {
   size_t n = ch->len;
   pthread_mutex_unlock(&ch->lock);
   return n;
+}
+
+/* Lock held: drops our waiter; a wakeup it received but did not use goes to the next receiver. */
+static void select_unlink(asx_chan *ch, rt_waiter *wt, rt_worker *w) {
+  if (rt_linked(&wt->link)) rt_list_remove(&wt->link);
+  if (wt->granted && ch->len > 0) rt_waiters_grant_one(&ch->receivers, w);
+  wt->granted = false;
+}
+
+int asx_chan_select_recv(asx_cx *cx, size_t n, asx_chan *const *chans, void *const *outs,
+                         size_t *index) {
+  if (!cx || !chans || !outs || !index || n == 0 || n > ASX_SELECT_MAX) return ASX_EINVAL;
+  asx_task *t = cx->task;
+  if (rt_checkpoint(t, false)) return ASX_ECANCELED;
+  rt_waiter wt[ASX_SELECT_MAX];
+  for (size_t i = 0; i < n; i++) {
+    wt[i] = (rt_waiter){.task = t, .granted = false};
+    rt_list_init(&wt[i].link);
+  }
+  int err = 0;
+  size_t taken = SIZE_MAX;
+  for (;;) {
+    /* Register everywhere BEFORE looking, so a commit between the look and the park finds us. */
+    for (size_t i = 0; i < n; i++) {
+      pthread_mutex_lock(&chans[i]->lock);
+      wt[i].granted = false;
+      if (!rt_linked(&wt[i].link)) rt_list_push_back(&chans[i]->receivers, &wt[i].link);
+      pthread_mutex_unlock(&chans[i]->lock);
+    }
+    size_t closed = 0;
+    for (size_t i = 0; i < n && taken == SIZE_MAX; i++) {
+      asx_chan *ch = chans[i];
+      pthread_mutex_lock(&ch->lock);
+      if (ch->len > 0) {
+        rt_list_remove(&wt[i].link);
+        take(ch, outs[i], t->worker);
+        taken = i;
+      } else if (ch->closed && ch->reserved == 0) {
+        closed++;
+      }
+      pthread_mutex_unlock(&ch->lock);
+    }
+    if (taken != SIZE_MAX) break;
+    if (closed == n) {
+      err = ASX_ECLOSED;
+      break;
+    }
+    if (err) break; /* cancelled on the previous round and nothing arrived since */
+    err = rt_wait(t, ASX_UNLIMITED);
+    if (err && err != ASX_ECANCELED) break;
+  }
+  for (size_t i = 0; i < n; i++) {
+    pthread_mutex_lock(&chans[i]->lock);
+    select_unlink(chans[i], &wt[i], t->worker);
+    pthread_mutex_unlock(&chans[i]->lock);
+  }
+  if (taken != SIZE_MAX) {
+    *index = taken;
+    return 0;
+  }
+  return err;
 }

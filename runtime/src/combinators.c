@@ -46,11 +46,23 @@ static int race_child_main(asx_cx *cx, void *arg) {
   return rc;
 }
 
-/* Waits until a child has won or the caller observes cancellation. */
-static int wait_winner(asx_task *self, race_state *st, uint64_t until) {
+/* Waits until a child has won, every child has ended without winning (they all panicked:
+ * ASX_EPANIC), `until` passes or the caller observes cancellation. The waiter registers as the
+ * region's closer meanwhile, so the last child to end wakes it even if it never reached the
+ * winner check. */
+static int wait_winner(asx_task *self, race_state *st, asx_region *r, uint64_t until) {
+  asx_runtime *rt = self->rt;
   for (;;) {
     if (atomic_load(&st->winner) != SIZE_MAX) return 0;
+    pthread_mutex_lock(&rt->tree_lock);
+    bool empty = r->ntasks == 0 && r->nchildren == 0;
+    if (!empty) r->closer = self;
+    pthread_mutex_unlock(&rt->tree_lock);
+    if (empty) return atomic_load(&st->winner) != SIZE_MAX ? 0 : ASX_EPANIC;
     int err = rt_wait(self, until);
+    pthread_mutex_lock(&rt->tree_lock);
+    r->closer = NULL;
+    pthread_mutex_unlock(&rt->tree_lock);
     if (atomic_load(&st->winner) != SIZE_MAX) return 0;
     if (err) return err;
   }
@@ -80,7 +92,7 @@ int asx_race(asx_cx *cx, size_t n, const asx_task_fn *fns, void *const *args, si
     so.name = "race-child";
     err = asx_spawn(cx, r, race_child_main, &kids[i], &so, NULL);
   }
-  if (!err) err = wait_winner(self, &st, ASX_UNLIMITED);
+  if (!err) err = wait_winner(self, &st, r, ASX_UNLIMITED);
   /* Losers (and everything, on error) are cancelled, then drained by the close. */
   asx_region_cancel(r, ASX_CANCEL_RACE_LOST);
   asx_region_close(cx, r, NULL);
@@ -109,7 +121,7 @@ int asx_timeout(asx_cx *cx, uint64_t ns, asx_task_fn fn, void *arg) {
   err = asx_spawn(cx, r, race_child_main, &kid, &so, NULL);
   uint64_t now = asx_now(cx);
   uint64_t until = ns > ASX_UNLIMITED - 1 - now ? ASX_UNLIMITED - 1 : now + ns;
-  if (!err) err = wait_winner(self, &st, until);
+  if (!err) err = wait_winner(self, &st, r, until);
   if (err == ASX_ETIMEDOUT) asx_region_cancel(r, ASX_CANCEL_TIMEOUT);
   else if (err) asx_region_cancel(r, ASX_CANCEL_PARENT);
   asx_region_close(cx, r, NULL);

@@ -10,6 +10,7 @@ typedef struct det_driver {
   rt_worker w;
   asx_runtime *rt;
   asx_task **ready;
+  uint64_t *ready_ids; /* scratch for cfg.choose, same capacity as ready */
   size_t nready, cap;
   asx_timer_heap timers;
   uint64_t now;
@@ -36,6 +37,7 @@ static void det_destroy(void *state) {
   det_driver *d = state;
   asx_timer_heap_destroy(&d->timers);
   asx_free(d->rt->alloc, d->ready);
+  asx_free(d->rt->alloc, d->ready_ids);
   asx_free(d->rt->alloc, d);
 }
 
@@ -49,6 +51,11 @@ static int det_admit(void *state) {
   asx_task **r = asx_realloc(d->rt->alloc, d->ready, cap * sizeof(*r));
   if (!r) return ASX_ENOMEM;
   d->ready = r;
+  if (d->rt->cfg.choose) {
+    uint64_t *ids = asx_realloc(d->rt->alloc, d->ready_ids, cap * sizeof(*ids));
+    if (!ids) return ASX_ENOMEM; /* ready grew, cap did not: the next admit retries */
+    d->ready_ids = ids;
+  }
   d->cap = cap;
   return 0;
 }
@@ -109,7 +116,13 @@ static int det_run(void *state) {
     fire_due(d);
     if (d->nready > 0) {
       uint32_t n = (uint32_t)d->nready;
-      uint32_t i = (uint32_t)asx_rng_below(&d->sched_rng, n);
+      uint32_t i;
+      if (rt->cfg.choose) {
+        for (uint32_t k = 0; k < n; k++) d->ready_ids[k] = d->ready[k]->id;
+        i = rt->cfg.choose(rt->cfg.choose_ud, n, d->ready_ids) % n;
+      } else {
+        i = (uint32_t)asx_rng_below(&d->sched_rng, n);
+      }
       asx_task *t = d->ready[i];
       d->ready[i] = d->ready[n - 1];
       d->nready--;
@@ -140,6 +153,7 @@ static int det_run(void *state) {
     shutdown_tried = true;
     asx_region_cancel(rt->root, ASX_CANCEL_SHUTDOWN);
   }
+  rt_worker_flush_stacks(&d->w);
   asx_overflow_thread_fini();
   atomic_fetch_add(&rt->switches, d->w.switches);
   return result;

@@ -7,12 +7,7 @@
  *           whose `sleeping` flag is 1 (CAS 1 -> 0) and unpark it.
  *   idler:  sleeping = 1; nsleeping++; fence(seq_cst); re-check every source of work; park.
  * Either the waker sees the sleeper or the sleeper sees the work. The parker keeps a permit, so
- * an unpark that lands before park makes park return at once.
- *
- * I/O: one idle worker at a time (the poller) blocks in epoll_wait instead of the futex; it
- * announces `polling` before `sleeping`, so a waker that claims it also sees `polling` and
- * interrupts epoll_wait through the reactor's eventfd (which, like the parker, keeps a permit).
- * Busy workers look at the reactor without blocking every GLOBAL_INTERVAL picks. */
+ * an unpark that lands before park makes park return at once. */
 #include <pthread.h>
 #include <stdlib.h>
 
@@ -21,11 +16,12 @@
 #include "ll/parker.h"
 #include "ll/rng.h"
 #include "ll/wsdeque.h"
-#include "reactor.h"
 #include "rt_internal.h"
 
 #define LIFO_STREAK_MAX 8   /* LIFO runs in a row before the deque gets a turn (fairness) */
 #define GLOBAL_INTERVAL 61  /* every N picks look at the injection queue first (fairness) */
+#define CANCEL_STREAK_MAX 16 /* cancel-lane picks in a row before ready work gets a turn */
+#define TIMED_STREAK_MAX 32  /* timed-lane picks in a row before ready work gets a turn */
 
 typedef struct thr_driver thr_driver;
 
@@ -35,10 +31,12 @@ typedef struct thr_worker {
   asx_wsdeque dq;
   asx_task *lifo;
   unsigned lifo_streak;
+  asx_qnode *yq_head, *yq_tail; /* owner-only FIFO of yielded tasks (not stealable) */
+  unsigned cancel_streak, timed_streak;
   unsigned tick;
   asx_parker parker;
   _Atomic int sleeping;
-  _Atomic int polling; /* this worker holds the poller role (set before sleeping) */
+  _Atomic int in_io; /* sleeping inside cfg.io.wait rather than on the parker */
   asx_rng rng;
   pthread_t thread;
   uint64_t steals, parks;
@@ -49,14 +47,19 @@ struct thr_driver {
   unsigned n;
   thr_worker *w;
   asx_injectq inject;
+  asx_injectq cancel_lane; /* woken tasks that must drain: served first, streak-capped */
+  /* The timed lane: ready tasks whose budget has a deadline, earliest first (ties: FIFO). An
+   * intrusive sorted list scanned from the tail: later deadlines are the common case. */
+  pthread_mutex_t timed_lock;
+  rt_link timed;
+  _Atomic size_t ntimed;
   _Atomic unsigned nsleeping;
+  _Atomic int io_owner; /* one worker at a time waits for / polls I/O readiness */
   _Atomic int stop;
   pthread_mutex_t timer_lock;
   asx_timer_heap timers;
   _Atomic uint64_t next_deadline;
   asx_rng rng; /* asx_random from foreign threads (under timer_lock) */
-  rt_reactor *io;
-  _Atomic int poller_taken; /* one worker at a time may poll the reactor */
 };
 
 static int thr_init(asx_runtime *rt, void **state) {
@@ -76,16 +79,16 @@ static int thr_init(asx_runtime *rt, void **state) {
     if (asx_wsdeque_init(&w->dq, rt->cfg.deque_capacity) != 0) goto fail_w;
   }
   asx_injectq_init(&d->inject);
+  asx_injectq_init(&d->cancel_lane);
   if (asx_timer_heap_init(&d->timers, rt->alloc) != 0) goto fail_q;
-  if (rt_reactor_new(rt->alloc, &d->io) != 0) {
-    asx_timer_heap_destroy(&d->timers);
-    goto fail_q;
-  }
   pthread_mutex_init(&d->timer_lock, NULL);
+  pthread_mutex_init(&d->timed_lock, NULL);
+  rt_list_init(&d->timed);
   atomic_init(&d->next_deadline, ASX_UNLIMITED);
   *state = d;
   return 0;
 fail_q:
+  asx_injectq_destroy(&d->cancel_lane);
   asx_injectq_destroy(&d->inject);
 fail_w:
   while (i-- > 0) asx_wsdeque_destroy(&d->w[i].dq);
@@ -99,25 +102,13 @@ static void thr_destroy(void *state) {
   thr_driver *d = state;
   for (unsigned i = 0; i < d->n; i++) asx_wsdeque_destroy(&d->w[i].dq);
   asx_injectq_destroy(&d->inject);
+  asx_injectq_destroy(&d->cancel_lane);
   asx_timer_heap_destroy(&d->timers);
-  rt_reactor_free(d->io);
   pthread_mutex_destroy(&d->timer_lock);
+  pthread_mutex_destroy(&d->timed_lock);
   asx_free(d->rt->alloc, d->w);
   asx_free(d->rt->alloc, d);
 }
-
-static void unpark_worker(thr_driver *d, thr_worker *w) {
-  asx_parker_unpark(&w->parker);
-  if (atomic_load(&w->polling)) rt_reactor_interrupt(d->io);
-}
-
-/* Takes the poller role if free; the caller releases it with poller_release. */
-static bool poller_acquire(thr_driver *d) {
-  int free_ = 0;
-  return atomic_compare_exchange_strong(&d->poller_taken, &free_, 1);
-}
-
-static void poller_release(thr_driver *d) { atomic_store(&d->poller_taken, 0); }
 
 static void notify_one(thr_driver *d) {
   atomic_thread_fence(memory_order_seq_cst);
@@ -125,20 +116,82 @@ static void notify_one(thr_driver *d) {
   for (unsigned i = 0; i < d->n; i++) {
     int one = 1;
     if (atomic_compare_exchange_strong(&d->w[i].sleeping, &one, 0)) {
-      unpark_worker(d, &d->w[i]);
+      if (atomic_load(&d->w[i].in_io))
+        d->rt->cfg.io.interrupt(d->rt->cfg.io.ud);
+      else
+        asx_parker_unpark(&d->w[i].parker);
       return;
     }
   }
 }
 
+static void yq_push(thr_worker *w, asx_task *t) {
+  t->qnode.next = NULL;
+  if (w->yq_tail)
+    w->yq_tail->next = &t->qnode;
+  else
+    w->yq_head = &t->qnode;
+  w->yq_tail = &t->qnode;
+}
+
+static asx_task *yq_pop(thr_worker *w) {
+  asx_qnode *n = w->yq_head;
+  if (!n) return NULL;
+  w->yq_head = n->next;
+  if (!w->yq_head) w->yq_tail = NULL;
+  return RT_CONTAINER_OF(n, asx_task, qnode);
+}
+
+static void timed_push(thr_driver *d, asx_task *t) {
+  uint64_t dl = t->budget.deadline_ns; /* fixed at spawn: safe to read from any thread */
+  pthread_mutex_lock(&d->timed_lock);
+  rt_link *pos = d->timed.prev;
+  while (pos != &d->timed && RT_CONTAINER_OF(pos, asx_task, lane_link)->budget.deadline_ns > dl)
+    pos = pos->prev;
+  rt_list_push_front(pos, &t->lane_link); /* insert after pos */
+  atomic_fetch_add(&d->ntimed, 1);
+  pthread_mutex_unlock(&d->timed_lock);
+}
+
+static asx_task *timed_pop(thr_driver *d) {
+  if (atomic_load_explicit(&d->ntimed, memory_order_acquire) == 0) return NULL;
+  asx_task *t = NULL;
+  pthread_mutex_lock(&d->timed_lock);
+  if (!rt_list_empty(&d->timed)) {
+    t = RT_CONTAINER_OF(d->timed.next, asx_task, lane_link);
+    rt_list_remove(&t->lane_link);
+    atomic_fetch_sub(&d->ntimed, 1);
+  }
+  pthread_mutex_unlock(&d->timed_lock);
+  return t;
+}
+
 static void thr_ready(void *state, rt_worker *bw, asx_task *t, rt_ready_kind kind) {
   thr_driver *d = state;
   thr_worker *w = (thr_worker *)bw;
+  if (t->budget.deadline_ns != ASX_UNLIMITED &&
+      atomic_load_explicit(&t->cancel_kind, memory_order_relaxed) == 0) {
+    timed_push(d, t);
+    notify_one(d);
+    return;
+  }
+  if (kind == RT_READY_WAKE && atomic_load_explicit(&t->cancel_kind, memory_order_relaxed) != 0) {
+    /* The cancel lane: a task that must drain runs before ordinary ready work. */
+    asx_injectq_push(&d->cancel_lane, &t->qnode);
+    notify_one(d);
+    return;
+  }
+  if (w && kind == RT_READY_YIELD &&
+      atomic_load_explicit(&d->nsleeping, memory_order_relaxed) == 0) {
+    /* Everyone is busy: keep the yielder local (FIFO, so it runs after the others). */
+    yq_push(w, t);
+    return;
+  }
   if (!w || kind == RT_READY_YIELD) {
-    /* Foreign threads and yields go through the FIFO injection queue: a yielding task must not
-     * be popped straight back from the LIFO end of its own deque. */
+    /* Foreign threads, and yields while some worker idles, go through the FIFO injection queue:
+     * a yielding task must not be popped straight back from the LIFO end of its own deque. */
     asx_injectq_push(&d->inject, &t->qnode);
-  } else if (kind == RT_READY_WAKE) {
+  } else if (kind == RT_READY_WAKE && !d->rt->cfg.disable_lifo_slot) {
     asx_task *prev = w->lifo;
     w->lifo = t;
     if (prev && !asx_wsdeque_push(&w->dq, prev)) asx_injectq_push(&d->inject, &prev->qnode);
@@ -158,7 +211,36 @@ static asx_task *inject_pop(thr_driver *d) {
 static asx_task *find_task(thr_worker *w) {
   thr_driver *d = w->d;
   asx_task *t;
-  if (++w->tick % GLOBAL_INTERVAL == 0 && (t = inject_pop(d))) return t;
+  if (asx_injectq_len(&d->cancel_lane) > 0) {
+    if (w->cancel_streak < CANCEL_STREAK_MAX) {
+      asx_qnode *n = asx_injectq_pop(&d->cancel_lane);
+      if (n) {
+        w->cancel_streak++;
+        return RT_CONTAINER_OF(n, asx_task, qnode);
+      }
+    }
+    w->cancel_streak = 0; /* one turn for the other lanes, then the cancel lane again */
+  }
+  if (atomic_load_explicit(&d->ntimed, memory_order_relaxed) > 0) {
+    if (w->timed_streak < TIMED_STREAK_MAX) {
+      if ((t = timed_pop(d))) {
+        w->timed_streak++;
+        return t;
+      }
+    }
+    w->timed_streak = 0;
+  }
+  if (--w->tick == 0) { /* a countdown: no division on the hot path */
+    w->tick = GLOBAL_INTERVAL;
+    const asx_io_hooks *io = &d->rt->cfg.io;
+    if (io->wait && !atomic_exchange(&d->io_owner, 1)) {
+      io->wait(io->ud, 0); /* busy workers still poll I/O now and then */
+      atomic_store(&d->io_owner, 0);
+    }
+    /* The deque pops newest-first: also take its OLDEST item now and then, so work buried under
+     * a stream of fresh pushes (e.g. a ping-pong pair) cannot starve. */
+    if ((t = inject_pop(d)) || (t = yq_pop(w)) || (t = asx_wsdeque_steal(&w->dq))) return t;
+  }
   if (w->lifo) {
     t = w->lifo;
     w->lifo = NULL;
@@ -166,12 +248,21 @@ static asx_task *find_task(thr_worker *w) {
       w->lifo_streak++;
       return t;
     }
-    /* Streak exhausted: queue it behind the others. */
-    if (!asx_wsdeque_push(&w->dq, t)) asx_injectq_push(&d->inject, &t->qnode);
+    /* Streak exhausted: queue it behind the others (FIFO: a deque push would pop it right back). */
+    if (atomic_load_explicit(&d->nsleeping, memory_order_relaxed) == 0)
+      yq_push(w, t);
+    else
+      asx_injectq_push(&d->inject, &t->qnode);
   }
   w->lifo_streak = 0;
   if ((t = asx_wsdeque_pop(&w->dq))) return t;
+  if ((t = yq_pop(w))) return t;
   if ((t = inject_pop(d))) return t;
+  if (asx_injectq_len(&d->cancel_lane) > 0) {
+    asx_qnode *n = asx_injectq_pop(&d->cancel_lane);
+    if (n) return RT_CONTAINER_OF(n, asx_task, qnode);
+  }
+  if ((t = timed_pop(d))) return t;
   if (d->n > 1) {
     unsigned start = (unsigned)asx_rng_below(&w->rng, d->n);
     for (unsigned k = 0; k < d->n; k++) {
@@ -209,22 +300,19 @@ static void fire_due(thr_driver *d, thr_worker *w) {
 
 static bool work_visible(thr_driver *d, thr_worker *self) {
   if (atomic_load(&d->stop)) return true;
-  if (asx_injectq_len(&d->inject) > 0) return true;
+  if (asx_injectq_len(&d->inject) > 0 || asx_injectq_len(&d->cancel_lane) > 0 ||
+      atomic_load(&d->ntimed) > 0)
+    return true;
   for (unsigned i = 0; i < d->n; i++)
     if (&d->w[i] != self && asx_wsdeque_len(&d->w[i].dq) > 0) return true;
   return asx_wsdeque_len(&self->dq) > 0;
 }
 
-/* Busy path: wake tasks whose I/O is ready without blocking, if no one else is polling. */
-static void poll_io_nowait(thr_driver *d, thr_worker *w) {
-  if (!rt_reactor_in_use(d->io) || !poller_acquire(d)) return;
-  rt_reactor_poll(d->io, &w->base, 0);
-  poller_release(d);
-}
-
 static void idle(thr_driver *d, thr_worker *w) {
-  bool poller = rt_reactor_in_use(d->io) && poller_acquire(d);
-  if (poller) atomic_store(&w->polling, 1); /* before `sleeping`: see the comment at the top */
+  const asx_io_hooks *io = &d->rt->cfg.io;
+  /* Claim the I/O role first so that in_io is visible before `sleeping` is. */
+  bool io_role = io->wait && !atomic_exchange(&d->io_owner, 1);
+  if (io_role) atomic_store(&w->in_io, 1);
   atomic_store(&w->sleeping, 1);
   atomic_fetch_add(&d->nsleeping, 1);
   atomic_thread_fence(memory_order_seq_cst);
@@ -232,19 +320,17 @@ static void idle(thr_driver *d, thr_worker *w) {
   uint64_t now = next == ASX_UNLIMITED ? 0 : asx_clock_mono_ns();
   if (!work_visible(d, w) && (next == ASX_UNLIMITED || next > now)) {
     w->parks++;
-    int64_t wait_ns = next == ASX_UNLIMITED ? -1 : (int64_t)(next - now);
-    if (poller) /* round up: waking before the timer is due would spin */
-      rt_reactor_poll(d->io, &w->base, wait_ns < 0 ? -1 : (int)((wait_ns + 999999) / 1000000));
+    int64_t timeout = next == ASX_UNLIMITED ? -1 : (int64_t)(next - now);
+    if (io_role)
+      io->wait(io->ud, timeout);
     else
-      asx_parker_park(&w->parker, wait_ns);
-  } else if (poller) {
-    rt_reactor_poll(d->io, &w->base, 0);
+      asx_parker_park(&w->parker, timeout);
   }
   atomic_store(&w->sleeping, 0);
   atomic_fetch_sub(&d->nsleeping, 1);
-  if (poller) {
-    atomic_store(&w->polling, 0);
-    poller_release(d);
+  if (io_role) {
+    atomic_store(&w->in_io, 0);
+    atomic_store(&d->io_owner, 0);
   }
 }
 
@@ -254,13 +340,13 @@ static void worker_loop(thr_worker *w) {
   asx_overflow_thread_init();
   while (!atomic_load_explicit(&d->stop, memory_order_acquire)) {
     fire_due(d, w);
-    if (w->tick % GLOBAL_INTERVAL == 0) poll_io_nowait(d, w);
     asx_task *t = find_task(w);
     if (t)
       rt_run_task(&w->base, t);
     else
       idle(d, w);
   }
+  rt_worker_flush_stacks(&w->base);
   asx_overflow_thread_fini();
 }
 
@@ -275,7 +361,10 @@ static int thr_run(void *state) {
   for (unsigned i = 0; i < d->n; i++) {
     thr_worker *w = &d->w[i];
     w->lifo = NULL;
-    w->lifo_streak = w->tick = 0;
+    w->yq_head = w->yq_tail = NULL;
+    w->cancel_streak = w->timed_streak = 0;
+    w->lifo_streak = 0;
+    w->tick = GLOBAL_INTERVAL;
     w->steals = w->parks = w->base.switches = 0;
     asx_rng_seed(&w->rng, d->rt->cfg.seed + i * 0x9e3779b97f4a7c15ull);
   }
@@ -335,19 +424,11 @@ static void thr_timer_disarm(void *state, rt_timer *tm) {
   pthread_mutex_unlock(&d->timer_lock);
 }
 
-static int thr_io_register(void *state, int fd, unsigned events, asx_task *t) {
-  return rt_reactor_register(((thr_driver *)state)->io, fd, events, t);
-}
-
-static bool thr_io_unregister(void *state, int fd, unsigned events, asx_task *t) {
-  return rt_reactor_unregister(((thr_driver *)state)->io, fd, events, t);
-}
-
 static void thr_stop(void *state) {
   thr_driver *d = state;
   atomic_store_explicit(&d->stop, 1, memory_order_release);
   for (unsigned i = 0; i < d->n; i++) asx_parker_unpark(&d->w[i].parker);
-  rt_reactor_interrupt(d->io);
+  if (d->rt->cfg.io.interrupt) d->rt->cfg.io.interrupt(d->rt->cfg.io.ud);
 }
 
 const rt_driver_ops rt_driver_threads = {
@@ -362,6 +443,4 @@ const rt_driver_ops rt_driver_threads = {
     .timer_arm = thr_timer_arm,
     .timer_disarm = thr_timer_disarm,
     .stop = thr_stop,
-    .io_register = thr_io_register,
-    .io_unregister = thr_io_unregister,
 };

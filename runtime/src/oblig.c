@@ -6,7 +6,7 @@ int asx_obligation_reserve_at(asx_cx *cx, const char *kind, void (*abort_fn)(voi
                               asx_obligation **out, const char *file, int line) {
   if (!cx || !out) return ASX_EINVAL;
   asx_task *t = cx->task;
-  asx_obligation *ob = asx_alloc(t->rt->alloc, sizeof(*ob));
+  asx_obligation *ob = t->nob_cache ? t->ob_cache[--t->nob_cache] : asx_alloc(t->rt->alloc, sizeof(*ob));
   if (!ob) return ASX_ENOMEM;
   ob->owner = t;
   ob->kind = kind ? kind : "obligation";
@@ -21,11 +21,20 @@ int asx_obligation_reserve_at(asx_cx *cx, const char *kind, void (*abort_fn)(voi
 }
 
 static void resolve(asx_obligation *ob, bool run_abort) {
-  asx_runtime *rt = ob->owner->rt;
+  asx_task *t = ob->owner;
+  asx_runtime *rt = t->rt;
   rt_list_remove(&ob->link);
   if (run_abort && ob->abort_fn) ob->abort_fn(ob->abort_arg);
   atomic_fetch_sub(&rt->unresolved, 1);
-  asx_free(rt->alloc, ob);
+  /* Two-phase sends reserve and resolve constantly: keep a few tokens (owner-only list). */
+  if (t->nob_cache < sizeof(t->ob_cache) / sizeof(t->ob_cache[0]))
+    t->ob_cache[t->nob_cache++] = ob;
+  else
+    asx_free(rt->alloc, ob);
+}
+
+void rt_obligation_cache_free(asx_task *t) {
+  while (t->nob_cache) asx_free(t->rt->alloc, t->ob_cache[--t->nob_cache]);
 }
 
 void asx_obligation_commit(asx_obligation *ob) {

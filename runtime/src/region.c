@@ -22,7 +22,7 @@ int rt_region_new(asx_runtime *rt, asx_region *parent, asx_task *owner, const as
   asx_budget base = owner ? owner->budget : (parent ? parent->budget : asx_budget_unlimited());
   r->budget = asx_budget_combine(base, o.budget);
   pthread_mutex_lock(&rt->tree_lock);
-  r->id = atomic_fetch_add(&rt->next_id, 1);
+  r->id = rt_counter_add(&rt->next_id, 1) - 1;
   if (parent) {
     rt_list_push_back(&parent->children, &r->sibling);
     parent->nchildren++;
@@ -33,8 +33,8 @@ int rt_region_new(asx_runtime *rt, asx_region *parent, asx_task *owner, const as
   }
   r->owner = owner;
   if (owner) rt_list_push_front(&owner->owned_regions, &r->owner_link);
-  atomic_fetch_add(&rt->live_regions, 1);
-  atomic_fetch_add(&rt->regions_opened, 1);
+  rt_counter_add(&rt->live_regions, 1);
+  rt_counter_add(&rt->regions_opened, 1);
   asx_trace_event ev = rt_event(rt, ASX_TRACE_REGION_OPEN, owner, r);
   ev.name = r->name;
   pthread_mutex_unlock(&rt->tree_lock);
@@ -77,9 +77,14 @@ void rt_region_finalize(asx_region *r, rt_worker *w) {
     }
     if (p->ntasks == 0 && p->nchildren == 0 && p->closer) rt_wake(p->closer, w);
   }
+  rt_counter_add(&rt->live_regions, -1);
   pthread_mutex_unlock(&rt->tree_lock);
   rt_trace(rt, &ev);
-  atomic_fetch_sub(&rt->live_regions, 1);
+  while (r->blocks) {
+    rt_region_block *b = r->blocks;
+    r->blocks = b->next;
+    asx_free(rt->alloc, b);
+  }
   asx_free(rt->alloc, r->fin);
   asx_free(rt->alloc, r);
 }
@@ -131,6 +136,23 @@ int asx_region_defer(asx_region *r, void (*fn)(void *), void *arg) {
   return err;
 }
 
+void *asx_region_alloc(asx_region *r, size_t size) {
+  if (!r || size > SIZE_MAX - sizeof(rt_region_block)) return NULL;
+  asx_runtime *rt = r->rt;
+  rt_region_block *b = asx_alloc(rt->alloc, sizeof(*b) + size);
+  if (!b) return NULL;
+  pthread_mutex_lock(&rt->tree_lock);
+  if (r->state >= ASX_REGION_FINALIZING) {
+    pthread_mutex_unlock(&rt->tree_lock);
+    asx_free(rt->alloc, b);
+    return NULL;
+  }
+  b->next = r->blocks;
+  r->blocks = b;
+  pthread_mutex_unlock(&rt->tree_lock);
+  return b->data;
+}
+
 asx_region_state asx_region_state_get(asx_region *r) {
   pthread_mutex_lock(&r->rt->tree_lock);
   asx_region_state s = r->state;
@@ -166,10 +188,13 @@ void rt_cancel_task_locked(asx_task *t, asx_cancel_kind k, uint64_t deadline, bo
   }
   if (changed) {
     atomic_fetch_add(&rt->cancels, 1);
-    asx_trace_event ev = rt_event(rt, ASX_TRACE_CANCEL, t, NULL);
-    ev.kind = (asx_cancel_kind)atomic_load_explicit(&t->cancel_kind, memory_order_relaxed);
-    ev.value = atomic_load_explicit(&t->cancel_deadline, memory_order_relaxed);
-    rt_trace(rt, &ev);
+    if (rt->cfg.trace) {
+      asx_trace_event ev = rt_event(rt, ASX_TRACE_CANCEL, t, NULL);
+      ev.kind = (asx_cancel_kind)atomic_load_explicit(&t->cancel_kind, memory_order_relaxed);
+      ev.value = atomic_load_explicit(&t->cancel_deadline, memory_order_relaxed);
+      rt_trace(rt, &ev);
+    }
+    if (deadline < old_dl) rt_cleanup_watch(t, deadline);
     rt_wake(t, w);
   }
   if (owned) {

@@ -64,7 +64,14 @@ typedef struct rt_worker {
   struct asx_task *current;
   unsigned index;
   uint64_t switches;       /* owner-only counter, folded into stats at the end of a run */
+  /* Default-size stacks of finished tasks, reused by tasks spawned on this worker without the
+   * pool's lock (owner-only); given back to the pool when the worker stops. */
+  asx_stack stacks[8];
+  unsigned nstacks;
 } rt_worker;
+
+/* Worker side: gives the worker's cached stacks back to the pool (end of a run). */
+void rt_worker_flush_stacks(rt_worker *w);
 
 /* A timer armed in the driver. fire() runs with the driver's timer lock held, so once
  * timer_disarm returns no fire is in progress and the timer's memory may go away. */
@@ -94,14 +101,9 @@ typedef struct rt_driver_ops {
   void (*timer_disarm)(void *state, rt_timer *tm);
   /* Every task has ended: make run() return. */
   void (*stop)(void *state);
-  /* I/O readiness for asx_io_wait (both NULL: the driver has none, ASX_EUNSUPPORTED).
-   * io_register: task t (the caller) waits until fd is ready for `events` (ASX_IO_*); the driver
-   * then wakes it once with rt_wake. 0, ASX_EBUSY (another task already waits for that direction),
-   * ASX_ENOMEM, ASX_EINVAL (fd cannot be polled).
-   * io_unregister: t stopped waiting; afterwards the driver holds no reference to t. Returns true
-   * when readiness (or an error/hangup) was reported for it. */
-  int (*io_register)(void *state, int fd, unsigned events, struct asx_task *t);
-  bool (*io_unregister)(void *state, int fd, unsigned events, struct asx_task *t);
+  /* Reserved for net/: I/O readiness registration and polling (NULL until epoll lands). */
+  void *io_register;
+  void *io_poll;
 } rt_driver_ops;
 
 extern const rt_driver_ops rt_driver_threads;
@@ -119,6 +121,7 @@ struct asx_task {
   asx_ctx ctx;
   asx_stack stack;
   asx_qnode qnode;           /* for the driver's queues */
+  rt_link lane_link;         /* threads driver: the timed (earliest-deadline-first) lane */
   asx_runtime *rt;
   asx_region *region;
   uint64_t id;
@@ -136,7 +139,14 @@ struct asx_task {
   /* Budget: the task's own copy, touched only by the task. */
   asx_budget budget;
   uint32_t polls;
+  /* Cleanup watchdog: armed at the cleanup deadline when cancellation is requested, so a task
+   * still draining at its deadline is reported while it runs (not only when it ends). */
+  rt_timer cleanup_timer;    /* armed/re-armed under tree_lock while !done */
+  bool watch_armed;          /* tree_lock: cleanup_timer was armed at least once */
+  _Atomic bool overrun_reported;
   rt_link obligations;       /* touched only by the task */
+  struct asx_obligation *ob_cache[4]; /* freed tokens kept for reuse (owner-only, no lock) */
+  unsigned nob_cache;
   rt_link owned_regions;     /* regions this task opened and has not closed (tree_lock) */
   rt_link region_link;       /* in region->tasks (tree_lock) */
   bool done;                 /* tree_lock */
@@ -171,7 +181,13 @@ struct asx_region {
   struct asx_task *closer;   /* the owner while it waits in close */
   rt_finalizer *fin;
   size_t nfin, capfin;
+  struct rt_region_block *blocks; /* asx_region_alloc memory, freed after the finalizers */
 };
+
+typedef struct rt_region_block {
+  struct rt_region_block *next;
+  max_align_t data[];
+} rt_region_block;
 
 struct asx_obligation {
   rt_link link;              /* in owner->obligations */
@@ -191,16 +207,24 @@ struct asx_runtime {
   asx_stack_pool *stacks;
   pthread_mutex_t tree_lock; /* the region tree, task membership, cancellation marks */
   asx_region *root;
-  _Atomic uint64_t next_id;
+  _Atomic uint64_t next_id; /* tree_lock */
   bool running;
   /* deterministic driver choices */
   asx_choice *choices;
   size_t nchoices, capchoices;
   /* counters */
-  _Atomic uint64_t live_tasks, live_regions, unresolved;
+  _Atomic uint64_t live_tasks, live_regions, unresolved; /* live_*: changed under tree_lock */
   _Atomic uint64_t spawned, regions_opened, obligation_leaks, region_leaks, overruns, panics;
-  _Atomic uint64_t cancels, deadlocks, switches, steals, parks;
+  _Atomic uint64_t cancels, deadlocks, switches, steals, parks, sched_violations;
 };
+
+/* Counters that only change under tree_lock: a relaxed load + store (no locked RMW on the spawn
+ * path); readers outside the lock see a consistent, possibly stale value. */
+static inline uint64_t rt_counter_add(_Atomic uint64_t *c, int64_t delta) {
+  uint64_t v = atomic_load_explicit(c, memory_order_relaxed) + (uint64_t)delta;
+  atomic_store_explicit(c, v, memory_order_relaxed);
+  return v;
+}
 
 /* ---- runtime.c ---- */
 void rt_trace(asx_runtime *rt, const asx_trace_event *ev);
@@ -254,9 +278,14 @@ void rt_cancel_region_locked(asx_region *r, asx_cancel_kind k, uint64_t deadline
 void rt_cancel_task_locked(struct asx_task *t, asx_cancel_kind k, uint64_t deadline, bool owned,
                            rt_worker *w);
 
+/* tree_lock held: (re)arms t's cleanup watchdog at `deadline`. */
+void rt_cleanup_watch(struct asx_task *t, uint64_t deadline);
+
 /* ---- oblig.c ---- */
 /* Task end: reports, counts and aborts every obligation the task still holds. */
 void rt_obligations_leaked(struct asx_task *t);
+/* Task end: frees the task's cache of resolved tokens. */
+void rt_obligation_cache_free(struct asx_task *t);
 
 /* A task waiting in a primitive's queue (lives on the waiting task's stack; protected by the
  * primitive's lock). `granted` = the waker handed the resource over before waking it. */

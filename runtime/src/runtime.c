@@ -54,6 +54,7 @@ int asx_runtime_new(const asx_runtime_config *cfg, asx_runtime **out) {
   if (c.poll_budget == 0) c.poll_budget = DEFAULT_POLL_BUDGET;
   if (c.deque_capacity == 0) c.deque_capacity = 256;
   if (c.deque_capacity & (c.deque_capacity - 1)) return ASX_EINVAL;
+  if ((c.io.wait == NULL) != (c.io.interrupt == NULL)) return ASX_EINVAL;
 
   asx_runtime *rt = asx_calloc(c.alloc, 1, sizeof(*rt));
   if (!rt) return ASX_ENOMEM;
@@ -97,14 +98,18 @@ int asx_runtime_run(asx_runtime *rt, asx_task_fn fn, void *arg, int *rc, asx_out
   asx_region *root;
   int err = rt_region_new(rt, NULL, NULL, &ro, &root);
   if (err) return err;
+  pthread_mutex_lock(&rt->tree_lock);
   rt->root = root;
+  pthread_mutex_unlock(&rt->tree_lock);
   asx_spawn_opts so = asx_spawn_opts_default();
   so.name = "main";
   asx_task *main_task;
   err = rt_spawn(rt, NULL, root, fn, arg, &so, &main_task, NULL);
   if (err) {
-    rt_region_finalize(root, NULL);
+    pthread_mutex_lock(&rt->tree_lock);
     rt->root = NULL;
+    pthread_mutex_unlock(&rt->tree_lock);
+    rt_region_finalize(root, NULL);
     return err;
   }
   rt->running = true;
@@ -115,12 +120,25 @@ int asx_runtime_run(asx_runtime *rt, asx_task_fn fn, void *arg, int *rc, asx_out
     asx_task_release(main_task);
     pthread_mutex_lock(&rt->tree_lock);
     asx_outcome o = root->outcome;
+    rt->root = NULL;
     pthread_mutex_unlock(&rt->tree_lock);
     rt_region_finalize(root, NULL);
     if (outcome) *outcome = o;
+  } else {
+    /* Tasks are still blocked (deterministic deadlock): they and the root region are leaked on
+     * purpose, visible in the stats; their stacks may still be referenced. */
+    pthread_mutex_lock(&rt->tree_lock);
+    rt->root = NULL;
+    pthread_mutex_unlock(&rt->tree_lock);
   }
-  rt->root = NULL;
   return run_err;
+}
+
+void asx_runtime_cancel(asx_runtime *rt, asx_cancel_kind kind) {
+  if (!rt || kind == ASX_CANCEL_NONE) return;
+  pthread_mutex_lock(&rt->tree_lock);
+  if (rt->root) rt_cancel_region_locked(rt->root, kind, rt_now(rt) + rt_cleanup_budget(rt, kind), NULL);
+  pthread_mutex_unlock(&rt->tree_lock);
 }
 
 void asx_runtime_stats_get(const asx_runtime *crt, asx_runtime_stats *s) {
@@ -137,6 +155,7 @@ void asx_runtime_stats_get(const asx_runtime *crt, asx_runtime_stats *s) {
   s->panics = atomic_load(&rt->panics);
   s->cancel_requests = atomic_load(&rt->cancels);
   s->deadlocks = atomic_load(&rt->deadlocks);
+  s->sched_violations = atomic_load(&rt->sched_violations);
   s->switches = atomic_load(&rt->switches);
   s->steals = atomic_load(&rt->steals);
   s->parks = atomic_load(&rt->parks);
@@ -219,7 +238,8 @@ const char *asx_trace_type_name(asx_trace_type t) {
   static const char *const names[] = {"task_spawn",      "task_end",      "region_open",
                                       "region_close",    "cancel",        "cleanup_overrun",
                                       "obligation_leak", "panic",         "region_leak",
-                                      "deadlock",        "sched_choice",  "user"};
+                                      "deadlock",        "sched_choice",  "user",
+                                      "timer_fired",     "random"};
   return (int)t >= 0 && (size_t)t < sizeof(names) / sizeof(names[0]) ? names[t] : "?";
 }
 

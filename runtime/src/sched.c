@@ -34,6 +34,12 @@ void rt_wake(asx_task *t, rt_worker *w) {
 
 void rt_run_task(rt_worker *w, asx_task *t) {
   asx_runtime *rt = w->rt;
+  /* Only the queue's owner of a SCHEDULED task gets here, and wakers never change SCHEDULED, so
+   * this plain load is exact: anything else means the task was queued twice. */
+  if (atomic_load_explicit(&t->state, memory_order_relaxed) != TS_SCHEDULED) {
+    atomic_fetch_add(&rt->sched_violations, 1);
+    return; /* never run a task that may be running elsewhere */
+  }
   atomic_store_explicit(&t->state, TS_RUNNING, memory_order_release);
   t->worker = w;
   w->current = t;
@@ -58,7 +64,11 @@ void rt_run_task(rt_worker *w, asx_task *t) {
     break;
   }
   case SW_DONE:
-    asx_stack_put(rt->stacks, &t->stack);
+    if (t->stack.size == asx_stack_pool_default_size(rt->stacks) &&
+        w->nstacks < sizeof(w->stacks) / sizeof(w->stacks[0]))
+      w->stacks[w->nstacks++] = t->stack;
+    else
+      asx_stack_put(rt->stacks, &t->stack);
     rt_task_complete(t, w);
     break;
   default:
@@ -66,12 +76,25 @@ void rt_run_task(rt_worker *w, asx_task *t) {
   }
 }
 
+void rt_worker_flush_stacks(rt_worker *w) {
+  while (w->nstacks) asx_stack_put(w->rt->stacks, &w->stacks[--w->nstacks]);
+}
+
 void rt_switch_out(asx_task *t, int reason) {
   t->switch_reason = reason;
+  if (reason == SW_BLOCK) t->polls = 0; /* it yields the worker anyway */
   asx_ctx_switch(&t->ctx, &t->worker->sched_ctx);
 }
 
-static void timer_wake(rt_timer *tm, rt_worker *w) { rt_wake(tm->task, w); }
+static void timer_wake(rt_timer *tm, rt_worker *w) {
+  asx_runtime *rt = tm->task->rt;
+  if (rt->cfg.trace) {
+    asx_trace_event ev = rt_event(rt, ASX_TRACE_TIMER_FIRED, tm->task, NULL);
+    ev.value = tm->node.deadline;
+    rt_trace(rt, &ev);
+  }
+  rt_wake(tm->task, w);
+}
 
 int rt_wait(asx_task *t, uint64_t until) {
   if (rt_cancel_observable(t)) return ASX_ECANCELED;
@@ -106,7 +129,8 @@ void rt_task_complete(asx_task *t, rt_worker *w) {
   asx_region *r = t->region;
   pthread_mutex_lock(&rt->tree_lock);
   atomic_store_explicit(&t->state, TS_DONE, memory_order_release);
-  t->done = true;
+  t->done = true; /* from now on no cancellation touches t, so no one re-arms its watchdog */
+  if (t->watch_armed) rt->drv->timer_disarm(rt->drv_state, &t->cleanup_timer);
   rt_list_remove(&t->region_link);
   r->ntasks--;
   r->outcome = asx_outcome_join(r->outcome, t->outcome);
@@ -116,9 +140,10 @@ void rt_task_complete(asx_task *t, rt_worker *w) {
                             rt_now(rt) + rt_cleanup_budget(rt, ASX_CANCEL_FAIL_FAST), w);
   if (t->joiner) rt_wake(t->joiner, w);
   if (r->ntasks == 0 && r->nchildren == 0 && r->closer) rt_wake(r->closer, w);
+  uint64_t live = rt_counter_add(&rt->live_tasks, -1);
   pthread_mutex_unlock(&rt->tree_lock);
   rt_task_unref(t);
-  if (atomic_fetch_sub_explicit(&rt->live_tasks, 1, memory_order_acq_rel) == 1) rt_driver_stop(rt);
+  if (live == 0) rt_driver_stop(rt); /* the last task: nothing can spawn any more */
 }
 
 void rt_driver_stop(asx_runtime *rt) { rt->drv->stop(rt->drv_state); }

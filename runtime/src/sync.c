@@ -31,6 +31,7 @@ struct asx_mutex {
   const asx_allocator *alloc;
   pthread_mutex_t lock;
   bool locked;
+  asx_obligation *held; /* the holder's obligation (NULL after a trylock) */
   rt_link waiters;
 };
 
@@ -51,16 +52,34 @@ void asx_mutex_free(asx_mutex *m) {
   asx_free(m->alloc, m);
 }
 
-int asx_mutex_lock(asx_cx *cx, asx_mutex *m) {
+/* Lock held: ownership passes straight to the first waiter (`locked` stays true), or ends. */
+static void mutex_release_locked(asx_mutex *m, rt_worker *w) {
+  m->held = NULL;
+  if (!rt_waiters_grant_one(&m->waiters, w)) m->locked = false;
+}
+
+/* The obligation's abort action: the holder ended without unlocking. */
+static void mutex_abort(void *arg) {
+  asx_mutex *m = arg;
+  pthread_mutex_lock(&m->lock);
+  mutex_release_locked(m, NULL);
+  pthread_mutex_unlock(&m->lock);
+}
+
+int asx_mutex_lock_at(asx_cx *cx, asx_mutex *m, const char *file, int line) {
   asx_task *t = cx->task;
   if (rt_checkpoint(t, false)) return ASX_ECANCELED;
-  int err = 0;
+  asx_obligation *ob;
+  int err = asx_obligation_reserve_at(cx, "mutex.lock", mutex_abort, m, &ob, file, line);
+  if (err) return err;
   pthread_mutex_lock(&m->lock);
   if (!m->locked)
     m->locked = true;
   else
     err = wait_granted(&m->lock, &m->waiters, t, NULL);
+  if (!err) m->held = ob;
   pthread_mutex_unlock(&m->lock);
+  if (err) asx_obligation_commit(ob); /* not acquired: nothing to release */
   return err;
 }
 
@@ -74,9 +93,11 @@ int asx_mutex_trylock(asx_mutex *m) {
 
 void asx_mutex_unlock(asx_mutex *m) {
   pthread_mutex_lock(&m->lock);
-  /* Ownership passes straight to the first waiter: `locked` stays true. */
-  if (!rt_waiters_grant_one(&m->waiters, NULL)) m->locked = false;
+  asx_obligation *ob = m->held;
+  rt_worker *w = ob ? ob->owner->worker : NULL; /* the holder is the caller */
+  mutex_release_locked(m, w);
   pthread_mutex_unlock(&m->lock);
+  if (ob) asx_obligation_commit(ob);
 }
 
 /* ---- Semaphore ---- */

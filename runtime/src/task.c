@@ -12,6 +12,33 @@ void rt_task_unref(asx_task *t) {
 
 static _Noreturn void task_exit(asx_task *t, int rc);
 
+/* Counts a cleanup overrun once per task and reports it. `still_running`: from the watchdog. */
+static void report_overrun(asx_task *t, uint64_t over, bool still_running) {
+  asx_runtime *rt = t->rt;
+  if (!atomic_exchange(&t->overrun_reported, true)) atomic_fetch_add(&rt->overruns, 1);
+  asx_trace_event ev = rt_event(rt, ASX_TRACE_CLEANUP_OVERRUN, t, NULL);
+  ev.kind = (asx_cancel_kind)atomic_load(&t->cancel_kind);
+  ev.value = over;
+  ev.code = still_running;
+  ev.message = still_running ? "still draining at its cleanup deadline" : "ended after its cleanup deadline";
+  rt_trace(rt, &ev);
+}
+
+/* Timer callback (driver's timer lock held, any worker): the task is alive, see rt_cleanup_watch. */
+static void cleanup_overdue(rt_timer *tm, rt_worker *w) {
+  (void)w;
+  report_overrun(tm->task, 0, true);
+}
+
+void rt_cleanup_watch(asx_task *t, uint64_t deadline) {
+  if (t->done) return;
+  asx_runtime *rt = t->rt;
+  t->watch_armed = true;
+  rt->drv->timer_disarm(rt->drv_state, &t->cleanup_timer);
+  t->cleanup_timer.node.deadline = deadline;
+  rt->drv->timer_arm(rt->drv_state, &t->cleanup_timer); /* ENOMEM: the end-of-task check remains */
+}
+
 static void task_entry(void *arg) {
   asx_task *t = arg;
   int rc = t->fn(&t->cx, t->arg);
@@ -28,7 +55,11 @@ int rt_spawn(asx_runtime *rt, asx_task *parent, asx_region *r, asx_task_fn fn, v
   }
   asx_task *t = asx_calloc(rt->alloc, 1, sizeof(*t));
   if (!t) return ASX_ENOMEM;
-  int err = asx_stack_get(rt->stacks, o.stack_size, &t->stack);
+  int err = 0;
+  if (w && w->nstacks > 0 && w->rt == rt && o.stack_size == 0)
+    t->stack = w->stacks[--w->nstacks]; /* w is the calling thread's own worker */
+  else
+    err = asx_stack_get(rt->stacks, o.stack_size, &t->stack);
   if (err) {
     asx_free(rt->alloc, t);
     return err;
@@ -46,6 +77,10 @@ int rt_spawn(asx_runtime *rt, asx_task *parent, asx_region *r, asx_task_fn fn, v
   atomic_init(&t->cancel_deadline, ASX_UNLIMITED);
   atomic_init(&t->refs, handle ? 2 : 1);
   asx_ctx_init(&t->ctx, t->stack.lo, t->stack.size, task_entry, t);
+  asx_timer_node_init(&t->cleanup_timer.node);
+  t->cleanup_timer.fire = cleanup_overdue;
+  t->cleanup_timer.task = t;
+  atomic_init(&t->overrun_reported, false);
 
   pthread_mutex_lock(&rt->tree_lock);
   if (r->state >= ASX_REGION_FINALIZING) {
@@ -54,21 +89,24 @@ int rt_spawn(asx_runtime *rt, asx_task *parent, asx_region *r, asx_task_fn fn, v
     asx_free(rt->alloc, t);
     return ASX_ESTATE;
   }
-  t->id = atomic_fetch_add(&rt->next_id, 1);
+  t->id = rt_counter_add(&rt->next_id, 1) - 1;
   t->region = r;
   t->budget = asx_budget_combine(r->budget, o.budget);
   rt_list_push_back(&r->tasks, &t->region_link);
   r->ntasks++;
-  atomic_fetch_add(&rt->live_tasks, 1);
-  atomic_fetch_add(&rt->spawned, 1);
+  rt_counter_add(&rt->live_tasks, 1);
+  rt_counter_add(&rt->spawned, 1);
   if (r->cancel_kind != ASX_CANCEL_NONE) {
     /* A task spawned into a cancelled region starts with the request already made. */
     atomic_store(&t->cancel_kind, r->cancel_kind);
     atomic_store(&t->cancel_deadline, r->cancel_deadline);
+    rt_cleanup_watch(t, r->cancel_deadline);
   }
-  asx_trace_event ev = rt_event(rt, ASX_TRACE_TASK_SPAWN, t, r);
+  asx_trace_event ev;
+  bool tracing = rt->cfg.trace != NULL;
+  if (tracing) ev = rt_event(rt, ASX_TRACE_TASK_SPAWN, t, r);
   pthread_mutex_unlock(&rt->tree_lock);
-  rt_trace(rt, &ev);
+  if (tracing) rt_trace(rt, &ev);
   if (handle) *handle = t;
   rt->drv->ready(rt->drv_state, w, t, RT_READY_SPAWN);
   return 0;
@@ -106,6 +144,7 @@ static _Noreturn void task_exit(asx_task *t, int rc) {
     asx_region_close(&t->cx, r, NULL);
   }
   rt_obligations_leaked(t);
+  rt_obligation_cache_free(t);
 
   t->rc = rc;
   if (t->panicked)
@@ -117,22 +156,19 @@ static _Noreturn void task_exit(asx_task *t, int rc) {
   else
     t->outcome = ASX_OUTCOME_ERR;
 
-  uint64_t now = rt_now(rt);
+  /* The watchdog is disarmed by rt_task_complete, under tree_lock, once the task is done. */
   if (atomic_load(&t->cancel_kind) != ASX_CANCEL_NONE) {
+    uint64_t now = rt_now(rt);
     uint64_t dl = atomic_load(&t->cancel_deadline);
-    if (now > dl) {
-      atomic_fetch_add(&rt->overruns, 1);
-      asx_trace_event ev = rt_event(rt, ASX_TRACE_CLEANUP_OVERRUN, t, NULL);
-      ev.kind = (asx_cancel_kind)atomic_load(&t->cancel_kind);
-      ev.value = now - dl;
-      rt_trace(rt, &ev);
-    }
+    if (now > dl) report_overrun(t, now - dl, false);
   }
-  asx_trace_event ev = rt_event(rt, ASX_TRACE_TASK_END, t, NULL);
-  ev.outcome = t->outcome;
-  ev.code = rc;
-  ev.kind = (asx_cancel_kind)atomic_load(&t->cancel_kind);
-  rt_trace(rt, &ev);
+  if (rt->cfg.trace) {
+    asx_trace_event ev = rt_event(rt, ASX_TRACE_TASK_END, t, NULL);
+    ev.outcome = t->outcome;
+    ev.code = rc;
+    ev.kind = (asx_cancel_kind)atomic_load(&t->cancel_kind);
+    rt_trace(rt, &ev);
+  }
 
   t->switch_reason = SW_DONE;
   asx_ctx_switch_final(&t->ctx, &t->worker->sched_ctx);
@@ -171,6 +207,19 @@ int asx_task_join(asx_cx *cx, asx_task *t, int *rc, asx_outcome *outcome) {
   if (outcome) *outcome = t->outcome;
   rt_task_unref(t);
   return 0;
+}
+
+int asx_park(asx_cx *cx, uint64_t until) {
+  asx_task *t = task_of(cx);
+  /* No rt_checkpoint here: its forced yield would put the task in a run queue (SCHEDULED) after
+   * the caller published itself as a waiter, and a wake landing then is absorbed and lost; the
+   * task would park with nobody left to wake it. rt_wait still observes cancellation and the
+   * budget deadline, and parking gives the worker away anyway. */
+  return rt_wait(t, until);
+}
+
+void asx_task_wake(asx_task *t) {
+  if (t) rt_wake(t, NULL);
 }
 
 void asx_task_release(asx_task *t) {
@@ -220,12 +269,25 @@ asx_budget asx_cx_budget(asx_cx *cx) { return task_of(cx)->budget; }
 asx_runtime *asx_cx_runtime(asx_cx *cx) { return task_of(cx)->rt; }
 asx_region *asx_cx_region(asx_cx *cx) { return task_of(cx)->region; }
 asx_task *asx_cx_task(asx_cx *cx) { return task_of(cx); }
+const asx_io_hooks *asx_cx_io(asx_cx *cx) {
+  static const asx_io_hooks none = {NULL, NULL, NULL};
+  asx_runtime *rt = task_of(cx)->rt;
+  /* Only the threads driver ever calls the hooks: report none elsewhere, or a task would wait
+   * for readiness that no one polls. */
+  return rt->cfg.driver == ASX_DRIVER_THREADS ? &rt->cfg.io : &none;
+}
 uint64_t asx_task_id(const asx_task *t) { return t->id; }
 uint64_t asx_now(asx_cx *cx) { return rt_now(task_of(cx)->rt); }
 
 uint64_t asx_random(asx_cx *cx) {
   asx_task *t = task_of(cx);
-  return t->rt->drv->random(t->rt->drv_state, t->worker);
+  uint64_t v = t->rt->drv->random(t->rt->drv_state, t->worker);
+  if (t->rt->cfg.trace) {
+    asx_trace_event ev = rt_event(t->rt, ASX_TRACE_RANDOM, t, NULL);
+    ev.value = v;
+    rt_trace(t->rt, &ev);
+  }
+  return v;
 }
 
 void asx_trace_user(asx_cx *cx, const char *msg, uint64_t value) {

@@ -108,6 +108,9 @@ int net_run(unsigned workers, asx_task_fn fn, void *arg) {
   asx_runtime_config cfg;
   asx_runtime_config_default(&cfg);
   cfg.workers = workers;
+  asx_net_reactor *re = NULL;
+  cr_assert_eq(asx_net_reactor_new(NULL, &re), 0);
+  asx_net_reactor_configure(re, &cfg);
   asx_runtime *rt = NULL;
   cr_assert_eq(asx_runtime_new(&cfg, &rt), 0);
   int rc = -999;
@@ -120,6 +123,7 @@ int net_run(unsigned workers, asx_task_fn fn, void *arg) {
   cr_assert_eq(st.unresolved_obligations, 0);
   cr_assert_eq(st.obligation_leaks, 0);
   asx_runtime_free(rt);
+  asx_net_reactor_free(re);
   return rc;
 }
 
@@ -140,11 +144,15 @@ static void *bg_thread(void *arg) {
   asx_runtime_config cfg;
   asx_runtime_config_default(&cfg);
   cfg.workers = bg->workers;
+  asx_net_reactor *re = NULL;
+  if (asx_net_reactor_new(NULL, &re) != 0) return NULL;
+  asx_net_reactor_configure(re, &cfg);
   asx_runtime *rt = NULL;
   if (asx_runtime_new(&cfg, &rt) != 0) return NULL;
   asx_runtime_run(rt, bg_main, bg, NULL, NULL);
   asx_runtime_stats_get(rt, &bg->stats);
   asx_runtime_free(rt);
+  asx_net_reactor_free(re);
   return NULL;
 }
 

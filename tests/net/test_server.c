@@ -33,6 +33,7 @@ typedef struct hcfg {
   uint64_t delay_ns;     /* "work" between reading a line and answering it */
   uint64_t read_timeout; /* extend the read deadline by this after every line (0 = never) */
   bool http;             /* answer one HTTP request with the ALPN protocol as the body */
+  _Atomic int lines_in;  /* lines read so far (the test waits on it) */
 } hcfg;
 
 /* Echoes complete lines. A line already read is always answered, also during shutdown (the
@@ -49,6 +50,7 @@ static int line_echo(asx_cx *cx, asx_stream *s, void *arg) {
     char *nl;
     while ((nl = memchr(line, '\n', len))) {
       size_t k = (size_t)(nl - line) + 1;
+      if (h) atomic_fetch_add(&h->lines_in, 1);
       if (h && h->delay_ns) asx_sleep(cx, h->delay_ns);
       asx_mask_push(cx);
       rc = asx_stream_write_all(cx, s, line, k, NULL);
@@ -125,6 +127,8 @@ typedef struct many_env {
   uint16_t port;
   int ok;
   _Atomic int done_ok;
+  asx_tls_config *tls; /* client config: TLS clients when set */
+  int count;
 } many_env;
 
 static int many_client(asx_cx *cx, void *arg) {
@@ -135,6 +139,15 @@ static int many_client(asx_cx *cx, void *arg) {
   co.timeout_ns = 20000 * MS;
   int rc = asx_tcp_connect(cx, "127.0.0.1", e->port, &co, &s);
   if (rc) return rc;
+  if (e->tls) {
+    asx_stream *t = NULL;
+    rc = asx_tls_connect(cx, s, e->tls, "localhost", 20000 * MS, &t, NULL, 0);
+    if (rc) {
+      asx_stream_close(s);
+      return rc;
+    }
+    s = t;
+  }
   uint64_t id = asx_task_id(asx_cx_task(cx));
   for (int i = 0; i < 3 && rc == 0; i++) {
     char line[64], back[64];
@@ -149,11 +162,12 @@ static int many_client(asx_cx *cx, void *arg) {
 }
 
 static int many_main(asx_cx *cx, void *arg) {
+  many_env *e = arg;
   asx_region *r;
   cr_assert_eq(asx_region_open(cx, NULL, &r), 0);
-  for (int i = 0; i < MANY_CONNS; i++) {
+  for (int i = 0; i < e->count; i++) {
     asx_spawn_opts so = asx_spawn_opts_default();
-    so.stack_size = 64 * 1024;
+    so.stack_size = e->tls ? 0 : 64 * 1024; /* OpenSSL wants more than 64 KiB of stack */
     cr_assert_eq(asx_spawn(cx, r, many_client, arg, &so, NULL), 0);
   }
   asx_region_close(cx, r, NULL);
@@ -166,7 +180,7 @@ Test(server, many_concurrent_connections_echo) {
   asx_server_opts_default(&o);
   o.max_conns = 2 * MANY_CONNS;
   o.stack_size = 64 * 1024;
-  many_env e = {0};
+  many_env e = {.count = MANY_CONNS};
   asx_server *srv = make_server(&o, line_echo, NULL, &e.port);
   net_bg bg = {0};
   net_bg_start(&bg, srv, 2);
@@ -280,7 +294,7 @@ Test(server, graceful_shutdown_drains_in_flight_echoes) {
   int fds = net_count_fds();
   asx_server_opts o;
   asx_server_opts_default(&o);
-  hcfg h = {.delay_ns = 300 * MS};
+  hcfg h = {.delay_ns = 3000 * MS}; /* far longer than the test: only shutdown ends it */
   uint16_t port;
   asx_server *srv = make_server(&o, line_echo, &h, &port);
   net_bg bg = {0};
@@ -290,7 +304,9 @@ Test(server, graceful_shutdown_drains_in_flight_echoes) {
     fd[i] = net_blocking_connect(port);
     cr_assert_eq(send(fd[i], "inflight\n", 9, MSG_NOSIGNAL), 9);
   }
-  usleep(100000); /* every handler is now "working" on its line */
+  /* Shut down once every handler is "working" on its line (read, not yet answered). */
+  for (int i = 0; i < 500 && atomic_load(&h.lines_in) < 4; i++) usleep(10000);
+  cr_assert_eq(atomic_load(&h.lines_in), 4);
   asx_server_shutdown(bg.srv);
   for (int i = 0; i < 4; i++) {
     char buf[64];
@@ -336,6 +352,36 @@ Test(server, grace_period_cuts_stubborn_connections) {
   net_bg_stop(&bg, &st);
   cr_assert_eq(st.forced_closes, 1);
   close(fd);
+  cr_assert_eq(net_count_fds(), fds);
+}
+
+Test(server, many_concurrent_tls_connections_echo) {
+  int fds = net_count_fds();
+  const net_pki *p = net_pki_get();
+  asx_tls_options to;
+  asx_tls_options_default(&to, ASX_TLS_SERVER);
+  to.cert_file = p->server_cert;
+  to.key_file = p->server_key;
+  asx_tls_config *scfg, *ccfg;
+  cr_assert_eq(asx_tls_config_new(&to, &scfg, NULL, 0), 0);
+  asx_tls_options_default(&to, ASX_TLS_CLIENT);
+  to.ca_file = p->ca;
+  cr_assert_eq(asx_tls_config_new(&to, &ccfg, NULL, 0), 0);
+  asx_server_opts o;
+  asx_server_opts_default(&o);
+  o.tls = scfg;
+  many_env e = {.count = MANY_CONNS / 5, .tls = ccfg};
+  asx_server *srv = make_server(&o, line_echo, NULL, &e.port);
+  net_bg bg = {0};
+  net_bg_start(&bg, srv, 2);
+  cr_assert_eq(net_run(2, many_main, &e), 0);
+  cr_assert_eq(atomic_load(&e.done_ok), e.count);
+  asx_server_stats st;
+  net_bg_stop(&bg, &st);
+  cr_assert_eq(st.accepted, (uint64_t)e.count);
+  cr_assert_eq(st.handshake_failures, 0);
+  asx_tls_config_free(scfg);
+  asx_tls_config_free(ccfg);
   cr_assert_eq(net_count_fds(), fds);
 }
 

@@ -3,6 +3,7 @@
  * driver's seeded PRNG; one seed always gives the same transcript and schedule. TLS runs over
  * them unchanged. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,7 +24,7 @@ static void note(transcript *t, uint64_t v) {
 
 typedef struct sim_env {
   asx_sim_opts o;
-  asx_sim_listener *l;
+  asx_listener *l;
   asx_tls_config *scfg, *ccfg;
   int clients;
   size_t bytes;       /* per client */
@@ -57,7 +58,7 @@ static int sim_server(asx_cx *cx, void *arg) {
   sim_env *e = arg;
   for (int i = 0; i < e->clients; i++) {
     asx_stream *s = NULL;
-    int rc = asx_sim_accept(cx, e->l, &s);
+    int rc = asx_listener_accept(cx, e->l, &s);
     if (rc) return rc;
     if (e->scfg) {
       asx_stream *t = NULL;
@@ -163,7 +164,7 @@ static int sim_main(asx_cx *cx, void *arg) {
   for (int i = 0; i < e->clients; i++) asx_task_join(cx, ct[i], &e->client_rc[i], NULL);
   asx_task_join(cx, srv, &e->server_rc, NULL);
   asx_region_close(cx, r, NULL);
-  asx_sim_listener_free(e->l);
+  asx_listener_close(e->l);
   note(&e->tr, asx_now(cx));
   return 0;
 }
@@ -317,4 +318,128 @@ Test(sim, cancel_blocked_read_reports_bytes) {
   asx_runtime_free(rt);
   cr_assert_eq(c.rc, ASX_ECANCELED);
   cr_assert_eq(c.got, 10);
+}
+
+/* The server helper, unchanged, on the deterministic driver over a simulated listener: line
+ * echo for several clients, then a graceful shutdown requested from a task; reproducible. */
+typedef struct srv_env {
+  asx_server *srv;
+  asx_listener *l;
+  int ok;
+  transcript tr;
+} srv_env;
+
+static int srv_line_echo(asx_cx *cx, asx_stream *s, void *arg) {
+  (void)arg;
+  char buf[256];
+  size_t len = 0;
+  for (;;) {
+    size_t n = 0;
+    int rc = asx_stream_read(cx, s, buf + len, sizeof(buf) - len, &n);
+    if (rc) return rc == ASX_ECLOSED ? 0 : rc;
+    len += n;
+    char *nl;
+    while ((nl = memchr(buf, '\n', len))) {
+      size_t k = (size_t)(nl - buf) + 1;
+      asx_mask_push(cx);
+      rc = asx_stream_write_all(cx, s, buf, k, NULL);
+      asx_mask_pop(cx);
+      memmove(buf, buf + k, len - k);
+      len -= k;
+      if (rc) return rc;
+    }
+    if (len == sizeof(buf)) return ASX_ELIMIT;
+  }
+}
+
+static int srv_runner(asx_cx *cx, void *arg) {
+  srv_env *e = arg;
+  return asx_server_run(cx, e->srv);
+}
+
+static int srv_client(asx_cx *cx, void *arg) {
+  srv_env *e = arg;
+  asx_stream *s;
+  int rc = asx_sim_connect(cx, e->l, &s);
+  if (rc) return rc;
+  for (int i = 0; i < 5 && rc == 0; i++) {
+    char line[32], back[32];
+    int k = snprintf(line, sizeof(line), "line %d %llu\n", i, (unsigned long long)(asx_random(cx) % 1000));
+    rc = asx_stream_write_all(cx, s, line, (size_t)k, NULL);
+    if (rc == 0) rc = asx_stream_read_exact(cx, s, back, (size_t)k, NULL);
+    if (rc == 0) cr_assert_eq(memcmp(line, back, (size_t)k), 0);
+    note(&e->tr, asx_now(cx));
+  }
+  asx_stream_close(s);
+  if (rc == 0) e->ok++;
+  return rc;
+}
+
+static int srv_main(asx_cx *cx, void *arg) {
+  srv_env *e = arg;
+  asx_sim_opts o;
+  asx_sim_opts_default(&o);
+  o.max_delay_ns = 3 * MS;
+  o.partial_permille = 500;
+  cr_assert_eq(asx_sim_listen(&o, 8, &e->l), 0);
+  cr_assert_eq(asx_listener_port(e->l), 0);
+  cr_assert_eq(asx_listener_fd(e->l), -1);
+  asx_server_opts so;
+  asx_server_opts_default(&so);
+  so.max_conns = 3;
+  cr_assert_eq(asx_server_new(e->l, &so, srv_line_echo, NULL, &e->srv), 0);
+  asx_region *r;
+  cr_assert_eq(asx_region_open(cx, NULL, &r), 0);
+  asx_task *runner, *cl[6];
+  cr_assert_eq(asx_spawn(cx, r, srv_runner, e, NULL, &runner), 0);
+  for (int i = 0; i < 6; i++) cr_assert_eq(asx_spawn(cx, r, srv_client, e, NULL, &cl[i]), 0);
+  for (int i = 0; i < 6; i++) asx_task_join(cx, cl[i], NULL, NULL);
+  asx_server_shutdown(e->srv);
+  int rc = -1;
+  asx_task_join(cx, runner, &rc, NULL);
+  cr_assert_eq(rc, 0);
+  asx_region_close(cx, r, NULL);
+  asx_server_stats st;
+  asx_server_stats_get(e->srv, &st);
+  cr_assert_eq(st.accepted, 6);
+  cr_assert_eq(st.completed, 6);
+  asx_server_free(e->srv);
+  return 0;
+}
+
+static asx_choice *srv_run(srv_env *e, uint64_t seed, size_t *n) {
+  asx_runtime_config cfg;
+  asx_runtime_config_default(&cfg);
+  cfg.driver = ASX_DRIVER_DETERMINISTIC;
+  cfg.seed = seed;
+  cfg.record_choices = 1;
+  asx_runtime *rt;
+  cr_assert_eq(asx_runtime_new(&cfg, &rt), 0);
+  int rc = -1;
+  cr_assert_eq(asx_runtime_run(rt, srv_main, e, &rc, NULL), 0);
+  cr_assert_eq(rc, 0);
+  asx_runtime_stats st;
+  asx_runtime_stats_get(rt, &st);
+  cr_assert_eq(st.live_tasks, 0);
+  cr_assert_eq(st.live_regions, 0);
+  cr_assert_eq(st.unresolved_obligations, 0);
+  cr_assert_eq(st.deadlocks, 0);
+  const asx_choice *c = asx_runtime_choices(rt, n);
+  asx_choice *copy = malloc(*n * sizeof(*c) + 1);
+  memcpy(copy, c, *n * sizeof(*c));
+  asx_runtime_free(rt);
+  return copy;
+}
+
+Test(sim, server_helper_on_the_deterministic_driver) {
+  static srv_env a, b;
+  size_t na, nb;
+  asx_choice *ca = srv_run(&a, 5, &na), *cb = srv_run(&b, 5, &nb);
+  cr_assert_eq(a.ok, 6);
+  cr_assert_eq(na, nb);
+  cr_assert_eq(memcmp(ca, cb, na * sizeof(*ca)), 0);
+  cr_assert_eq(a.tr.n, b.tr.n);
+  cr_assert_eq(memcmp(a.tr.ev, b.tr.ev, a.tr.n * sizeof(uint64_t)), 0);
+  free(ca);
+  free(cb);
 }

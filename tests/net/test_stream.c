@@ -406,3 +406,163 @@ Test(stream, connect_timeout) {
   cr_assert_eq(timeouts, 1);
   cr_assert_eq(net_count_fds(), fds);
 }
+
+/* Without the reactor (or on the deterministic driver, which never polls it) socket waits are
+ * refused instead of hanging. */
+static int no_reactor_main(asx_cx *cx, void *arg) {
+  asx_listener *l = arg;
+  asx_stream *s = NULL;
+  cr_assert_eq(asx_listener_accept(cx, l, &s), ASX_EUNSUPPORTED);
+  cr_assert_eq(asx_io_wait(cx, asx_listener_fd(l), ASX_IO_READ, ASX_UNLIMITED), ASX_EUNSUPPORTED);
+  return 0;
+}
+
+Test(stream, without_reactor_is_unsupported) {
+  int fds = net_count_fds();
+  asx_listener *l;
+  cr_assert_eq(asx_tcp_listen("127.0.0.1", 0, NULL, &l), 0);
+  asx_net_reactor *re;
+  cr_assert_eq(asx_net_reactor_new(NULL, &re), 0);
+  for (int det = 0; det < 2; det++) {
+    asx_runtime_config cfg;
+    asx_runtime_config_default(&cfg);
+    cfg.workers = 1;
+    if (det) {
+      cfg.driver = ASX_DRIVER_DETERMINISTIC;
+      asx_net_reactor_configure(re, &cfg);
+    }
+    asx_runtime *rt;
+    cr_assert_eq(asx_runtime_new(&cfg, &rt), 0);
+    cr_assert_eq(asx_runtime_run(rt, no_reactor_main, l, NULL, NULL), 0);
+    asx_runtime_free(rt);
+  }
+  asx_net_reactor_free(re);
+  asx_listener_close(l);
+  cr_assert_eq(net_count_fds(), fds);
+}
+
+/* One waiter per direction per descriptor. */
+static int second_reader(asx_cx *cx, void *arg) {
+  cancel_env *e = arg;
+  return asx_io_wait(cx, asx_stream_fd(e->cli), ASX_IO_READ, ASX_UNLIMITED);
+}
+
+static int busy_main(asx_cx *cx, void *arg) {
+  cancel_env *e = arg;
+  connect_pair(cx, e);
+  asx_task *t;
+  cr_assert_eq(asx_spawn(cx, NULL, blocked_reader, e, NULL, &t), 0);
+  cr_assert_eq(asx_sleep(cx, 20 * MS), 0);
+  int rc = 0;
+  asx_task *t2;
+  cr_assert_eq(asx_spawn(cx, NULL, second_reader, e, NULL, &t2), 0);
+  cr_assert_eq(asx_task_join(cx, t2, &rc, NULL), 0);
+  cr_assert_eq(rc, ASX_EBUSY);
+  /* A writer may wait on the same descriptor meanwhile. */
+  cr_assert_eq(asx_io_wait(cx, asx_stream_fd(e->cli), ASX_IO_WRITE, ASX_UNLIMITED), 0);
+  cr_assert_eq(asx_stream_write_all(cx, e->peer, "abcd", 4, NULL), 0);
+  cr_assert_eq(asx_sleep(cx, 50 * MS), 0); /* the reader takes the 4 bytes and waits again */
+  asx_task_cancel(t, ASX_CANCEL_USER);
+  cr_assert_eq(asx_task_join(cx, t, NULL, NULL), 0);
+  asx_stream_close(e->cli);
+  asx_stream_close(e->peer);
+  asx_listener_close(e->l);
+  return 0;
+}
+
+Test(stream, one_waiter_per_direction) {
+  int fds = net_count_fds();
+  cancel_env e;
+  memset(&e, 0, sizeof(e));
+  cr_assert_eq(net_run(2, busy_main, &e), 0);
+  cr_assert_eq(e.got, 4);
+  cr_assert_eq(net_count_fds(), fds);
+}
+
+/* Full duplex on one TLS stream: a writer task and a reader task on two workers at once (the
+ * engine is shared under the stream's lock), 4 MiB each way through an echo server. */
+typedef struct duplex_env {
+  asx_listener *l;
+  asx_tls_config *scfg, *ccfg;
+  asx_stream *s;
+  unsigned char *out, *in;
+  size_t size;
+  int wrc, rrc, src;
+} duplex_env;
+
+static int duplex_writer(asx_cx *cx, void *arg) {
+  duplex_env *e = arg;
+  size_t done = 0;
+  while (e->wrc == 0 && done < e->size) {
+    size_t k = e->size - done < 10000 ? e->size - done : 10000;
+    size_t w = 0;
+    e->wrc = asx_stream_write_all(cx, e->s, e->out + done, k, &w);
+    done += w;
+  }
+  return 0;
+}
+
+static int duplex_server(asx_cx *cx, void *arg) {
+  echo_env ee;
+  memset(&ee, 0, sizeof(ee));
+  duplex_env *e = arg;
+  ee.l = e->l;
+  ee.scfg = e->scfg;
+  e->src = echo_server(cx, &ee);
+  return 0;
+}
+
+static int duplex_main(asx_cx *cx, void *arg) {
+  duplex_env *e = arg;
+  asx_region *r;
+  cr_assert_eq(asx_region_open(cx, NULL, &r), 0);
+  asx_task *st;
+  cr_assert_eq(asx_spawn(cx, r, duplex_server, e, NULL, &st), 0);
+  asx_stream *raw;
+  cr_assert_eq(asx_tcp_connect(cx, "127.0.0.1", asx_listener_port(e->l), NULL, &raw), 0);
+  cr_assert_eq(asx_tls_connect(cx, raw, e->ccfg, "localhost", 5000 * MS, &e->s, NULL, 0), 0);
+  asx_task *wt;
+  cr_assert_eq(asx_spawn(cx, r, duplex_writer, e, NULL, &wt), 0);
+  size_t got = 0;
+  e->rrc = asx_stream_read_exact(cx, e->s, e->in, e->size, &got);
+  asx_task_join(cx, wt, NULL, NULL);
+  cr_assert_eq(asx_stream_shutdown(cx, e->s), 0);
+  char b;
+  size_t n;
+  cr_assert_eq(asx_stream_read(cx, e->s, &b, 1, &n), ASX_ECLOSED);
+  asx_task_join(cx, st, NULL, NULL);
+  asx_stream_close(e->s);
+  asx_region_close(cx, r, NULL);
+  return 0;
+}
+
+Test(stream, tls_full_duplex_two_tasks) {
+  int fds = net_count_fds();
+  const net_pki *p = net_pki_get();
+  duplex_env e;
+  memset(&e, 0, sizeof(e));
+  e.size = 4u << 20;
+  e.out = malloc(e.size);
+  e.in = malloc(e.size);
+  for (size_t i = 0; i < e.size; i++) e.out[i] = (unsigned char)(i * 2654435761u >> 13);
+  cr_assert_eq(asx_tcp_listen("127.0.0.1", 0, NULL, &e.l), 0);
+  asx_tls_options o;
+  asx_tls_options_default(&o, ASX_TLS_SERVER);
+  o.cert_file = p->server_cert;
+  o.key_file = p->server_key;
+  cr_assert_eq(asx_tls_config_new(&o, &e.scfg, NULL, 0), 0);
+  asx_tls_options_default(&o, ASX_TLS_CLIENT);
+  o.ca_file = p->ca;
+  cr_assert_eq(asx_tls_config_new(&o, &e.ccfg, NULL, 0), 0);
+  cr_assert_eq(net_run(2, duplex_main, &e), 0);
+  cr_assert_eq(e.wrc, 0, "%s", asx_errname(e.wrc));
+  cr_assert_eq(e.rrc, 0, "%s", asx_errname(e.rrc));
+  cr_assert_eq(e.src, 0, "%s", asx_errname(e.src));
+  cr_assert_eq(memcmp(e.in, e.out, e.size), 0);
+  free(e.out);
+  free(e.in);
+  asx_listener_close(e.l);
+  asx_tls_config_free(e.scfg);
+  asx_tls_config_free(e.ccfg);
+  cr_assert_eq(net_count_fds(), fds);
+}

@@ -63,6 +63,7 @@ asx_outcome rt_test_run(const asx_runtime_config *cfg, asx_task_fn fn, void *arg
   cr_assert_eq(s.live_regions, 0, "live regions after run: %llu", (unsigned long long)s.live_regions);
   cr_assert_eq(s.unresolved_obligations, 0, "unresolved obligations: %llu",
                (unsigned long long)s.unresolved_obligations);
+  cr_assert_eq(s.sched_violations, 0, "a task was scheduled twice");
   if (rc) *rc = main_rc;
   if (stats) *stats = s;
   return o;

@@ -1,7 +1,10 @@
 /* Core semantics on both drivers: spawn/join, close implies quiescence (grandchildren included),
  * outcome lattice aggregation, panic containment, fail-fast, finalizer order, the poll budget. */
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <stdatomic.h>
+#include <string.h>
+#include <time.h>
 
 #include "rt_test.h"
 
@@ -314,4 +317,256 @@ Test(rt_core, config_validation) {
   cr_assert_eq(asx_cancel_severity(ASX_CANCEL_USER), 1);
   cr_assert_eq(asx_cancel_severity(ASX_CANCEL_SHUTDOWN), 6);
   cr_assert_str_eq(asx_cancel_kind_name(ASX_CANCEL_PARENT), "parent_cancelled");
+}
+
+/* ---- graceful shutdown requested from a foreign thread ---- */
+static asx_runtime *g_rt;
+static _Atomic int g_shutdown_seen;
+
+static int server_loop(asx_cx *cx, void *arg) {
+  (void)arg;
+  while (asx_sleep(cx, 1 * MS_NS) == 0) {
+  }
+  if (asx_cancel_reason(cx) == ASX_CANCEL_PARENT || asx_cancel_reason(cx) == ASX_CANCEL_SHUTDOWN)
+    atomic_fetch_add(&g_shutdown_seen, 1);
+  return ASX_ECANCELED;
+}
+
+static int server_main(asx_cx *cx, void *arg) {
+  (void)arg;
+  asx_region *r;
+  asx_region_open(cx, NULL, &r);
+  for (int i = 0; i < 4; i++) asx_spawn(cx, r, server_loop, NULL, NULL, NULL);
+  while (asx_sleep(cx, 1 * MS_NS) == 0) {
+  }
+  cr_assert_eq(asx_cancel_reason(cx), ASX_CANCEL_SHUTDOWN);
+  asx_region_close(cx, r, NULL);
+  return 0;
+}
+
+static void *shutdown_later(void *arg) {
+  (void)arg;
+  struct timespec ts = {0, 5 * 1000000};
+  nanosleep(&ts, NULL);
+  asx_runtime_cancel(g_rt, ASX_CANCEL_SHUTDOWN);
+  return NULL;
+}
+
+Test(rt_core, shutdown_from_foreign_thread) {
+  atomic_store(&g_shutdown_seen, 0);
+  asx_runtime_config c = rt_test_config(ASX_DRIVER_THREADS, 2);
+  cr_assert_eq(asx_runtime_new(&c, &g_rt), 0);
+  asx_runtime_cancel(g_rt, ASX_CANCEL_SHUTDOWN); /* no run in progress: a no-op */
+  pthread_t th;
+  pthread_create(&th, NULL, shutdown_later, NULL);
+  int rc = -1;
+  cr_assert_eq(asx_runtime_run(g_rt, server_main, NULL, &rc, NULL), 0);
+  pthread_join(th, NULL);
+  cr_assert_eq(rc, 0);
+  cr_assert_eq(atomic_load(&g_shutdown_seen), 4);
+  asx_runtime_stats s;
+  asx_runtime_stats_get(g_rt, &s);
+  asx_runtime_free(g_rt);
+  cr_assert_eq(s.live_tasks + s.live_regions + s.unresolved_obligations, 0);
+}
+
+/* ---- region-owned memory lives until after the finalizers ---- */
+static char *g_region_mem;
+static int g_region_mem_ok;
+
+static void check_mem(void *arg) {
+  (void)arg;
+  g_region_mem_ok = strcmp(g_region_mem, "per-request") == 0;
+}
+
+static int region_mem_main(asx_cx *cx, void *arg) {
+  (void)arg;
+  asx_region *r;
+  asx_region_open(cx, NULL, &r);
+  g_region_mem = asx_region_alloc(r, 64);
+  cr_assert_not_null(g_region_mem);
+  strcpy(g_region_mem, "per-request");
+  for (int i = 0; i < 10; i++) cr_assert_not_null(asx_region_alloc(r, 1000));
+  asx_region_defer(r, check_mem, NULL);
+  asx_region_close(cx, r, NULL); /* ASan: the blocks are freed here, no leak */
+  return 0;
+}
+
+Test(rt_core, region_alloc_freed_after_finalizers) {
+  g_region_mem_ok = 0;
+  asx_runtime_config c = rt_test_config(ASX_DRIVER_THREADS, 2);
+  rt_test_run(&c, region_mem_main, NULL, NULL, NULL);
+  cr_assert_eq(g_region_mem_ok, 1);
+}
+
+/* ---- threads driver lanes: tasks with a deadline run earliest-deadline-first, before plain
+ * ready tasks (one worker, everything made ready while main holds the worker) ---- */
+static int g_order[16];
+static _Atomic int g_norder;
+
+static int record_order(asx_cx *cx, void *arg) {
+  (void)cx;
+  g_order[atomic_fetch_add(&g_norder, 1)] = (int)(uintptr_t)arg;
+  return 0;
+}
+
+static int edf_main(asx_cx *cx, void *arg) {
+  (void)arg;
+  uint64_t now = asx_now(cx);
+  asx_region *r;
+  asx_region_open(cx, NULL, &r);
+  static const int deadlines_s[5] = {50, 10, 40, 20, 30}; /* ids 1..5 */
+  for (int i = 0; i < 5; i++) {
+    asx_spawn(cx, r, record_order, (void *)(uintptr_t)(100 + i), NULL, NULL); /* no deadline */
+    asx_spawn_opts so = asx_spawn_opts_default();
+    so.budget.deadline_ns = now + (uint64_t)deadlines_s[i] * 1000 * MS_NS;
+    asx_spawn(cx, r, record_order, (void *)(uintptr_t)(i + 1), &so, NULL);
+  }
+  asx_region_close(cx, r, NULL);
+  return 0;
+}
+
+Test(rt_core, timed_lane_is_earliest_deadline_first) {
+  atomic_store(&g_norder, 0);
+  asx_runtime_config c = rt_test_config(ASX_DRIVER_THREADS, 1);
+  rt_test_run(&c, edf_main, NULL, NULL, NULL);
+  cr_assert_eq(atomic_load(&g_norder), 10);
+  static const int expect[5] = {2, 4, 5, 3, 1}; /* 10 s, 20 s, 30 s, 40 s, 50 s */
+  for (int i = 0; i < 5; i++) cr_assert_eq(g_order[i], expect[i], "position %d: got %d", i, g_order[i]);
+  for (int i = 5; i < 10; i++) cr_assert_geq(g_order[i], 100, "plain ready tasks run after the timed lane");
+}
+
+static int blocked_then_record(asx_cx *cx, void *arg) {
+  asx_sleep(cx, 3600000 * MS_NS); /* only a cancellation ends this */
+  return record_order(cx, arg);
+}
+
+static int cancel_lane_main(asx_cx *cx, void *arg) {
+  (void)arg;
+  asx_region *blocked, *plain;
+  asx_region_open(cx, NULL, &blocked);
+  asx_region_open(cx, NULL, &plain);
+  for (uintptr_t i = 0; i < 5; i++) asx_spawn(cx, blocked, blocked_then_record, (void *)(i + 1), NULL, NULL);
+  asx_sleep(cx, 1 * MS_NS); /* they all run and block */
+  for (uintptr_t i = 0; i < 5; i++) asx_spawn(cx, plain, record_order, (void *)(100 + i), NULL, NULL);
+  asx_region_cancel(blocked, ASX_CANCEL_USER);
+  asx_region_close(cx, blocked, NULL);
+  asx_region_close(cx, plain, NULL);
+  return 0;
+}
+
+Test(rt_core, cancel_lane_runs_draining_tasks_first) {
+  atomic_store(&g_norder, 0);
+  asx_runtime_config c = rt_test_config(ASX_DRIVER_THREADS, 1);
+  rt_test_run(&c, cancel_lane_main, NULL, NULL, NULL);
+  cr_assert_eq(atomic_load(&g_norder), 10);
+  for (int i = 0; i < 5; i++) cr_assert_lt(g_order[i], 100, "a draining task was queued behind ready work");
+}
+
+/* ---- fairness: a ping-pong pair hammering the LIFO slot and the deque cannot starve a task
+ * queued behind it on the same (single) worker ---- */
+static asx_chan *g_fa, *g_fb;
+static _Atomic int g_fair_flag;
+static _Atomic uint32_t g_fair_rounds;
+
+static int fair_ping(asx_cx *cx, void *arg) {
+  (void)arg;
+  uint32_t v = 0;
+  for (uint32_t i = 0; i < 2000000 && !atomic_load(&g_fair_flag); i++) {
+    asx_chan_send(cx, g_fa, &v);
+    asx_chan_recv(cx, g_fb, &v);
+    atomic_store(&g_fair_rounds, i + 1);
+  }
+  asx_chan_close(g_fa);
+  return 0;
+}
+
+static int fair_pong(asx_cx *cx, void *arg) {
+  (void)arg;
+  uint32_t v;
+  while (asx_chan_recv(cx, g_fa, &v) == 0) asx_chan_send(cx, g_fb, &v);
+  return 0;
+}
+
+static int fair_setter(asx_cx *cx, void *arg) {
+  (void)cx;
+  (void)arg;
+  atomic_store(&g_fair_flag, 1);
+  return 0;
+}
+
+static int fair_main(asx_cx *cx, void *arg) {
+  (void)arg;
+  asx_spawn(cx, NULL, fair_ping, NULL, NULL, NULL);
+  asx_spawn(cx, NULL, fair_pong, NULL, NULL, NULL);
+  asx_sleep(cx, 1 * MS_NS); /* the pair is in full swing */
+  asx_spawn(cx, NULL, fair_setter, NULL, NULL, NULL);
+  return 0;
+}
+
+Test(rt_core, busy_pair_cannot_starve_queued_task) {
+  atomic_store(&g_fair_flag, 0);
+  atomic_store(&g_fair_rounds, 0);
+  asx_chan_new(NULL, sizeof(uint32_t), 1, &g_fa);
+  asx_chan_new(NULL, sizeof(uint32_t), 1, &g_fb);
+  asx_runtime_config c = rt_test_config(ASX_DRIVER_THREADS, 1);
+  rt_test_run(&c, fair_main, NULL, NULL, NULL);
+  asx_chan_free(g_fa);
+  asx_chan_free(g_fb);
+  cr_assert_eq(atomic_load(&g_fair_flag), 1);
+  cr_assert_lt(atomic_load(&g_fair_rounds), 2000000, "the setter only ran after the pair gave up");
+}
+
+/* ---- contract violations are errors, not crashes ---- */
+static asx_region *g_foreign_region;
+
+static int not_the_owner(asx_cx *cx, void *arg) {
+  (void)arg;
+  cr_assert_eq(asx_region_close(cx, g_foreign_region, NULL), ASX_ESTATE, "only the owner closes");
+  cr_assert_eq(asx_task_join(cx, asx_cx_task(cx), NULL, NULL), ASX_EINVAL, "a task cannot join itself");
+  cr_assert_eq(asx_spawn(cx, NULL, NULL, NULL, NULL, NULL), ASX_EINVAL);
+  cr_assert_eq(asx_region_defer(g_foreign_region, NULL, NULL), ASX_EINVAL);
+  return 0;
+}
+
+static int violations_main(asx_cx *cx, void *arg) {
+  (void)arg;
+  asx_region_open(cx, NULL, &g_foreign_region);
+  asx_task *h;
+  asx_spawn(cx, NULL, not_the_owner, NULL, NULL, &h);
+  asx_task_join(cx, h, NULL, NULL);
+  cr_assert_eq(asx_region_close(cx, g_foreign_region, NULL), 0);
+  return 0;
+}
+
+Test(rt_core, contract_violations_return_errors) {
+  for (size_t d = 0; d < 2; d++) {
+    asx_runtime_config c = rt_test_config(DRIVERS[d], 2);
+    cr_assert_eq(rt_test_run(&c, violations_main, NULL, NULL, NULL), ASX_OUTCOME_OK);
+  }
+}
+
+/* ---- a runtime can run several times; ids and stats carry on, nothing leaks ---- */
+static int tiny_main(asx_cx *cx, void *arg) {
+  (void)arg;
+  for (int i = 0; i < 10; i++) asx_spawn(cx, NULL, ret_ok, NULL, NULL, NULL);
+  return asx_sleep(cx, 100000);
+}
+
+Test(rt_core, runtime_runs_repeatedly) {
+  for (size_t d = 0; d < 2; d++) {
+    asx_runtime_config c = rt_test_config(DRIVERS[d], 2);
+    asx_runtime *rt;
+    cr_assert_eq(asx_runtime_new(&c, &rt), 0);
+    for (int run = 0; run < 3; run++) {
+      asx_outcome o = ASX_OUTCOME_PANICKED;
+      cr_assert_eq(asx_runtime_run(rt, tiny_main, NULL, NULL, &o), 0);
+      cr_assert_eq(o, ASX_OUTCOME_OK);
+    }
+    asx_runtime_stats s;
+    asx_runtime_stats_get(rt, &s);
+    cr_assert_eq(s.tasks_spawned, 33);
+    cr_assert_eq(s.live_tasks + s.live_regions + s.unresolved_obligations, 0);
+    asx_runtime_free(rt);
+  }
 }

@@ -313,3 +313,113 @@ Test(rt_prims, semaphore) {
     asx_sem_free(g_sem);
   }
 }
+
+/* ---- select over channels ---- */
+#define SEL 3
+static asx_chan *g_sel[SEL];
+
+static int sel_producer(asx_cx *cx, void *arg) {
+  uintptr_t k = (uintptr_t)arg;
+  for (uint32_t i = 0; i < 300; i++) {
+    cr_assert_eq(asx_chan_send(cx, g_sel[k], &i), 0);
+    if (i % (k + 2) == 0) asx_sleep(cx, 10000);
+  }
+  asx_chan_close(g_sel[k]);
+  return 0;
+}
+
+static int sel_cancelled(asx_cx *cx, void *arg) {
+  (void)arg;
+  uint32_t a, b, c;
+  void *outs[SEL] = {&a, &b, &c};
+  size_t idx;
+  return asx_chan_select_recv(cx, SEL, g_sel, outs, &idx);
+}
+
+static int select_main(asx_cx *cx, void *arg) {
+  (void)arg;
+  /* First: a select on empty channels is cancelled and takes nothing. */
+  asx_task *h;
+  asx_spawn(cx, NULL, sel_cancelled, NULL, NULL, &h);
+  asx_sleep(cx, 1 * MS_NS);
+  asx_task_cancel(h, ASX_CANCEL_USER);
+  int rc;
+  asx_task_join(cx, h, &rc, NULL);
+  cr_assert_eq(rc, ASX_ECANCELED);
+
+  asx_region *r;
+  asx_region_open(cx, NULL, &r);
+  for (uintptr_t k = 0; k < SEL; k++) asx_spawn(cx, r, sel_producer, (void *)k, NULL, NULL);
+  uint32_t next[SEL] = {0}, vals[SEL];
+  void *outs[SEL] = {&vals[0], &vals[1], &vals[2]};
+  size_t total = 0, idx;
+  int err;
+  while ((err = asx_chan_select_recv(cx, SEL, g_sel, outs, &idx)) == 0) {
+    cr_assert_lt(idx, SEL);
+    cr_assert_eq(vals[idx], next[idx], "channel %zu out of order", idx);
+    next[idx]++;
+    total++;
+  }
+  cr_assert_eq(err, ASX_ECLOSED);
+  cr_assert_eq(total, SEL * 300);
+  asx_region_close(cx, r, NULL);
+  size_t dummy;
+  cr_assert_eq(asx_chan_select_recv(cx, 0, g_sel, outs, &dummy), ASX_EINVAL);
+  return 0;
+}
+
+Test(rt_prims, select_over_channels) {
+  for (size_t d = 0; d < 2; d++) {
+    for (int k = 0; k < SEL; k++) cr_assert_eq(asx_chan_new(NULL, sizeof(uint32_t), 2, &g_sel[k]), 0);
+    asx_runtime_config c = rt_test_config(DRIVERS[d], 2);
+    rt_test_run(&c, select_main, NULL, NULL, NULL);
+    for (int k = 0; k < SEL; k++) asx_chan_free(g_sel[k]);
+  }
+}
+
+/* A task that ends holding the mutex: reported as an obligation leak at its lock site, and the
+ * waiter gets the lock instead of waiting forever. */
+static int g_mutex_line;
+
+static int dies_holding(asx_cx *cx, void *arg) {
+  (void)arg;
+  g_mutex_line = __LINE__ + 1;
+  cr_assert_eq(asx_mutex_lock(cx, g_mu), 0);
+  asx_sleep(cx, 1 * MS_NS);
+  asx_panic(cx, "while holding the mutex");
+}
+
+static int waits_for_it(asx_cx *cx, void *arg) {
+  (void)arg;
+  asx_sleep(cx, 100000);
+  cr_assert_eq(asx_mutex_lock(cx, g_mu), 0);
+  asx_mutex_unlock(g_mu);
+  return 0;
+}
+
+static int mutex_leak_main(asx_cx *cx, void *arg) {
+  (void)arg;
+  asx_region *r;
+  asx_region_open(cx, NULL, &r);
+  asx_spawn(cx, r, dies_holding, NULL, NULL, NULL);
+  asx_spawn(cx, r, waits_for_it, NULL, NULL, NULL);
+  asx_region_close(cx, r, NULL);
+  return 0;
+}
+
+Test(rt_prims, mutex_released_when_holder_dies) {
+  for (size_t d = 0; d < 2; d++) {
+    asx_mutex_new(NULL, &g_mu);
+    asx_runtime_config c = rt_test_config(DRIVERS[d], 2);
+    asx_runtime_stats s;
+    rt_test_run(&c, mutex_leak_main, NULL, NULL, &s);
+    cr_assert_eq(s.obligation_leaks, 1);
+    const rec_event *e = rec_find(ASX_TRACE_OBLIGATION_LEAK);
+    cr_assert_not_null(e);
+    cr_assert_str_eq(e->name, "mutex.lock");
+    cr_assert_eq(e->line, g_mutex_line);
+    cr_assert_eq(asx_mutex_trylock(g_mu), 0, "released");
+    asx_mutex_unlock(g_mu);
+    asx_mutex_free(g_mu);
+  }
+}

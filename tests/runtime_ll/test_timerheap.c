@@ -149,3 +149,57 @@ Test(timerheap, allocation_failure_leaves_heap_intact) {
     cr_assert_eq(ta.live, 0, "no leak");
   }
 }
+
+/* Random push / remove / pop / re-arm against a plain array model: same earliest node each time. */
+Test(timerheap, matches_a_reference_model) {
+  enum { N = 256, STEPS = 20000 };
+  struct timer *t = calloc(N, sizeof *t);
+  int *queued = calloc(N, sizeof *queued);
+  uint64_t *seq_model = calloc(N, sizeof *seq_model);
+  uint64_t next_seq = 0;
+  asx_timer_heap h;
+  asx_timer_heap_init(&h, NULL);
+  for (int i = 0; i < N; i++) set(&t[i], i, 0);
+  asx_rng r;
+  asx_rng_seed(&r, 2024);
+  for (int step = 0; step < STEPS; step++) {
+    int i = (int)asx_rng_below(&r, N);
+    switch (asx_rng_below(&r, 4)) {
+      case 0: /* push or re-arm */
+      case 1:
+        t[i].node.deadline = asx_rng_below(&r, 64);
+        cr_assert_eq(asx_timer_heap_push(&h, &t[i].node), 0);
+        queued[i] = 1;
+        seq_model[i] = next_seq++;
+        break;
+      case 2:
+        asx_timer_heap_remove(&h, &t[i].node);
+        queued[i] = 0;
+        break;
+      default: {
+        int best = -1;
+        for (int k = 0; k < N; k++) {
+          if (!queued[k]) continue;
+          if (best < 0 || t[k].node.deadline < t[best].node.deadline ||
+              (t[k].node.deadline == t[best].node.deadline && seq_model[k] < seq_model[best]))
+            best = k;
+        }
+        asx_timer_node *n = asx_timer_heap_pop(&h);
+        if (best < 0) {
+          cr_assert_null(n);
+        } else {
+          cr_assert_eq(n, &t[best].node, "step %d: heap popped %d, model says %d", step,
+                       n ? ((struct timer *)n)->id : -1, best);
+          queued[best] = 0;
+        }
+      }
+    }
+    size_t count = 0;
+    for (int k = 0; k < N; k++) count += (size_t)queued[k];
+    cr_assert_eq(asx_timer_heap_len(&h), count);
+  }
+  asx_timer_heap_destroy(&h);
+  free(seq_model);
+  free(queued);
+  free(t);
+}

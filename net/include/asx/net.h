@@ -20,6 +20,27 @@
 extern "C" {
 #endif
 
+/* =============================== Reactor =============================== */
+/* The epoll reactor behind every socket wait. Plug it into a THREADS runtime's config before
+ * asx_runtime_new; an idle worker then waits in epoll instead of its futex (one at a time) and an
+ * eventfd interrupts it. Socket calls on a runtime without it return ASX_EUNSUPPORTED. */
+typedef struct asx_net_reactor asx_net_reactor;
+/* Any thread. Caller owns *out. 0, ASX_ENOMEM, ASX_EIO (epoll/eventfd could not be created). */
+int asx_net_reactor_new(const asx_allocator *a, asx_net_reactor **out);
+/* Not thread-safe: sets cfg->io to this reactor (one reactor per runtime). */
+void asx_net_reactor_configure(asx_net_reactor *r, asx_runtime_config *cfg);
+/* After the runtime using it was freed. NULL ignored. */
+void asx_net_reactor_free(asx_net_reactor *r);
+
+#define ASX_IO_READ 1u  /* readable, or end of stream / error pending */
+#define ASX_IO_WRITE 2u /* writable, or error pending */
+/* Task-only: waits until the non-blocking descriptor fd is ready for `events`, the absolute
+ * runtime time `deadline` (ASX_UNLIMITED = none) or the budget's deadline passes, or the task is
+ * cancelled (a cancellation checkpoint). One task per direction per fd at a time. After 0, retry
+ * the operation: readiness may be spurious. 0, ASX_ETIMEDOUT, ASX_ECANCELED, ASX_EBUSY,
+ * ASX_EINVAL (fd cannot be polled), ASX_ENOMEM, ASX_EUNSUPPORTED (runtime without the reactor). */
+int asx_io_wait(asx_cx *cx, int fd, unsigned events, uint64_t deadline);
+
 /* =============================== TLS configuration =============================== */
 
 typedef struct asx_tls_config asx_tls_config;
@@ -79,39 +100,41 @@ void asx_tls_conn_free(asx_tls_conn *c);
 int asx_tls_conn_set_session(asx_tls_conn *c, const asx_tls_session *s);
 /* Caller owns *out: the current session if it is resumable (0) or ASX_ENOTFOUND. */
 int asx_tls_conn_get_session(asx_tls_conn *c, asx_tls_session **out);
-/* Gives the engine n bytes received from the peer. 0 or ASX_ENOMEM. */
+/* Owner: gives the engine n bytes received from the peer. 0 or ASX_ENOMEM. */
 int asx_tls_conn_feed(asx_tls_conn *c, const void *data, size_t n);
-/* Bytes the engine wants sent to the peer now. */
+/* Owner: bytes the engine wants sent to the peer now. */
 size_t asx_tls_conn_output_pending(const asx_tls_conn *c);
-/* Copies up to cap pending output bytes into buf and removes them; returns how many. */
+/* Owner: copies up to cap pending output bytes into buf and removes them; returns how many. */
 size_t asx_tls_conn_take_output(asx_tls_conn *c, void *buf, size_t cap);
-/* Advances the handshake: 0 done, ASX_EAGAIN (send the output, feed more input), ASX_ETLS
+/* Owner: advances the handshake: 0 done, ASX_EAGAIN (send the output, feed more input), ASX_ETLS
  * (failed: see asx_tls_conn_error_message; an alert may be pending in the output). */
 int asx_tls_conn_handshake(asx_tls_conn *c);
-/* Decrypts into buf: 0 with *n >= 1, ASX_EAGAIN (feed more), ASX_ECLOSED (peer's close_notify),
+/* Owner: decrypts into buf: 0 with *n >= 1, ASX_EAGAIN (feed more), ASX_ECLOSED (peer's close_notify),
  * ASX_ETLS. May produce output (post-handshake messages): check output_pending. */
 int asx_tls_conn_read(asx_tls_conn *c, void *buf, size_t cap, size_t *n);
-/* Encrypts all n bytes into the output (memory BIOs never short-write): 0 or ASX_ETLS/ASX_ENOMEM. */
+/* Owner: encrypts all n bytes into the output (memory BIOs never short-write): 0 or ASX_ETLS/ASX_ENOMEM. */
 int asx_tls_conn_write(asx_tls_conn *c, const void *buf, size_t n);
-/* Queues a close_notify alert in the output. 0 or ASX_ETLS. */
+/* Owner: queues a close_notify alert in the output. 0 or ASX_ETLS. */
 int asx_tls_conn_close_notify(asx_tls_conn *c);
-/* The ALPN protocol agreed ("" when none); valid while c lives. */
+/* Owner: the ALPN protocol agreed ("" when none); valid while c lives. */
 const char *asx_tls_conn_alpn(const asx_tls_conn *c);
-/* Server: the SNI name the client sent (NULL when none); valid while c lives. */
+/* Owner: server: the SNI name the client sent (NULL when none); valid while c lives. */
 const char *asx_tls_conn_server_name(const asx_tls_conn *c);
-/* True once the handshake resumed a session. */
+/* Owner: true once the handshake resumed a session. */
 bool asx_tls_conn_resumed(const asx_tls_conn *c);
-/* True when the peer presented a certificate that verified. */
+/* Owner: true when the peer presented a certificate that verified. */
 bool asx_tls_conn_peer_verified(const asx_tls_conn *c);
-/* "TLSv1.3" etc. */
+/* Owner: "TLSv1.3" etc. */
 const char *asx_tls_conn_version(const asx_tls_conn *c);
-/* The last failure in words (verification result and OpenSSL's error text); "" when none. */
+/* Owner: the last failure in words (verification result and OpenSSL's error text); "" when none. */
 const char *asx_tls_conn_error_message(const asx_tls_conn *c);
 
-/* =============================== Streams =============================== */
+/* Owner: =============================== Streams =============================== */
 /* A bidirectional byte stream (TCP, Unix socket, TLS over a stream, simulated). One task may read
  * while another writes; two concurrent readers (or writers) are not allowed. */
 typedef struct asx_stream asx_stream;
+/* A source of incoming streams: a TCP or Unix socket, or a simulated listener. */
+typedef struct asx_listener asx_listener;
 
 /* Task-only: reads 1..cap bytes. 0 (*n >= 1), ASX_ECLOSED (orderly end of stream, *n = 0),
  * ASX_ECANCELED, ASX_ETIMEDOUT (idle timeout or read deadline), ASX_ECONNRESET, ASX_EIO, ASX_ETLS.
@@ -135,14 +158,14 @@ void asx_stream_set_idle_timeout(asx_stream *s, uint64_t ns);
 /* Owner: reads fail with ASX_ETIMEDOUT once the runtime clock passes `when` (ASX_UNLIMITED = none).
  * Used for "a request must arrive within T" (slowloris defence). Writes have their own below. */
 void asx_stream_set_read_deadline(asx_stream *s, uint64_t when);
+/* Owner: the same for writes (ASX_UNLIMITED = none). */
 void asx_stream_set_write_deadline(asx_stream *s, uint64_t when);
-/* The descriptor of a socket stream (the inner one for TLS), -1 for others. */
+/* Owner: the descriptor of a socket stream (the inner one for TLS), -1 for others. */
 int asx_stream_fd(const asx_stream *s);
-/* TLS streams: the agreed ALPN protocol ("" when none); NULL for other streams. */
+/* Owner: the agreed ALPN protocol of a TLS stream ("" when none); NULL for other streams. */
 const char *asx_stream_alpn(const asx_stream *s);
 
 /* =============================== Sockets =============================== */
-typedef struct asx_listener asx_listener;
 
 /* A value type; fill with asx_listen_opts_default. */
 typedef struct asx_listen_opts {
@@ -162,14 +185,15 @@ void asx_listen_opts_default(asx_listen_opts *o);
 int asx_tcp_listen(const char *host, uint16_t port, const asx_listen_opts *o, asx_listener **out);
 /* Any thread: a Unix stream socket at `path` (an existing socket file there is an error). */
 int asx_unix_listen(const char *path, const asx_listen_opts *o, asx_listener **out);
-/* The bound port (TCP), 0 for Unix listeners. */
+/* Any thread: the bound port (TCP), 0 for Unix and simulated listeners. */
 uint16_t asx_listener_port(const asx_listener *l);
-/* The listening descriptor. */
+/* Any thread: the listening descriptor (-1 for a simulated listener). */
 int asx_listener_fd(const asx_listener *l);
 /* Task-only: waits for a connection. Caller owns *out. 0, ASX_ECANCELED, ASX_ETIMEDOUT (budget),
  * ASX_EIO (errno kept), ASX_ENOMEM (the connection is closed). EMFILE-like errors are ASX_ELIMIT. */
 int asx_listener_accept(asx_cx *cx, asx_listener *l, asx_stream **out);
-/* Once no task uses l: closes it (and unlinks a Unix socket path). NULL ignored. */
+/* Once no task uses l: closes it (unlinks a Unix socket path; a simulated listener resets the
+ * connections never accepted). NULL ignored. */
 void asx_listener_close(asx_listener *l);
 
 /* A value type; fill with asx_connect_opts_default. */
@@ -210,18 +234,13 @@ void asx_sim_opts_default(asx_sim_opts *o);
  * 0, ASX_EINVAL, ASX_ENOMEM. */
 int asx_sim_pair(asx_cx *cx, const asx_sim_opts *o, asx_stream **a, asx_stream **b);
 
-/* An in-memory listener: connect hands the far end of a new pair to accept. */
-typedef struct asx_sim_listener asx_sim_listener;
-/* Any thread. backlog > 0 = pending connections before connect waits. Caller owns *out. */
-int asx_sim_listen(const asx_sim_opts *o, size_t backlog, asx_sim_listener **out);
-/* Task-only: 0, ASX_ECANCELED, ASX_ECLOSED (listener closed), ASX_ENOMEM. */
-int asx_sim_accept(asx_cx *cx, asx_sim_listener *l, asx_stream **out);
-/* Task-only: 0, ASX_ECANCELED, ASX_ECONNRESET (listener closed: "refused"), ASX_ENOMEM. */
-int asx_sim_connect(asx_cx *cx, asx_sim_listener *l, asx_stream **out);
-/* Task-only (pending connections are closed, their connectors see a reset). Wakes a blocked
- * accept with ASX_ECLOSED; free with asx_sim_listener_free once no task uses it. */
-void asx_sim_listener_close(asx_sim_listener *l);
-void asx_sim_listener_free(asx_sim_listener *l);
+/* Any thread: an in-memory listener (an asx_listener: asx_listener_accept, asx_listener_close
+ * and the server helper work on it). backlog > 0 = pending connections before connect waits.
+ * Caller owns *out. 0, ASX_EINVAL, ASX_ENOMEM. */
+int asx_sim_listen(const asx_sim_opts *o, size_t backlog, asx_listener **out);
+/* Task-only: connects to a listener made by asx_sim_listen. 0, ASX_ECANCELED, ASX_ECONNRESET
+ * (listener closed: "refused"), ASX_EINVAL (not a simulated listener), ASX_ENOMEM. */
+int asx_sim_connect(asx_cx *cx, asx_listener *l, asx_stream **out);
 
 /* =============================== TLS streams =============================== */
 /* Task-only: runs a TLS handshake over `inner` within handshake_timeout_ns (0 = budget only).
@@ -231,9 +250,10 @@ void asx_sim_listener_free(asx_sim_listener *l);
  * err (may be NULL) receives the failure in words. */
 int asx_tls_connect(asx_cx *cx, asx_stream *inner, asx_tls_config *cfg, const char *server_name,
                     uint64_t handshake_timeout_ns, asx_stream **out, char *err, size_t errlen);
+/* Task-only: the server side of the above (cfg must be a server configuration). */
 int asx_tls_accept(asx_cx *cx, asx_stream *inner, asx_tls_config *cfg,
                    uint64_t handshake_timeout_ns, asx_stream **out, char *err, size_t errlen);
-/* The engine of a TLS stream (for ALPN, session, peer info); NULL for other streams. */
+/* Owner: the engine of a TLS stream (ALPN, session, peer info; borrowed); NULL for others. */
 asx_tls_conn *asx_stream_tls(asx_stream *s);
 
 /* =============================== Server helper =============================== */

@@ -14,6 +14,12 @@
 extern "C" {
 #endif
 
+#if defined(__cplusplus)
+#define ASX_NORETURN [[noreturn]]
+#else
+#define ASX_NORETURN _Noreturn
+#endif
+
 typedef struct asx_runtime asx_runtime;
 typedef struct asx_cx asx_cx;
 typedef struct asx_region asx_region;
@@ -88,7 +94,9 @@ typedef enum asx_trace_type {
   ASX_TRACE_REGION_LEAK,     /* a task ended without closing a region it opened (auto-closed) */
   ASX_TRACE_DEADLOCK,        /* deterministic driver: nothing runnable, no timer, tasks blocked */
   ASX_TRACE_SCHED_CHOICE,    /* deterministic driver: `value` = index chosen, `code` = ready count */
-  ASX_TRACE_USER             /* asx_trace_user: `message`, `value` */
+  ASX_TRACE_USER,            /* asx_trace_user: `message`, `value` */
+  ASX_TRACE_TIMER_FIRED,     /* a task's timer fired: `value` = its deadline */
+  ASX_TRACE_RANDOM           /* asx_random: `value` = the number drawn */
 } asx_trace_type;
 
 typedef struct asx_trace_event {
@@ -118,6 +126,23 @@ typedef enum asx_driver_kind {
   ASX_DRIVER_DETERMINISTIC    /* one thread, seeded choice among all ready tasks, virtual time */
 } asx_driver_kind;
 
+/* Deterministic driver: picks the next task among `nready` ready tasks (ids in the driver's
+ * order) and returns its index (taken modulo nready). Lets lab/ replay a recorded schedule or
+ * explore others. Called on the run's thread; must not call into the runtime. */
+typedef uint32_t (*asx_choose_fn)(void *ud, uint32_t nready, const uint64_t *ready_ids);
+
+/* I/O readiness integration (net/): with these hooks, an idle worker of the THREADS driver waits
+ * for I/O instead of sleeping on its futex, at most one worker at a time; a busy worker polls
+ * (timeout 0) every 61 picks so I/O is not starved. wait() wakes ready tasks with
+ * asx_task_wake and returns after at most timeout_ns (< 0: no limit) or soon after interrupt().
+ * interrupt() is thread-safe and must also make a wait() that starts later return at once (an
+ * eventfd write does both). Neither may call into the runtime except asx_task_wake. */
+typedef struct asx_io_hooks {
+  void (*wait)(void *ud, int64_t timeout_ns);
+  void (*interrupt)(void *ud);
+  void *ud;
+} asx_io_hooks;
+
 /* A value type; fill with asx_runtime_config_default and adjust. */
 typedef struct asx_runtime_config {
   unsigned workers;            /* 0 = number of online cores (THREADS driver); DETERMINISTIC uses 1 */
@@ -131,6 +156,11 @@ typedef struct asx_runtime_config {
   uint64_t cleanup_budget_ns[ASX_CANCEL_KIND_COUNT]; /* per kind; 0 = built-in default */
   size_t deque_capacity;       /* per-worker run queue slots, power of two; 0 = 256 */
   int record_choices;          /* DETERMINISTIC: keep the choice sequence (asx_runtime_choices) */
+  int disable_lifo_slot;       /* THREADS: woken tasks go to the stealable deque, never the LIFO
+                                * slot (more cross-worker wakeups; used by stress tests) */
+  asx_choose_fn choose;        /* DETERMINISTIC: replaces the seeded choice when set */
+  void *choose_ud;
+  asx_io_hooks io;             /* THREADS: I/O readiness hooks; all NULL = none */
 } asx_runtime_config;
 
 /* Teardown accounting: after asx_runtime_run returns, live_* and unresolved_obligations are 0
@@ -147,6 +177,7 @@ typedef struct asx_runtime_stats {
   uint64_t panics;
   uint64_t cancel_requests;
   uint64_t deadlocks;
+  uint64_t sched_violations;   /* a task dequeued while not SCHEDULED (duplicate scheduling): a bug */
   uint64_t switches;
   uint64_t steals;
   uint64_t parks;
@@ -163,6 +194,10 @@ void asx_runtime_free(asx_runtime *rt);
  * NULL) is the root region's outcome, *rc (may be NULL) the main task's return code.
  * Returns 0, ASX_ENOMEM, or ASX_ESTATE (deterministic driver: deadlock that shutdown could not break). */
 int asx_runtime_run(asx_runtime *rt, asx_task_fn fn, void *arg, int *rc, asx_outcome *outcome);
+/* Thread-safe with the THREADS driver (task-only with DETERMINISTIC); not async-signal-safe: call
+ * it from a signal-handling thread, e.g. after sigwait/signalfd. Requests cancellation of the current run's root region (typically
+ * ASX_CANCEL_SHUTDOWN for a graceful stop); a no-op when no run is in progress. */
+void asx_runtime_cancel(asx_runtime *rt, asx_cancel_kind kind);
 /* Thread-safe: a snapshot of the counters. */
 void asx_runtime_stats_get(const asx_runtime *rt, asx_runtime_stats *out);
 
@@ -177,18 +212,25 @@ typedef struct asx_choice {
 const asx_choice *asx_runtime_choices(const asx_runtime *rt, size_t *n);
 
 /* ---- Context accessors (task-only: cx must be the calling task's own) ---- */
+/* Task-only: the runtime running the task (borrowed). */
 asx_runtime *asx_cx_runtime(asx_cx *cx);
-/* The region the task was spawned into. */
+/* Task-only: the region the task was spawned into (borrowed). */
 asx_region *asx_cx_region(asx_cx *cx);
+/* Task-only: the calling task (for asx_task_wake / asx_task_cancel); owned by the runtime. */
 asx_task *asx_cx_task(asx_cx *cx);
-/* Runtime clock in ns (monotonic, or virtual time with the deterministic driver). */
+/* Task-only: the I/O hooks this runtime was configured with (all NULL when none, or when the
+ * driver does not call them: DETERMINISTIC); lets a reactor (net/) find its own state from a
+ * task. Borrowed, valid while the runtime lives. */
+const asx_io_hooks *asx_cx_io(asx_cx *cx);
+/* Task-only: runtime clock in ns (monotonic, or virtual time with the deterministic driver). */
 uint64_t asx_now(asx_cx *cx);
-/* Randomness through the driver (seeded, reproducible with the deterministic driver). */
+/* Task-only: randomness through the driver (seeded, reproducible with the deterministic driver). */
 uint64_t asx_random(asx_cx *cx);
-/* Emits an ASX_TRACE_USER event through the runtime's sink. `msg` is borrowed for the call. */
+/* Task-only: emits an ASX_TRACE_USER event through the runtime's sink; `msg` borrowed for the call. */
 void asx_trace_user(asx_cx *cx, const char *msg, uint64_t value);
-/* Task-only: the task's id (unique within the runtime, deterministic in the deterministic driver). */
+/* Thread-safe on a live handle: the task's id (unique per runtime; reproducible when deterministic). */
 uint64_t asx_task_id(const asx_task *t);
+/* Thread-safe while r is open: the region's id (unique within the runtime). */
 uint64_t asx_region_id(const asx_region *r);
 
 /* ---- Tasks ---- */
@@ -224,12 +266,24 @@ int asx_charge(asx_cx *cx, uint64_t cost);
 asx_budget asx_cx_budget(asx_cx *cx);
 /* Task-only: ends the task as Panicked: open regions it owns are cancelled and closed, its
  * obligations aborted, the panic reported through the region. Never returns. */
-_Noreturn void asx_panic(asx_cx *cx, const char *msg);
+ASX_NORETURN void asx_panic(asx_cx *cx, const char *msg);
+
+/* ---- Low-level parking (for I/O reactors and custom primitives, e.g. net/'s epoll thread) ---- */
+/* Task-only: blocks the calling task until asx_task_wake(its task), the absolute runtime time
+ * `until` (ASX_UNLIMITED = none) or a cancellation request. May return 0 spuriously: re-check
+ * the condition in a loop. 0, ASX_ETIMEDOUT, ASX_ECANCELED, ASX_ENOMEM (timer). A checkpoint. */
+int asx_park(asx_cx *cx, uint64_t until);
+/* Thread-safe: wakes t if it is parked (otherwise its next park returns at once or the wakeup is
+ * absorbed as spurious). The caller must know t is still alive: publish "waiting" and the task
+ * pointer under a lock the task also takes before it returns, as every asx primitive does. */
+void asx_task_wake(asx_task *t);
 
 /* ---- Cancellation ---- */
-/* Thread-safe (THREADS driver; task-only with DETERMINISTIC). Requests cancellation of the region,
- * its tasks (with `kind`) and every descendant region and task (with ASX_CANCEL_PARENT).
- * Idempotent; a repeat only strengthens the kind and tightens the cleanup deadline. */
+/* Thread-safe (THREADS driver; task-only with DETERMINISTIC) while r is not yet closed (the
+ * caller must know its owner has not closed it; asx_runtime_cancel is always safe). Requests
+ * cancellation of the region, its tasks (with `kind`) and every descendant region and task (with
+ * ASX_CANCEL_PARENT). Idempotent; a repeat only strengthens the kind and tightens the cleanup
+ * deadline. */
 void asx_region_cancel(asx_region *r, asx_cancel_kind kind);
 /* As above for one task (and the regions it opened, which get ASX_CANCEL_PARENT). t must be a
  * live handle or the caller's own task. */
@@ -238,9 +292,10 @@ void asx_task_cancel(asx_task *t, asx_cancel_kind kind);
 asx_cancel_kind asx_cancel_reason(asx_cx *cx);
 /* Task-only: true when cancellation is requested (masked or not). */
 bool asx_cancel_requested(asx_cx *cx);
-/* Task-only: nested masks; while masked, checkpoints and blocking calls do not observe
+/* Task-only: enters a (nestable) mask: checkpoints and blocking calls do not observe
  * cancellation (use it for cleanup that must block, e.g. sending a close frame). */
 void asx_mask_push(asx_cx *cx);
+/* Task-only: leaves the innermost mask (no-op when not masked). */
 void asx_mask_pop(asx_cx *cx);
 /* Task-only: absolute runtime time by which cleanup must finish (ASX_UNLIMITED if not cancelled). */
 uint64_t asx_cleanup_deadline(asx_cx *cx);
@@ -280,8 +335,12 @@ int asx_region_open(asx_cx *cx, const asx_region_opts *opts, asx_region **out);
 int asx_region_close(asx_cx *cx, asx_region *r, asx_outcome *outcome);
 /* Thread-safe: registers fn(arg) to run when r finalizes. 0, ASX_ENOMEM, ASX_ESTATE. */
 int asx_region_defer(asx_region *r, void (*fn)(void *arg), void *arg);
+/* Thread-safe: `size` bytes owned by region r, freed (all at once) after r's finalizers ran;
+ * NULL on allocation failure or when r is already finalizing. For per-request memory. */
+void *asx_region_alloc(asx_region *r, size_t size);
 /* Thread-safe: current state and outcome so far. */
 asx_region_state asx_region_state_get(asx_region *r);
+/* Thread-safe while r is open: the lattice join of the children that ended so far. */
 asx_outcome asx_region_outcome(asx_region *r);
 
 /* ---- Obligations ---- */
@@ -294,9 +353,9 @@ int asx_obligation_reserve_at(asx_cx *cx, const char *kind, void (*abort_fn)(voi
   asx_obligation_reserve_at((cx), (kind), NULL, NULL, (out), __FILE__, __LINE__)
 #define asx_obligation_reserve_fn(cx, kind, abort_fn, abort_arg, out) \
   asx_obligation_reserve_at((cx), (kind), (abort_fn), (abort_arg), (out), __FILE__, __LINE__)
-/* Owning task only: resolves the token (commit: the effect happened; abort: it did not, abort_fn
- * runs). The token is freed. */
+/* Owning task only: the effect happened; frees the token (abort_fn does not run). */
 void asx_obligation_commit(asx_obligation *ob);
+/* Owning task only: the effect did not happen; runs abort_fn, frees the token. */
 void asx_obligation_abort(asx_obligation *ob);
 
 /* ---- Time ---- */
@@ -305,24 +364,15 @@ int asx_sleep(asx_cx *cx, uint64_t ns);
 /* Task-only: sleeps until the absolute runtime time `when`. 0 or ASX_ECANCELED. */
 int asx_sleep_until(asx_cx *cx, uint64_t when);
 
-/* ---- I/O readiness (the reactor; used by net/ and other I/O glue) ---- */
-#define ASX_IO_READ 1u   /* readable, or end of stream / error pending */
-#define ASX_IO_WRITE 2u  /* writable, or error pending */
-/* Task-only: waits until the non-blocking descriptor fd is ready for `events`, the absolute
- * runtime time `deadline` (ASX_UNLIMITED = none) or the budget's deadline passes, or the task is
- * cancelled. A cancellation checkpoint. One task per direction per fd at a time. After 0, retry
- * the operation: readiness may be spurious. 0, ASX_ETIMEDOUT, ASX_ECANCELED, ASX_EBUSY,
- * ASX_EINVAL (fd cannot be polled), ASX_ENOMEM, ASX_EUNSUPPORTED (driver without a reactor). */
-int asx_io_wait(asx_cx *cx, int fd, unsigned events, uint64_t deadline);
-
 /* ---- Combinators ---- */
-/* Task-only. Runs fns[i](cx_i, args[i]) concurrently in a private region; the first to end wins.
- * Losers are cancelled (race_lost) and drained before asx_race returns. *winner and *winner_rc
- * (may be NULL) describe the winner. 0, ASX_EINVAL (n == 0), ASX_ENOMEM, ASX_ECANCELED. */
+/* Task-only. Runs fns[i](cx_i, args[i]) concurrently in a private region; the first to return
+ * wins. Losers are cancelled (race_lost) and drained before asx_race returns. *winner and
+ * *winner_rc (may be NULL) describe the winner. 0, ASX_EINVAL (n == 0), ASX_ENOMEM,
+ * ASX_ECANCELED, ASX_EPANIC (every child panicked: no winner). */
 int asx_race(asx_cx *cx, size_t n, const asx_task_fn *fns, void *const *args, size_t *winner,
              int *winner_rc);
 /* Task-only. Runs fn(arg) with a time limit. Returns fn's result, or ASX_ETIMEDOUT after
- * cancelling it (timeout) and draining it. */
+ * cancelling it (timeout) and draining it, ASX_EPANIC if it panicked, ASX_ECANCELED. */
 int asx_timeout(asx_cx *cx, uint64_t ns, asx_task_fn fn, void *arg);
 
 /* ---- Bounded MPSC channel with two-phase send ---- */
@@ -351,6 +401,12 @@ int asx_chan_send_at(asx_cx *cx, asx_chan *ch, const void *elem, const char *fil
 #define asx_chan_send(cx, ch, elem) asx_chan_send_at((cx), (ch), (elem), __FILE__, __LINE__)
 /* Task-only: waits for a message. 0, ASX_ECANCELED (nothing taken), ASX_ECLOSED (closed and empty). */
 int asx_chan_recv(asx_cx *cx, asx_chan *ch, void *elem);
+/* Task-only: select over n <= ASX_SELECT_MAX channels: waits until one has a message and takes
+ * exactly one (from chans[*index] into outs[*index]); channels earlier in the array win ties.
+ * 0, ASX_ECLOSED (all closed and drained), ASX_ECANCELED (nothing taken), ASX_EINVAL. */
+#define ASX_SELECT_MAX 32
+int asx_chan_select_recv(asx_cx *cx, size_t n, asx_chan *const *chans, void *const *outs,
+                         size_t *index);
 /* Thread-safe: non-blocking receive. 0, ASX_EAGAIN, ASX_ECLOSED. */
 int asx_chan_try_recv(asx_chan *ch, void *elem);
 /* Thread-safe: no new reservations; queued and reserved messages are still delivered. */
@@ -362,6 +418,7 @@ size_t asx_chan_len(asx_chan *ch);
 typedef struct asx_oneshot asx_oneshot;
 /* Thread-safe; caller owns *out. */
 int asx_oneshot_new(const asx_allocator *a, size_t size, asx_oneshot **out);
+/* No task may be using it any more. NULL ignored. */
 void asx_oneshot_free(asx_oneshot *o);
 /* Thread-safe; never blocks. 0, ASX_ESTATE (already sent), ASX_ECLOSED (receiver closed it). */
 int asx_oneshot_send(asx_oneshot *o, const void *value);
@@ -374,12 +431,17 @@ void asx_oneshot_close(asx_oneshot *o);
 typedef struct asx_mutex asx_mutex;
 /* Thread-safe; caller owns *out. */
 int asx_mutex_new(const asx_allocator *a, asx_mutex **out);
+/* No task may be using it any more. NULL ignored. */
 void asx_mutex_free(asx_mutex *m);
-/* Task-only. 0 or ASX_ECANCELED (not acquired). */
-int asx_mutex_lock(asx_cx *cx, asx_mutex *m);
+/* Task-only. Holding the lock is an obligation ("mutex.lock", reserve site = the caller): a task
+ * that ends holding it is reported and the lock is released. 0, ASX_ECANCELED (not acquired),
+ * ASX_ENOMEM. */
+int asx_mutex_lock_at(asx_cx *cx, asx_mutex *m, const char *file, int line);
+#define asx_mutex_lock(cx, m) asx_mutex_lock_at((cx), (m), __FILE__, __LINE__)
 /* Thread-safe: 0 or ASX_EBUSY. */
 int asx_mutex_trylock(asx_mutex *m);
-/* Holder only: hands the lock to the first waiter, if any. */
+/* Holder only (the task that locked it, or the thread that trylocked it): hands the lock to the
+ * first waiter, if any. */
 void asx_mutex_unlock(asx_mutex *m);
 
 /* ---- Counting semaphore; an acquired permit is an obligation ---- */
@@ -390,6 +452,7 @@ typedef struct asx_sem_permit {
 } asx_sem_permit;
 /* Thread-safe; caller owns *out. */
 int asx_sem_new(const asx_allocator *a, uint64_t permits, asx_sem **out);
+/* No task may be using it any more (permits included). NULL ignored. */
 void asx_sem_free(asx_sem *s);
 /* Task-only: 0, ASX_ECANCELED (nothing acquired), ASX_ENOMEM. */
 int asx_sem_acquire_at(asx_cx *cx, asx_sem *s, asx_sem_permit *p, const char *file, int line);

@@ -3,7 +3,7 @@
  *
  * The handler runs on an alternate signal stack (the task stack is exhausted), uses only
  * async-signal-safe calls (write, sigaction, raise) and reads only per-thread plain data set by
- * asx_overflow_set_current. */
+ * asx_overflow_set_current (inline in ll/stack.h). */
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -17,10 +17,7 @@
 /* initial-exec: the handler must not trigger lazy TLS allocation (not async-signal-safe). */
 #define ASX_TLS _Thread_local __attribute__((tls_model("initial-exec")))
 
-static ASX_TLS uintptr_t tl_guard_lo;  /* current task's guard page [lo, hi); 0/0 = no task */
-static ASX_TLS uintptr_t tl_guard_hi;
-static ASX_TLS size_t tl_stack_size;
-static ASX_TLS const char *tl_task_name;
+ASX_TLS struct asx_overflow_current asx__overflow_current; /* declared in ll/stack.h */
 static ASX_TLS void *tl_altstack;      /* the alternate stack this module installed, if any */
 static ASX_TLS size_t tl_altstack_len;
 
@@ -62,11 +59,12 @@ static void msg_dec(struct msg *m, size_t v) {
 static void report_overflow(uintptr_t addr) {
   struct msg m = {.len = 0};
   msg_str(&m, "asx: stack overflow in task '", 64);
-  msg_str(&m, tl_task_name != NULL ? tl_task_name : "?", 128);
+  const char *name = asx__overflow_current.task_name;
+  msg_str(&m, name != NULL ? name : "?", 128);
   msg_str(&m, "' (fault at ", 16);
   msg_hex(&m, addr);
   msg_str(&m, " in the guard page below its ", 64);
-  msg_dec(&m, tl_stack_size);
+  msg_dec(&m, asx__overflow_current.stack_size);
   msg_str(&m, "-byte stack; spawn it with a larger stack size)\n", 64);
   size_t off = 0;
   while (off < m.len) {
@@ -87,7 +85,8 @@ static void reset_default(int sig) {
 static void overflow_handler(int sig, siginfo_t *si, void *uctx) {
   uintptr_t addr = (uintptr_t)si->si_addr;
   int from_fault = si->si_code > 0; /* kill()/raise() carry si_code <= 0 */
-  if (from_fault && tl_guard_hi != 0 && addr >= tl_guard_lo && addr < tl_guard_hi) {
+  const struct asx_overflow_current *cur = &asx__overflow_current;
+  if (from_fault && cur->guard_hi != 0 && addr >= cur->guard_lo && addr < cur->guard_hi) {
     report_overflow(addr);
     /* Returning re-executes the faulting access, which now takes the default action: the process
      * dies by the original signal (core dump included). */
@@ -149,15 +148,3 @@ void asx_overflow_thread_fini(void) {
   tl_altstack_len = 0;
 }
 
-void asx_overflow_set_current(const asx_stack *s, const char *task_name) {
-  if (s == NULL || s->map == NULL) {
-    tl_guard_lo = tl_guard_hi = 0;
-    tl_stack_size = 0;
-    tl_task_name = NULL;
-    return;
-  }
-  tl_guard_lo = (uintptr_t)s->map;
-  tl_guard_hi = (uintptr_t)s->lo;
-  tl_stack_size = s->size;
-  tl_task_name = task_name;
-}
