@@ -7,9 +7,35 @@
 
 #include "peer_process.h"
 
+/* Servers still running, so that a test that fails half-way does not leave them behind. */
+static pid_t live[16];
+
+static void track(pid_t pid) {
+  for (int i = 0; i < 16; i++)
+    if (live[i] <= 0) {
+      live[i] = pid;
+      return;
+    }
+}
+
+void ncl_stop(nt_peer *p) {
+  for (int i = 0; i < 16; i++)
+    if (live[i] == p->pid) live[i] = 0;
+  nt_peer_stop(p);
+}
+
+void ncl_cleanup(void) {
+  for (int i = 0; i < 16; i++)
+    if (live[i] > 0) {
+      peer_kill(live[i]);
+      live[i] = 0;
+    }
+}
+
 void ncl_start(nt_peer *p) {
   if (!nt_nats_server_path()) cr_skip_test("nats-server is not installed");
   cr_assert_eq(nt_peer_start_nats(p, 5000), 0, "could not start nats-server");
+  track(p->pid);
 }
 
 void ncl_start_conf(nt_peer *p, const char *conf) {
@@ -29,6 +55,7 @@ void ncl_start_conf(nt_peer *p, const char *conf) {
     if (pid > 0 && peer_wait_port(pid, port, 5000) == 0) {
       p->pid = pid;
       p->port = port;
+      track(pid);
       unlink(path);
       return;
     }
@@ -42,6 +69,9 @@ int ncl_run(unsigned workers, asx_task_fn fn, void *arg) {
   asx_runtime_config cfg;
   asx_runtime_config_default(&cfg);
   cfg.workers = workers;
+  asx_net_reactor *re = NULL;
+  cr_assert_eq(asx_net_reactor_new(NULL, &re), 0);
+  asx_net_reactor_configure(re, &cfg);
   asx_runtime *rt = NULL;
   cr_assert_eq(asx_runtime_new(&cfg, &rt), 0);
   int rc = -1;
@@ -55,6 +85,7 @@ int ncl_run(unsigned workers, asx_task_fn fn, void *arg) {
   cr_expect_eq(st.region_leaks, 0);
   cr_expect_eq(st.panics, 0);
   asx_runtime_free(rt);
+  asx_net_reactor_free(re);
   return rc;
 }
 

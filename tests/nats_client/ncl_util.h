@@ -13,6 +13,10 @@
 void ncl_start(nt_peer *p);
 /* Starts nats-server with `conf` (text of a configuration file) on a free port. */
 void ncl_start_conf(nt_peer *p, const char *conf);
+/* Stops a server started by ncl_start / ncl_start_conf. */
+void ncl_stop(nt_peer *p);
+/* Stops every server still running (use as the suite's .fini). */
+void ncl_cleanup(void);
 /* Runs fn as the main task of a THREADS runtime and asserts that no task, region or obligation
  * is left or leaked. Returns fn's rc. */
 int ncl_run(unsigned workers, asx_task_fn fn, void *arg);

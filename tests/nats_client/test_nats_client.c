@@ -7,7 +7,7 @@
 
 #include "ncl_util.h"
 
-TestSuite(nats_client, .timeout = 60);
+TestSuite(nats_client, .timeout = 60, .fini = ncl_cleanup);
 
 typedef struct env {
   nt_peer srv;
@@ -68,7 +68,7 @@ Test(nats_client, pubsub_round_trip) {
   env e = {0};
   ncl_start(&e.srv);
   cr_expect_eq(ncl_run(2, pubsub_main, &e), 0);
-  nt_peer_stop(&e.srv);
+  ncl_stop(&e.srv);
 }
 
 /* ---- queue groups ---- */
@@ -109,7 +109,7 @@ Test(nats_client, queue_group_load_shares) {
   env e = {0};
   ncl_start(&e.srv);
   cr_expect_eq(ncl_run(2, queue_main, &e), 0);
-  nt_peer_stop(&e.srv);
+  ncl_stop(&e.srv);
 }
 
 /* ---- request/reply ---- */
@@ -208,7 +208,7 @@ Test(nats_client, request_reply_no_responders_timeout_headers) {
   env e = {0};
   ncl_start(&e.srv);
   cr_expect_eq(ncl_run(2, request_main, &e), 0);
-  nt_peer_stop(&e.srv);
+  ncl_stop(&e.srv);
 }
 
 /* ---- headers on plain pub/sub ---- */
@@ -245,7 +245,7 @@ Test(nats_client, headers_round_trip) {
   env e = {0};
   ncl_start(&e.srv);
   cr_expect_eq(ncl_run(2, headers_main, &e), 0);
-  nt_peer_stop(&e.srv);
+  ncl_stop(&e.srv);
 }
 
 /* ---- slow consumers ---- */
@@ -297,7 +297,7 @@ Test(nats_client, slow_consumer_policies) {
   env e = {0};
   ncl_start(&e.srv);
   cr_expect_eq(ncl_run(2, slow_main, &e), 0);
-  nt_peer_stop(&e.srv);
+  ncl_stop(&e.srv);
 }
 
 /* ---- UNSUB with a limit ---- */
@@ -329,7 +329,7 @@ Test(nats_client, unsubscribe_after_max_msgs) {
   env e = {0};
   ncl_start(&e.srv);
   cr_expect_eq(ncl_run(2, unsub_max_main, &e), 0);
-  nt_peer_stop(&e.srv);
+  ncl_stop(&e.srv);
 }
 
 /* ---- drain ---- */
@@ -371,5 +371,5 @@ Test(nats_client, drain_delivers_everything_then_ends_consumers) {
   env e = {0};
   ncl_start(&e.srv);
   cr_expect_eq(ncl_run(2, drain_main, &e), 0);
-  nt_peer_stop(&e.srv);
+  ncl_stop(&e.srv);
 }

@@ -7,7 +7,7 @@
 
 #include "ncl_util.h"
 
-TestSuite(nats_client_conn, .timeout = 60);
+TestSuite(nats_client_conn, .timeout = 60, .fini = ncl_cleanup);
 
 typedef struct env {
   nt_peer srv;
@@ -43,7 +43,7 @@ Test(nats_client_conn, server_pings_answered_and_keepalive) {
   env e = {0};
   ncl_start_conf(&e.srv, "ping_interval: \"100ms\"\nping_max: 2\n");
   cr_expect_eq(ncl_run(2, ping_main, &e), 0);
-  nt_peer_stop(&e.srv);
+  ncl_stop(&e.srv);
 }
 
 static int payload_main(asx_cx *cx, void *arg) {
@@ -70,7 +70,7 @@ Test(nats_client_conn, server_max_payload_honoured) {
   env e = {0};
   ncl_start_conf(&e.srv, "max_payload: 1024\n");
   cr_expect_eq(ncl_run(2, payload_main, &e), 0);
-  nt_peer_stop(&e.srv);
+  ncl_stop(&e.srv);
 }
 
 static int auth_main(asx_cx *cx, void *arg) {
@@ -96,7 +96,7 @@ Test(nats_client_conn, auth_error_and_refused) {
   env e = {0};
   ncl_start_conf(&e.srv, "authorization {\n user: alice\n password: wonder\n}\n");
   cr_expect_eq(ncl_run(2, auth_main, &e), 0);
-  nt_peer_stop(&e.srv);
+  ncl_stop(&e.srv);
 }
 
 static int waiter(asx_cx *cx, void *arg) {
@@ -136,7 +136,7 @@ Test(nats_client_conn, cancelled_consumer_and_close) {
   env e = {0};
   ncl_start(&e.srv);
   cr_expect_eq(ncl_run(2, cancel_main, &e), 0);
-  nt_peer_stop(&e.srv);
+  ncl_stop(&e.srv);
 }
 
 /* Server killed: waiting flushes and requests fail with the connection error. */
@@ -144,7 +144,7 @@ static int killed_main(asx_cx *cx, void *arg) {
   env *e = arg;
   asx_nats_client *c = ncl_connect(cx, &e->srv);
   cr_assert_eq(asx_nats_subscribe(cx, c, "svc", NULL, NULL, &e->sub), 0); /* never answers */
-  nt_peer_stop(&e->srv);
+  ncl_stop(&e->srv);
   asx_nats_msg *r = NULL;
   int rc = asx_nats_request(cx, c, "svc", NULL, "x", 1, 5000 * MS, &r);
   cr_expect(rc == ASX_ECLOSED || rc == ASX_ECONNRESET || rc == ASX_EPIPE, "%s", asx_strerror(rc));
@@ -161,5 +161,5 @@ Test(nats_client_conn, server_killed_fails_waiters) {
   env e = {0};
   ncl_start(&e.srv);
   cr_expect_eq(ncl_run(2, killed_main, &e), 0);
-  nt_peer_stop(&e.srv);
+  ncl_stop(&e.srv);
 }

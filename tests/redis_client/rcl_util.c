@@ -6,6 +6,31 @@
 
 #include "peer_process.h"
 
+/* Servers still running, so that a test that fails half-way (a failed assertion skips its own
+ * stop) does not leave them behind: rcl_cleanup runs as the suites' .fini. */
+static pid_t live[16];
+
+static void track(pid_t pid) {
+  for (int i = 0; i < 16; i++)
+    if (live[i] <= 0) {
+      live[i] = pid;
+      return;
+    }
+}
+
+static void untrack(pid_t pid) {
+  for (int i = 0; i < 16; i++)
+    if (live[i] == pid) live[i] = 0;
+}
+
+void rcl_cleanup(void) {
+  for (int i = 0; i < 16; i++)
+    if (live[i] > 0) {
+      peer_kill(live[i]);
+      live[i] = 0;
+    }
+}
+
 static int spawn_on(rcl_server *s, const char *const *extra) {
   char port[16];
   snprintf(port, sizeof(port), "%d", s->port);
@@ -21,6 +46,7 @@ static int spawn_on(rcl_server *s, const char *const *extra) {
     s->pid = -1;
     return -1;
   }
+  track(s->pid);
   return 0;
 }
 
@@ -39,7 +65,10 @@ int rcl_server_restart(rcl_server *s, const char *const *extra) {
 }
 
 void rcl_server_stop(rcl_server *s) {
-  if (s->pid > 0) peer_kill(s->pid);
+  if (s->pid > 0) {
+    untrack(s->pid);
+    peer_kill(s->pid);
+  }
   s->pid = -1;
 }
 
@@ -47,6 +76,9 @@ int rcl_run(unsigned workers, asx_task_fn fn, void *arg) {
   asx_runtime_config cfg;
   asx_runtime_config_default(&cfg);
   cfg.workers = workers;
+  asx_net_reactor *re = NULL;
+  cr_assert_eq(asx_net_reactor_new(NULL, &re), 0);
+  asx_net_reactor_configure(re, &cfg);
   asx_runtime *rt = NULL;
   cr_assert_eq(asx_runtime_new(&cfg, &rt), 0);
   int rc = -1;
@@ -60,6 +92,7 @@ int rcl_run(unsigned workers, asx_task_fn fn, void *arg) {
   cr_expect_eq(st.region_leaks, 0);
   cr_expect_eq(st.panics, 0);
   asx_runtime_free(rt);
+  asx_net_reactor_free(re);
   return rc;
 }
 

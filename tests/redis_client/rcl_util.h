@@ -18,6 +18,8 @@ void rcl_server_start(rcl_server *s, const char *const *extra);
 /* Starts it again on the same port (after a kill). Returns 0 or -1. */
 int rcl_server_restart(rcl_server *s, const char *const *extra);
 void rcl_server_stop(rcl_server *s);
+/* Stops every server still running (use as the suite's .fini). */
+void rcl_cleanup(void);
 
 /* Runs fn as the main task of a fresh THREADS runtime with `workers` workers and asserts that no
  * task, region or obligation is left and none leaked. Returns fn's rc. */

@@ -8,7 +8,7 @@
 
 #include "rcl_util.h"
 
-TestSuite(redis_client, .timeout = 60);
+TestSuite(redis_client, .timeout = 60, .fini = rcl_cleanup);
 
 typedef struct env {
   rcl_server srv;

@@ -9,7 +9,7 @@
 
 #include "rcl_util.h"
 
-TestSuite(redis_pool, .timeout = 60);
+TestSuite(redis_pool, .timeout = 60, .fini = rcl_cleanup);
 
 typedef struct env {
   rcl_server srv;
@@ -128,8 +128,7 @@ static int kill_main(asx_cx *cx, void *arg) {
   cr_assert_eq(asx_spawn(cx, NULL, blocked_request, e, NULL, &t), 0);
   asx_sleep(cx, 100 * MS);
   kill(e->srv.pid, SIGKILL);
-  waitpid(e->srv.pid, NULL, 0);
-  e->srv.pid = -1;
+  rcl_server_stop(&e->srv); /* reaps it */
   int rc = 0;
   cr_assert_eq(asx_task_join(cx, t, &rc, NULL), 0);
   cr_expect(rc == ASX_ECLOSED || rc == ASX_ECONNRESET, "mid-request error: %s", asx_strerror(rc));
