@@ -163,3 +163,65 @@ Test(nats_client_conn, server_killed_fails_waiters) {
   cr_expect_eq(ncl_run(2, killed_main, &e), 0);
   ncl_stop(&e.srv);
 }
+
+/* ---- allocation failure at every index ---- */
+
+#include "test_alloc.h"
+
+typedef struct alloc_env {
+  nt_peer srv;
+  test_alloc ta;
+  long failing_runs;
+} alloc_env;
+
+static bool ok_or(int rc, int alt) { return rc == 0 || rc == ASX_ENOMEM || rc == alt; }
+
+static void alloc_life(asx_cx *cx, alloc_env *e) {
+  asx_nats_client_opts o = ncl_opts(&e->srv);
+  o.alloc = &e->ta.base;
+  asx_nats_client *c = NULL;
+  int rc = asx_nats_client_connect(cx, &o, &c, NULL, 0);
+  cr_assert(ok_or(rc, 0), "connect: %s", asx_strerror(rc));
+  if (rc) return;
+  asx_nats_sub *s = NULL;
+  rc = asx_nats_subscribe(cx, c, "a", NULL, NULL, &s);
+  cr_assert(ok_or(rc, 0), "subscribe: %s", asx_strerror(rc));
+  rc = asx_nats_publish(cx, c, "a", NULL, NULL, "x", 1);
+  cr_assert(ok_or(rc, 0), "publish: %s", asx_strerror(rc));
+  if (s) {
+    asx_nats_msg *m = NULL;
+    /* Either the message, or the connection ended (ENOMEM in the reader closes the channel). */
+    rc = asx_nats_sub_next(cx, s, &m);
+    cr_assert(ok_or(rc, ASX_ECLOSED), "next: %s", asx_strerror(rc));
+    asx_nats_msg_free(m);
+  }
+  asx_nats_msg *r = NULL;
+  rc = asx_nats_request(cx, c, "nobody", NULL, "q", 1, 2000 * MS, &r);
+  cr_assert(ok_or(rc, ASX_ENOTFOUND), "request: %s", asx_strerror(rc));
+  cr_assert_neq(rc, 0);
+  rc = asx_nats_flush(cx, c, 2000 * MS);
+  cr_assert(ok_or(rc, 0), "flush: %s", asx_strerror(rc));
+  asx_nats_client_close(cx, c);
+  asx_nats_sub_free(s);
+}
+
+static int alloc_main(asx_cx *cx, void *arg) {
+  alloc_env *e = arg;
+  for (long n = 0;; n++) {
+    test_alloc_init(&e->ta);
+    test_alloc_fail_after(&e->ta, n);
+    alloc_life(cx, e);
+    cr_assert_eq(e->ta.live, 0, "fail_after %ld: %ld blocks leaked", n, e->ta.live);
+    if (e->ta.failures == 0) break;
+    e->failing_runs++;
+  }
+  return 0;
+}
+
+Test(nats_client_conn, failing_allocator_every_index) {
+  alloc_env e = {0};
+  ncl_start(&e.srv);
+  cr_expect_eq(ncl_run(1, alloc_main, &e), 0); /* one worker: test_alloc is not thread-safe */
+  cr_expect_gt(e.failing_runs, 10);
+  ncl_stop(&e.srv);
+}

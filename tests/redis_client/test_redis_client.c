@@ -126,8 +126,6 @@ static int pipeline_main(asx_cx *cx, void *arg) {
   cr_expect_eq(st.commands, 1001);
   cr_expect_eq(st.replies, 1001);
   cr_expect_leq(st.batches, st.commands);
-  fprintf(stderr, "pipelining: %llu commands in %llu writes\n", (unsigned long long)st.commands,
-          (unsigned long long)st.batches);
   asx_redis_client_close(cx, e->c);
   return 0;
 }
@@ -379,4 +377,59 @@ Test(redis_client, connect_refused_and_bad_options) {
   env e = {0};
   e.srv.port = 1; /* nothing listens on port 1 of loopback */
   cr_expect_eq(rcl_run(1, refused_main, &e), 0);
+}
+
+/* ---- allocation failure at every index ---- */
+
+#include "test_alloc.h"
+
+typedef struct alloc_env {
+  rcl_server srv;
+  test_alloc ta;
+  long failing_runs;
+} alloc_env;
+
+static bool ok_or_nomem(int rc) { return rc == 0 || rc == ASX_ENOMEM; }
+
+/* One client life under the allocator; every step either works or reports ASX_ENOMEM. */
+static void alloc_life(asx_cx *cx, alloc_env *e) {
+  asx_redis_client_opts o = rcl_opts(&e->srv, 3);
+  o.alloc = &e->ta.base;
+  o.push_queue = 2;
+  asx_redis_client *c = NULL;
+  int rc = asx_redis_client_connect(cx, &o, &c, NULL, 0);
+  cr_assert(ok_or_nomem(rc), "connect: %s", asx_strerror(rc));
+  if (rc) return;
+  const char *set[3] = {"SET", "a", "1"}, *get[2] = {"GET", "a"}, *sub[2] = {"SUBSCRIBE", "ch"};
+  const char *pub[3] = {"PUBLISH", "ch", "m"};
+  const char *const *cmds[4] = {set, get, sub, pub};
+  size_t argcs[4] = {3, 2, 2, 3};
+  for (int i = 0; i < 4; i++) {
+    asx_redis_reply *r = NULL;
+    rc = asx_redis_client_command(cx, c, argcs[i], cmds[i], NULL, &r);
+    cr_assert(ok_or_nomem(rc), "command %d: %s", i, asx_strerror(rc));
+    asx_redis_reply_free(r);
+  }
+  asx_redis_client_close(cx, c);
+}
+
+static int alloc_main(asx_cx *cx, void *arg) {
+  alloc_env *e = arg;
+  for (long n = 0;; n++) {
+    test_alloc_init(&e->ta);
+    test_alloc_fail_after(&e->ta, n);
+    alloc_life(cx, e);
+    cr_assert_eq(e->ta.live, 0, "fail_after %ld: %ld blocks leaked", n, e->ta.live);
+    if (e->ta.failures == 0) break; /* a run without failure: every index was tried */
+    e->failing_runs++;
+  }
+  return 0;
+}
+
+Test(redis_client, failing_allocator_every_index) {
+  alloc_env e = {0};
+  rcl_server_start(&e.srv, NULL);
+  cr_expect_eq(rcl_run(1, alloc_main, &e), 0); /* one worker: test_alloc is not thread-safe */
+  cr_expect_gt(e.failing_runs, 10);
+  rcl_server_stop(&e.srv);
 }

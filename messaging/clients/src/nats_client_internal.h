@@ -81,8 +81,8 @@ void nc_fail(asx_nats_client *c, int err);
 void nc_kick_locked(asx_nats_client *c, size_t len_before);
 /* With c->mu held: waits while the output is over max_output. 0 or an error. */
 int nc_wait_space_locked(asx_cx *cx, asx_nats_client *c);
-/* Reader: a MSG/HMSG for sid (request inbox or subscription). */
-void nc_on_msg(asx_cx *cx, asx_nats_client *c, const asx_nats_event *ev);
+/* Reader: a MSG/HMSG for sid (request inbox or subscription). 0 or ASX_ENOMEM. */
+int nc_on_msg(asx_cx *cx, asx_nats_client *c, const asx_nats_event *ev);
 /* Reader: a PONG. */
 void nc_on_pong(asx_nats_client *c);
 /* With c->mu held: queues PING and a pong node (waiter may be NULL = keepalive). */

@@ -122,8 +122,7 @@ static int on_event(asx_cx *cx, asx_nats_client *c, const asx_nats_event *ev) {
   case ASX_NATS_OP_HMSG:
     atomic_fetch_add(&c->st_msgs_in, 1);
     atomic_fetch_add(&c->st_bytes_in, ev->payload.len);
-    nc_on_msg(cx, c, ev);
-    break;
+    return nc_on_msg(cx, c, ev);
   case ASX_NATS_OP_ERR: {
     atomic_fetch_add(&c->st_errs, 1);
     pthread_mutex_lock(&c->mu);
@@ -140,16 +139,23 @@ static int on_event(asx_cx *cx, asx_nats_client *c, const asx_nats_event *ev) {
 
 /* Feeds bytes to the parser and dispatches every complete operation. */
 static int consume(asx_cx *cx, asx_nats_client *c, const uint8_t *p, size_t n) {
-  while (n > 0) {
+  int nomem = 0; /* ENOMEM from the parser: nothing was lost, call again (even with 0 bytes) */
+  while (n > 0 || nomem > 0) {
     asx_nats_event ev;
     size_t used = 0;
     int rc = asx_nats_parser_feed(c->parser, p, n, &used, &ev);
     p += used;
     n -= used;
     if (rc == ASX_EAGAIN) return 0;
-    if (rc == ASX_ENOMEM && used > 0) continue;
-    if (rc) return rc == ASX_ELIMIT ? ASX_ELIMIT : (rc == ASX_ENOMEM ? ASX_ENOMEM : ASX_EPROTO);
-    on_event(cx, c, &ev);
+    if (rc == ASX_ENOMEM) {
+      if (++nomem > 3) return ASX_ENOMEM; /* memory is not coming back: end the connection */
+      asx_yield(cx);
+      continue;
+    }
+    nomem = 0;
+    if (rc) return rc == ASX_ELIMIT ? ASX_ELIMIT : ASX_EPROTO;
+    rc = on_event(cx, c, &ev);
+    if (rc) return rc;
   }
   return 0;
 }

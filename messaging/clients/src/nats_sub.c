@@ -127,22 +127,22 @@ static void on_inbox_msg(asx_nats_client *c, const asx_nats_event *ev, asx_nats_
   asx_nats_msg_free(m); /* a late reply (its requester gave up) or a duplicate */
 }
 
-void nc_on_msg(asx_cx *cx, asx_nats_client *c, const asx_nats_event *ev) {
+int nc_on_msg(asx_cx *cx, asx_nats_client *c, const asx_nats_event *ev) {
   uint64_t sid = 0;
-  if (!parse_u64(ev->sid, &sid)) return;
+  if (!parse_u64(ev->sid, &sid)) return 0;
   asx_nats_msg *m = msg_new(c->alloc, ev);
-  if (!m) return; /* counted as received by the server, lost here: nothing else to do */
+  if (!m) return ASX_ENOMEM; /* never a silent loss: the connection ends with ASX_ENOMEM */
   pthread_mutex_lock(&c->mu);
   if (c->inbox_sid != 0 && sid == c->inbox_sid) {
     pthread_mutex_unlock(&c->mu);
     on_inbox_msg(c, ev, m);
-    return;
+    return 0;
   }
   size_t i = find_sub(c, sid);
   if (i == c->nsubs) {
     pthread_mutex_unlock(&c->mu);
     asx_nats_msg_free(m); /* arrived after UNSUB */
-    return;
+    return 0;
   }
   asx_nats_sub *s = c->subs[i];
   uint64_t n = atomic_fetch_add(&s->received, 1) + 1;
@@ -155,6 +155,7 @@ void nc_on_msg(asx_cx *cx, asx_nats_client *c, const asx_nats_event *ev) {
   deliver(cx, c, s, m);
   if (last) asx_chan_close(s->ch);
   nc_sub_unref(s);
+  return 0;
 }
 
 int asx_nats_subscribe(asx_cx *cx, asx_nats_client *c, const char *subject, const char *queue,

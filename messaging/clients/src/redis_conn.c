@@ -141,15 +141,21 @@ static int reader_task(asx_cx *cx, void *arg) {
     rc = asx_stream_read(cx, c->stream, buf, READ_CHUNK, &n);
     if (rc) break;
     const uint8_t *p = buf;
-    while (n > 0 && rc == 0) {
+    int nomem = 0; /* ENOMEM from the decoder: nothing was lost, call again (even with 0 bytes) */
+    while (rc == 0 && (n > 0 || nomem > 0)) {
       size_t used = 0;
       asx_redis_reply *reply = NULL;
       int f = asx_redis_decoder_feed(c->dec, p, n, &used, &reply);
       p += used;
       n -= used;
       if (f == ASX_EAGAIN) break;
-      if (f == ASX_ENOMEM && used > 0) continue;
-      if (f < 0) rc = f == ASX_ELIMIT ? ASX_ELIMIT : (f == ASX_ENOMEM ? ASX_ENOMEM : ASX_EPROTO);
+      if (f == ASX_ENOMEM) {
+        if (++nomem > 3) rc = ASX_ENOMEM; /* memory is not coming back: end the connection */
+        else asx_yield(cx);
+        continue;
+      }
+      nomem = 0;
+      if (f < 0) rc = f == ASX_ELIMIT ? ASX_ELIMIT : ASX_EPROTO;
       else rc = on_reply(cx, c, reply);
     }
   }
