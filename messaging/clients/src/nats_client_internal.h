@@ -30,7 +30,7 @@ struct asx_nats_sub {
  * its FIFO position must outlive a cancelled flusher. */
 typedef struct nc_pong {
   struct nc_pong *next;
-  asx_oneshot *os;             /* NULL for keepalive */
+  asx_task *task;              /* the flusher to wake; NULL for keepalive */
   int err;
   bool done, abandoned;
 } nc_pong;
@@ -39,7 +39,7 @@ typedef struct nc_pong {
 typedef struct nc_reqw {
   struct nc_reqw *next;
   uint64_t token;
-  asx_oneshot *os;
+  asx_task *task;
   asx_nats_msg *msg;
   int err;
   bool done;
@@ -91,7 +91,5 @@ int nc_ping_locked(asx_nats_client *c, nc_pong *node);
 void nc_detach_subs(asx_nats_client *c);
 /* Drops a reference; frees the subscription at zero. */
 void nc_sub_unref(asx_nats_sub *s);
-/* Runs fn under asx_timeout when ns > 0. */
-int nc_timed(asx_cx *cx, uint64_t ns, asx_task_fn fn, void *arg);
 
 #endif

@@ -18,21 +18,16 @@ void asx_nats_client_opts_default(asx_nats_client_opts *o) {
   asx_nats_limits_default(&o->limits);
 }
 
-int nc_timed(asx_cx *cx, uint64_t ns, asx_task_fn fn, void *arg) {
-  return ns ? asx_timeout(cx, ns, fn, arg) : fn(cx, arg);
-}
-
 void nc_fail(asx_nats_client *c, int err) {
   pthread_mutex_lock(&c->mu);
   if (c->err == 0) c->err = err ? err : ASX_ECLOSED;
   for (nc_pong *p = c->pong_head, *next; p; p = next) {
     next = p->next;
-    if (p->os && !p->abandoned) {
+    if (p->task && !p->abandoned) {
       p->err = c->err;
       p->done = true;
-      asx_oneshot_send(p->os, NULL);
+      asx_task_wake(p->task); /* the flusher frees it */
     } else {
-      asx_oneshot_free(p->os);
       asx_free(c->alloc, p);
     }
   }
@@ -42,7 +37,7 @@ void nc_fail(asx_nats_client *c, int err) {
     r->next = NULL;
     r->err = c->err;
     r->done = true;
-    asx_oneshot_send(r->os, NULL);
+    asx_task_wake(r->task);
   }
   c->reqs = NULL;
   asx_buf_reset(&c->out);
@@ -63,7 +58,7 @@ void nc_kick_locked(asx_nats_client *c, size_t len_before) {
 int nc_wait_space_locked(asx_cx *cx, asx_nats_client *c) {
   int rc = 0;
   while (rc == 0 && c->err == 0 && c->out.len >= c->opts.max_output)
-    rc = cl_wait(cx, &c->mu, &c->space_wq, c->alloc);
+    rc = cl_wait(cx, &c->mu, &c->space_wq, ASX_UNLIMITED);
   if (rc) cl_wake_one(&c->space_wq); /* pass on a wakeup we may have taken */
   return rc ? rc : c->err;
 }
@@ -90,17 +85,14 @@ void nc_on_pong(asx_nats_client *c) {
   if (p) {
     c->pong_head = p->next;
     if (!c->pong_head) c->pong_tail = NULL;
-    if (p->os && !p->abandoned) {
+    if (p->task && !p->abandoned) {
       p->done = true;
-      asx_oneshot_send(p->os, NULL);
+      asx_task_wake(p->task);
       p = NULL; /* the flusher frees it */
     }
   }
   pthread_mutex_unlock(&c->mu);
-  if (p) {
-    asx_oneshot_free(p->os);
-    asx_free(c->alloc, p);
-  }
+  asx_free(c->alloc, p);
 }
 
 static void queue_pong(asx_nats_client *c) {
@@ -179,7 +171,7 @@ static int writer_task(asx_cx *cx, void *arg) {
   int rc = 0;
   for (;;) {
     pthread_mutex_lock(&c->mu);
-    while (rc == 0 && c->err == 0 && c->out.len == 0) rc = cl_wait(cx, &c->mu, &c->writer_wq, c->alloc);
+    while (rc == 0 && c->err == 0 && c->out.len == 0) rc = cl_wait(cx, &c->mu, &c->writer_wq, ASX_UNLIMITED);
     if (rc || c->err) {
       pthread_mutex_unlock(&c->mu);
       break;

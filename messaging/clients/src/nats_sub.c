@@ -121,7 +121,7 @@ static void on_inbox_msg(asx_nats_client *c, const asx_nats_event *ev, asx_nats_
       m = NULL;
     }
     r->done = true;
-    asx_oneshot_send(r->os, NULL);
+    asx_task_wake(r->task);
   }
   pthread_mutex_unlock(&c->mu);
   asx_nats_msg_free(m); /* a late reply (its requester gave up) or a duplicate */

@@ -15,7 +15,7 @@ enum { SUB_NONE = 0, SUB_SUBSCRIBE, SUB_PSUBSCRIBE, SUB_SSUBSCRIBE, SUB_UNSUBSCR
 
 /* A caller waiting for its reply; lives on the caller's stack. */
 typedef struct rc_req {
-  asx_oneshot *done;       /* signalled (under c->mu) once reply/err are set */
+  asx_task *task;          /* woken (under c->mu) once reply/err are set */
   asx_redis_reply *reply;
   int err;
   bool finished;

@@ -27,7 +27,7 @@ static void finish_locked(rc_req *r, asx_redis_reply *reply, int err) {
   r->reply = reply;
   r->err = err;
   r->finished = true;
-  asx_oneshot_send(r->done, NULL);
+  asx_task_wake(r->task);
 }
 
 void rc_fail(asx_redis_client *c, int err) {
@@ -172,7 +172,7 @@ static int writer_task(asx_cx *cx, void *arg) {
   int rc = 0;
   for (;;) {
     pthread_mutex_lock(&c->mu);
-    while (rc == 0 && c->err == 0 && c->out.len == 0) rc = cl_wait(cx, &c->mu, &c->writer_wq, c->alloc);
+    while (rc == 0 && c->err == 0 && c->out.len == 0) rc = cl_wait(cx, &c->mu, &c->writer_wq, ASX_UNLIMITED);
     if (rc || c->err) {
       pthread_mutex_unlock(&c->mu);
       break;
@@ -225,72 +225,14 @@ typedef struct cmd_args {
 
 static size_t arg_len(const cmd_args *a, size_t i) { return a->lens ? a->lens[i] : strlen(a->argv[i]); }
 
-/* Gives up on a request the caller no longer waits for. Returns true when the reply is already
- * there (the caller then takes it after all). */
-static bool abandon(asx_redis_client *c, rc_req *r, uint64_t pos) {
-  pthread_mutex_lock(&c->mu);
-  bool finished = r->finished;
-  if (!finished && pos >= c->head && pos < c->tail) c->ring[pos % c->ring_cap].req = NULL;
-  pthread_mutex_unlock(&c->mu);
-  return finished;
-}
-
-static int command_body(asx_cx *cx, void *arg) {
-  cmd_args *a = arg;
-  asx_redis_client *c = a->c;
-  int sub = a->argc > 0 ? sub_kind_of(a->argv[0], arg_len(a, 0)) : SUB_NONE;
-  if (sub != SUB_NONE && c->opts.resp != 3) return ASX_EUNSUPPORTED;
-  rc_req r = {.done = NULL, .reply = NULL, .err = 0, .finished = false};
-  int rc = asx_oneshot_new(c->alloc, 0, &r.done);
-  if (rc) return rc;
-  asx_obligation *ob = NULL;
-  rc = asx_obligation_reserve(cx, "redis.request", &ob);
-  if (rc) {
-    asx_oneshot_free(r.done);
-    return rc;
-  }
-  pthread_mutex_lock(&c->mu);
-  while (rc == 0 && c->err == 0 && c->tail - c->head >= c->ring_cap)
-    rc = cl_wait(cx, &c->mu, &c->space_wq, c->alloc);
-  if (rc == 0) rc = c->err;
-  size_t before = c->out.len;
-  if (rc == 0) {
-    asx_slice small[8], *sv = a->argc <= 8 ? small : asx_alloc(c->alloc, a->argc * sizeof(asx_slice));
-    if (!sv) rc = ASX_ENOMEM;
-    for (size_t i = 0; rc == 0 && i < a->argc; i++)
-      sv[i] = (asx_slice){(const uint8_t *)a->argv[i], arg_len(a, i)};
-    if (rc == 0) rc = asx_redis_encode_command_slices(&c->out, a->argc, sv);
-    if (sv != small) asx_free(c->alloc, sv);
-  }
-  if (rc) {
-    if (rc != c->err) cl_wake_one(&c->space_wq); /* pass on a wakeup we may have taken */
-    pthread_mutex_unlock(&c->mu);
-    asx_obligation_abort(ob);
-    asx_oneshot_free(r.done);
-    return cl_cancel_code(cx, rc);
-  }
-  uint64_t pos = c->tail++;
-  c->ring[pos % c->ring_cap] = (rc_slot){&r, (uint8_t)sub, (uint32_t)(a->argc > 1 ? a->argc - 1 : 1)};
-  if (before == 0) cl_wake_one(&c->writer_wq);
-  pthread_mutex_unlock(&c->mu);
-  atomic_fetch_add(&c->st_commands, 1);
-
-  rc = asx_oneshot_recv(cx, r.done, NULL);
-  if (rc && abandon(c, &r, pos)) {
-    asx_mask_push(cx); /* the reply is there: take it, the effect happened */
-    rc = asx_oneshot_recv(cx, r.done, NULL);
-    asx_mask_pop(cx);
-  }
-  if (rc == 0) rc = r.err;
-  asx_oneshot_free(r.done);
-  if (rc) {
-    asx_obligation_abort(ob);
-    asx_redis_reply_free(r.reply);
-    return cl_cancel_code(cx, rc);
-  }
-  asx_obligation_commit(ob);
-  *a->reply = r.reply;
-  return 0;
+/* With c->mu held: appends the command to the shared output. */
+static int encode(asx_redis_client *c, const cmd_args *a) {
+  asx_slice small[8], *sv = a->argc <= 8 ? small : asx_alloc(c->alloc, a->argc * sizeof(asx_slice));
+  if (!sv) return ASX_ENOMEM;
+  for (size_t i = 0; i < a->argc; i++) sv[i] = (asx_slice){(const uint8_t *)a->argv[i], arg_len(a, i)};
+  int rc = asx_redis_encode_command_slices(&c->out, a->argc, sv);
+  if (sv != small) asx_free(c->alloc, sv);
+  return rc;
 }
 
 int asx_redis_client_command(asx_cx *cx, asx_redis_client *c, size_t argc,
@@ -298,8 +240,42 @@ int asx_redis_client_command(asx_cx *cx, asx_redis_client *c, size_t argc,
   if (!cx || !c || argc == 0 || !argv || !reply) return ASX_EINVAL;
   *reply = NULL;
   cmd_args a = {c, argc, argv, lens, reply};
-  if (c->opts.command_timeout_ns == 0) return command_body(cx, &a);
-  return asx_timeout(cx, c->opts.command_timeout_ns, command_body, &a);
+  int sub = sub_kind_of(argv[0], arg_len(&a, 0));
+  if (sub != SUB_NONE && c->opts.resp != 3) return ASX_EUNSUPPORTED;
+  uint64_t until = cl_deadline(cx, c->opts.command_timeout_ns);
+  rc_req r = {.task = asx_cx_task(cx), .reply = NULL, .err = 0, .finished = false};
+  asx_obligation *ob = NULL;
+  int rc = asx_obligation_reserve(cx, "redis.request", &ob);
+  if (rc) return rc;
+  pthread_mutex_lock(&c->mu);
+  while (rc == 0 && c->err == 0 && c->tail - c->head >= c->ring_cap)
+    rc = cl_wait(cx, &c->mu, &c->space_wq, until);
+  if (rc == 0) rc = c->err;
+  size_t before = c->out.len;
+  if (rc == 0) rc = encode(c, &a);
+  if (rc) {
+    if (rc != c->err) cl_wake_one(&c->space_wq); /* pass on a wakeup we may have taken */
+    pthread_mutex_unlock(&c->mu);
+    asx_obligation_abort(ob);
+    return cl_cancel_code(cx, rc);
+  }
+  uint64_t pos = c->tail++;
+  c->ring[pos % c->ring_cap] = (rc_slot){&r, (uint8_t)sub, (uint32_t)(argc > 1 ? argc - 1 : 1)};
+  if (before == 0) cl_wake_one(&c->writer_wq);
+  atomic_fetch_add(&c->st_commands, 1);
+  rc = cl_wait_flag(cx, &c->mu, &r.finished, until);
+  if (rc) /* give up: the slot stays (the reply will still come) but nobody owns it any more */
+    c->ring[pos % c->ring_cap].req = NULL;
+  pthread_mutex_unlock(&c->mu);
+  if (rc == 0) rc = r.err;
+  if (rc) {
+    asx_obligation_abort(ob);
+    asx_redis_reply_free(r.reply);
+    return cl_cancel_code(cx, rc);
+  }
+  asx_obligation_commit(ob);
+  *reply = r.reply;
+  return 0;
 }
 
 int asx_redis_client_next_push(asx_cx *cx, asx_redis_client *c, asx_redis_reply **push) {

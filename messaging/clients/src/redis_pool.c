@@ -151,7 +151,7 @@ int asx_redis_pool_checkout(asx_cx *cx, asx_redis_pool *p, asx_redis_lease *leas
     }
     if (!counted_wait) p->st.waits++;
     counted_wait = true;
-    rc = cl_wait(cx, &p->mu, &p->wq, p->alloc);
+    rc = cl_wait(cx, &p->mu, &p->wq, ASX_UNLIMITED);
     if (rc) {
       cl_wake_one(&p->wq); /* we may have taken a wakeup meant for a connection */
       break;
