@@ -225,3 +225,68 @@ Test(nats_client_conn, failing_allocator_every_index) {
   cr_expect_gt(e.failing_runs, 10);
   ncl_stop(&e.srv);
 }
+
+/* ---- a server that stops answering PINGs: the keepalive declares the connection stale ---- */
+
+typedef struct fake_env {
+  asx_listener *l;
+  int server_rc;
+} fake_env;
+
+/* Sends INFO, answers the handshake PING, then reads and ignores everything until EOF. */
+static int mute_server(asx_cx *cx, void *arg) {
+  fake_env *f = arg;
+  asx_stream *s = NULL;
+  int rc = asx_listener_accept(cx, f->l, &s);
+  if (rc) return rc;
+  const char *info = "INFO {\"server_id\":\"fake\",\"version\":\"2.9.0\",\"proto\":1,"
+                     "\"headers\":true,\"max_payload\":1048576}\r\n";
+  rc = asx_stream_write_all(cx, s, info, strlen(info), NULL);
+  char buf[512];
+  size_t have = 0;
+  while (rc == 0) { /* until the handshake's PING */
+    size_t n = 0;
+    rc = asx_stream_read(cx, s, buf + have, sizeof(buf) - 1 - have, &n);
+    have += n;
+    buf[have] = 0;
+    if (strstr(buf, "PING\r\n")) break;
+    if (have == sizeof(buf) - 1) rc = ASX_ELIMIT;
+  }
+  if (rc == 0) rc = asx_stream_write_all(cx, s, "PONG\r\n", 6, NULL);
+  while (rc == 0) { /* mute from now on */
+    size_t n = 0;
+    rc = asx_stream_read(cx, s, buf, sizeof(buf), &n);
+  }
+  asx_stream_close(s);
+  return rc == ASX_ECLOSED || rc == ASX_ECONNRESET ? 0 : rc;
+}
+
+static int stale_main(asx_cx *cx, void *arg) {
+  fake_env *f = arg;
+  cr_assert_eq(asx_tcp_listen("127.0.0.1", 0, NULL, &f->l), 0);
+  asx_task *srv;
+  cr_assert_eq(asx_spawn(cx, NULL, mute_server, f, NULL, &srv), 0);
+  asx_nats_client_opts o;
+  asx_nats_client_opts_default(&o);
+  o.port = asx_listener_port(f->l);
+  o.ping_interval_ns = 30 * MS;
+  o.max_pings_out = 2;
+  asx_nats_client *c = NULL;
+  cr_assert_eq(asx_nats_client_connect(cx, &o, &c, NULL, 0), 0);
+  uint64_t t0 = asx_now(cx);
+  /* A flush can never complete: it ends when the keepalive gives up on the connection. */
+  cr_expect_eq(asx_nats_flush(cx, c, 0), ASX_ETIMEDOUT);
+  cr_expect_geq(asx_now(cx) - t0, 60 * MS);
+  cr_expect_eq(asx_nats_client_status(c), ASX_ETIMEDOUT);
+  cr_expect_eq(asx_nats_publish(cx, c, "x", NULL, NULL, "y", 1), ASX_ETIMEDOUT);
+  asx_nats_client_close(cx, c);
+  asx_task_join(cx, srv, &f->server_rc, NULL);
+  asx_listener_close(f->l);
+  return 0;
+}
+
+Test(nats_client_conn, keepalive_detects_stale_connection) {
+  fake_env f = {0};
+  cr_expect_eq(ncl_run(2, stale_main, &f), 0);
+  cr_expect_eq(f.server_rc, 0);
+}

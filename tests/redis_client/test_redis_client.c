@@ -433,3 +433,75 @@ Test(redis_client, failing_allocator_every_index) {
   cr_expect_gt(e.failing_runs, 10);
   rcl_server_stop(&e.srv);
 }
+
+/* ---- fake servers: a silent one (connect timeout) and one that answers too much ---- */
+
+typedef struct fake_env {
+  asx_listener *l;
+  const char *answer; /* sent after the first command arrives; NULL = never answer */
+  int server_rc;
+} fake_env;
+
+static int fake_server(asx_cx *cx, void *arg) {
+  fake_env *f = arg;
+  asx_stream *s = NULL;
+  int rc = asx_listener_accept(cx, f->l, &s);
+  if (rc) return rc;
+  char buf[512];
+  bool answered = false;
+  while (rc == 0) {
+    size_t n = 0;
+    rc = asx_stream_read(cx, s, buf, sizeof(buf), &n);
+    if (rc == 0 && f->answer && !answered) {
+      rc = asx_stream_write_all(cx, s, f->answer, strlen(f->answer), NULL);
+      answered = true;
+    }
+  }
+  asx_stream_close(s);
+  return rc == ASX_ECLOSED || rc == ASX_ECONNRESET ? 0 : rc;
+}
+
+static int fake_main(asx_cx *cx, void *arg) {
+  fake_env *f = arg;
+  cr_assert_eq(asx_tcp_listen("127.0.0.1", 0, NULL, &f->l), 0);
+  asx_task *srv;
+  cr_assert_eq(asx_spawn(cx, NULL, fake_server, f, NULL, &srv), 0);
+  asx_redis_client_opts o;
+  asx_redis_client_opts_default(&o);
+  o.port = asx_listener_port(f->l);
+  asx_redis_client *c = NULL;
+  char err[128];
+  if (!f->answer) { /* HELLO 3 is never answered: the connect timeout */
+    o.resp = 3;
+    o.connect_timeout_ns = 80 * MS;
+    uint64_t t0 = asx_now(cx);
+    cr_expect_eq(asx_redis_client_connect(cx, &o, &c, err, sizeof(err)), ASX_ETIMEDOUT);
+    cr_expect_geq(asx_now(cx) - t0, 80 * MS);
+    cr_expect_null(c);
+  } else { /* two replies for one command: the connection cannot be trusted any more */
+    c = connect_or_die(cx, &o);
+    asx_redis_reply *r = rcl_cmd(cx, c, "GET", "k", NULL);
+    cr_expect_str_eq(r->str, "first");
+    asx_redis_reply_free(r);
+    while (asx_redis_client_status(c) == 0) asx_sleep(cx, 1 * MS);
+    cr_expect_eq(asx_redis_client_status(c), ASX_EPROTO);
+    const char *argv[1] = {"PING"};
+    cr_expect_eq(asx_redis_client_command(cx, c, 1, argv, NULL, &r), ASX_EPROTO);
+    asx_redis_client_close(cx, c);
+  }
+  asx_task_join(cx, srv, &f->server_rc, NULL);
+  asx_listener_close(f->l);
+  return 0;
+}
+
+Test(redis_client, silent_server_connect_timeout) {
+  fake_env f = {.answer = NULL};
+  cr_expect_eq(rcl_run(2, fake_main, &f), 0);
+  cr_expect_eq(f.server_rc, 0);
+}
+
+Test(redis_client, unsolicited_reply_breaks_connection) {
+  fake_env f = {.answer = "$5\r\nfirst\r\n+EXTRA\r\n"};
+  cr_expect_eq(rcl_run(2, fake_main, &f), 0);
+  cr_expect_eq(f.server_rc, 0);
+}
