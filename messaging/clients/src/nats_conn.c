@@ -343,12 +343,19 @@ static void destroy(asx_cx *cx, asx_nats_client *c) {
   if (r) asx_region_close(cx, r, NULL);
 }
 
-int asx_nats_client_connect(asx_cx *cx, const asx_nats_client_opts *o, asx_nats_client **out,
-                            char *err, size_t errlen) {
+static int connect_in(asx_cx *cx, asx_stream *given, const asx_nats_client_opts *o,
+                      asx_nats_client **out, char *err, size_t errlen) {
   if (err && errlen) err[0] = 0;
-  if (!cx || !o || !out || !o->host || o->max_output == 0) return ASX_EINVAL;
+  if (!cx || !o || !out || (!given && !o->host) || o->max_output == 0) {
+    asx_stream_close(given);
+    return ASX_EINVAL;
+  }
   asx_nats_client *c = asx_calloc(o->alloc, 1, sizeof(*c));
-  if (!c) return ASX_ENOMEM;
+  if (!c) {
+    asx_stream_close(given);
+    return ASX_ENOMEM;
+  }
+  c->stream = given;
   c->alloc = o->alloc;
   c->opts = *o;
   c->opts.host = c->opts.name = c->opts.user = c->opts.pass = c->opts.token = NULL;
@@ -365,7 +372,7 @@ int asx_nats_client_connect(asx_cx *cx, const asx_nats_client_opts *o, asx_nats_
     ro.name = "nats.client";
     rc = asx_region_open(cx, &ro, &c->region);
   }
-  if (rc == 0) {
+  if (rc == 0 && !given) {
     asx_connect_opts co;
     asx_connect_opts_default(&co);
     co.timeout_ns = o->connect_timeout_ns;
@@ -390,6 +397,17 @@ int asx_nats_client_connect(asx_cx *cx, const asx_nats_client_opts *o, asx_nats_
   }
   *out = c;
   return 0;
+}
+
+int asx_nats_client_connect(asx_cx *cx, const asx_nats_client_opts *o, asx_nats_client **out,
+                            char *err, size_t errlen) {
+  return connect_in(cx, NULL, o, out, err, errlen);
+}
+
+int asx_nats_client_attach(asx_cx *cx, asx_stream *s, const asx_nats_client_opts *o,
+                           asx_nats_client **out, char *err, size_t errlen) {
+  if (!s) return ASX_EINVAL;
+  return connect_in(cx, s, o, out, err, errlen);
 }
 
 void asx_nats_client_close(asx_cx *cx, asx_nats_client *c) {

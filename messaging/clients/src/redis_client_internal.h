@@ -54,10 +54,11 @@ struct asx_redis_client {
   asx_redis_client *pool_next;  /* idle list link (pool) */
 };
 
-/* Connects and runs the handshake; reader/writer are spawned into `region` (NULL: a new region
- * owned by the caller). */
-int rc_connect_in(asx_cx *cx, asx_region *region, const asx_redis_client_opts *o,
-                  asx_redis_client **out, char *err, size_t errlen);
+/* Connects (or takes `given`, a connected stream, closed on failure) and runs the handshake;
+ * reader/writer are spawned into `region` (NULL: a new region owned by the caller). */
+int rc_connect_in(asx_cx *cx, asx_region *region, asx_stream *given,
+                  const asx_redis_client_opts *o, asx_redis_client **out, char *err,
+                  size_t errlen);
 /* Allocates the shared state (no I/O). */
 int rc_alloc(const asx_redis_client_opts *o, asx_redis_client **out);
 /* Spawns the reader and writer tasks once the handshake is done. */

@@ -79,20 +79,26 @@ static int handshake(asx_cx *cx, asx_redis_client *c, const asx_redis_client_opt
 }
 
 static bool opts_valid(const asx_redis_client_opts *o) {
-  return o->host && (o->resp == 2 || o->resp == 3) && o->max_inflight > 0 && o->db >= 0 &&
+  return (o->resp == 2 || o->resp == 3) && o->max_inflight > 0 && o->db >= 0 &&
          (o->on_push || o->push_queue > 0);
 }
 
-int rc_connect_in(asx_cx *cx, asx_region *region, const asx_redis_client_opts *o,
-                  asx_redis_client **out, char *err, size_t errlen) {
+int rc_connect_in(asx_cx *cx, asx_region *region, asx_stream *given,
+                  const asx_redis_client_opts *o, asx_redis_client **out, char *err,
+                  size_t errlen) {
   if (err && errlen) err[0] = 0;
-  if (!cx || !o || !out || !opts_valid(o)) {
+  if (!cx || !o || !out || !opts_valid(o) || (!given && !o->host)) {
     set_err(err, errlen, "invalid options", NULL);
+    asx_stream_close(given);
     return ASX_EINVAL;
   }
   asx_redis_client *c = NULL;
   int rc = rc_alloc(o, &c);
-  if (rc) return rc;
+  if (rc) {
+    asx_stream_close(given);
+    return rc;
+  }
+  c->stream = given;
   if (!region) {
     asx_region_opts ro = asx_region_opts_default();
     ro.name = "redis.client";
@@ -102,7 +108,7 @@ int rc_connect_in(asx_cx *cx, asx_region *region, const asx_redis_client_opts *o
     c->region = region;
   }
   uint64_t deadline = o->connect_timeout_ns ? asx_now(cx) + o->connect_timeout_ns : ASX_UNLIMITED;
-  if (rc == 0) {
+  if (rc == 0 && !given) {
     asx_connect_opts co;
     asx_connect_opts_default(&co);
     co.timeout_ns = o->connect_timeout_ns;
@@ -131,5 +137,11 @@ int rc_connect_in(asx_cx *cx, asx_region *region, const asx_redis_client_opts *o
 
 int asx_redis_client_connect(asx_cx *cx, const asx_redis_client_opts *o, asx_redis_client **out,
                              char *err, size_t errlen) {
-  return rc_connect_in(cx, NULL, o, out, err, errlen);
+  return rc_connect_in(cx, NULL, NULL, o, out, err, errlen);
+}
+
+int asx_redis_client_attach(asx_cx *cx, asx_stream *s, const asx_redis_client_opts *o,
+                            asx_redis_client **out, char *err, size_t errlen) {
+  if (!s) return ASX_EINVAL;
+  return rc_connect_in(cx, NULL, s, o, out, err, errlen);
 }

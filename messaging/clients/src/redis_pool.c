@@ -97,7 +97,7 @@ static int pool_connect(asx_cx *cx, asx_redis_pool *p, asx_redis_client **out) {
   pthread_mutex_unlock(&p->mu);
   int rc = 0;
   if (asx_now(cx) < when) rc = asx_sleep_until(cx, when);
-  if (rc == 0) rc = rc_connect_in(cx, p->region, &p->copts, out, NULL, 0);
+  if (rc == 0) rc = rc_connect_in(cx, p->region, NULL, &p->copts, out, NULL, 0);
   pthread_mutex_lock(&p->mu);
   if (rc == 0) {
     p->backoff = 0;

@@ -91,6 +91,11 @@ typedef struct asx_nats_client_stats {
 int asx_nats_client_connect(asx_cx *cx, const asx_nats_client_opts *o, asx_nats_client **out,
                             char *err, size_t errlen);
 
+/* Task-only. As asx_nats_client_connect over an already connected stream (TLS, Unix socket,
+ * simulated): o->host/port are unused. Takes ownership of s (closed on failure too). */
+int asx_nats_client_attach(asx_cx *cx, asx_stream *s, const asx_nats_client_opts *o,
+                           asx_nats_client **out, char *err, size_t errlen);
+
 /* Task-only, any task. Queues PUB/HPUB (headers may be NULL); waits only when max_output bytes
  * are already queued. 0, ASX_EINVAL (subject/reply), ASX_ELIMIT (above the server's
  * max_payload), ASX_ECANCELED, ASX_ETIMEDOUT, or the error that broke the connection. */

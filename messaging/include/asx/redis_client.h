@@ -66,6 +66,12 @@ typedef struct asx_redis_client_stats {
 int asx_redis_client_connect(asx_cx *cx, const asx_redis_client_opts *o, asx_redis_client **out,
                              char *err, size_t errlen);
 
+/* Task-only. As asx_redis_client_connect over an already connected stream (TLS, Unix socket,
+ * simulated): o->host/port and connect_timeout's connect part are unused. Takes ownership of s
+ * (closed on failure too). */
+int asx_redis_client_attach(asx_cx *cx, asx_stream *s, const asx_redis_client_opts *o,
+                            asx_redis_client **out, char *err, size_t errlen);
+
 /* Task-only; any number of tasks may call it concurrently on one client (pipelining). Sends
  * argv[0..argc) (lens NULL = strlen) and waits for its reply. On 0 the caller owns *reply (free
  * with asx_redis_reply_free); a Redis error is a reply of type ERROR/BULK_ERROR, not a failure.
