@@ -3,6 +3,7 @@
 #define ASX_NET_SOCK_INTERNAL_H
 
 #include <fcntl.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 int net_sock_set_nonblock(int fd);

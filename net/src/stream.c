@@ -93,7 +93,8 @@ int asx_stream_read_exact(asx_cx *cx, asx_stream *s, void *buf, size_t n, size_t
 int net_stream_writev_until(asx_cx *cx, asx_stream *s, const struct iovec *iov, int iovcnt,
                             size_t *written, uint64_t until) {
   size_t done = 0;
-  int rc = asx_checkpoint(cx);
+  int rc = asx_checkpoint(cx); /* every call is a checkpoint, even one with nothing to write */
+  bool first = true;
   until = min_u64(until, net_write_until(cx, s));
   int i = 0;
   size_t off = 0; /* bytes of iov[i] already written */
@@ -103,6 +104,10 @@ int net_stream_writev_until(asx_cx *cx, asx_stream *s, const struct iovec *iov, 
       off = 0;
     }
     if (i == iovcnt) break;
+    /* A checkpoint per attempt: a long write to a fast reader never waits, and must still yield
+     * to other tasks and observe cancellation (reporting what it wrote so far). */
+    if (!first && (rc = asx_checkpoint(cx)) != 0) break;
+    first = false;
     struct iovec batch[WRITEV_BATCH];
     int nb = 0;
     for (int j = i; j < iovcnt && nb < WRITEV_BATCH; j++) {

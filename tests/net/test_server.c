@@ -415,6 +415,29 @@ static void tls_server_start(net_bg *bg, asx_tls_config *cfg, asx_conn_fn fn, ui
   net_bg_start(bg, make_server(&o, fn, NULL, port), 2);
 }
 
+Test(server, tls_handshake_timeout_cuts_silent_clients) {
+  int fds = net_count_fds();
+  asx_tls_config *cfg = tls_server_cfg(false, NULL, 0);
+  asx_server_opts o;
+  asx_server_opts_default(&o);
+  o.tls = cfg;
+  o.handshake_timeout_ns = 300 * MS;
+  uint16_t port;
+  net_bg bg = {0};
+  net_bg_start(&bg, make_server(&o, line_echo, NULL, &port), 2);
+  int fd = net_blocking_connect(port); /* TCP only: never a ClientHello */
+  uint64_t t0 = wall_ms();
+  char buf[16];
+  cr_assert_eq(send_line_recv(fd, NULL, buf, sizeof(buf), 5000), 0, "not closed by the timeout");
+  cr_assert_geq(wall_ms() - t0, 200);
+  close(fd);
+  asx_server_stats st;
+  net_bg_stop(&bg, &st);
+  cr_assert_eq(st.handshake_failures, 1);
+  asx_tls_config_free(cfg);
+  cr_assert_eq(net_count_fds(), fds);
+}
+
 Test(server, openssl_s_client_alpn_and_refusals) {
   int fds = net_count_fds();
   const net_pki *p = net_pki_get();

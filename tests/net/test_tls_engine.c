@@ -70,6 +70,15 @@ Test(tls_engine, config_errors_are_reported_with_reason) {
   cr_assert(strstr(err, "/nonexistent/cert.pem") && strlen(err) > 40, "%s", err);
 
   opts_server(&o);
+  o.cert_file = p->dir; /* a directory, not a file */
+  cr_assert_eq(asx_tls_config_new(&o, &cfg, err, sizeof(err)), ASX_ETLS);
+  cr_assert(strstr(err, "certificate chain"), "%s", err);
+
+  opts_server(&o);
+  o.cert_file = p->server_key; /* PEM, but no certificate in it */
+  cr_assert_eq(asx_tls_config_new(&o, &cfg, err, sizeof(err)), ASX_ETLS);
+
+  opts_server(&o);
   o.key_file = p->ca; /* a certificate, not a key */
   cr_assert_eq(asx_tls_config_new(&o, &cfg, err, sizeof(err)), ASX_ETLS);
   cr_assert(strstr(err, "private key"), "%s", err);
