@@ -68,6 +68,13 @@ static int roundtrip_main(asx_cx *cx, void *arg) {
     cr_expect_eq(r->type, ASX_REDIS_MAP);
     asx_redis_reply_free(r);
   }
+  /* Commands that stop the one-reply-per-command rule are refused before anything is sent. */
+  const char *mon[1] = {"monitor"}, *off[3] = {"CLIENT", "reply", "OFF"};
+  cr_expect_eq(asx_redis_client_command(cx, c, 1, mon, NULL, &r), ASX_EUNSUPPORTED);
+  cr_expect_eq(asx_redis_client_command(cx, c, 3, off, NULL, &r), ASX_EUNSUPPORTED);
+  r = rcl_cmd(cx, c, "PING", NULL);
+  cr_expect_str_eq(r->str, "PONG");
+  asx_redis_reply_free(r);
   cr_expect_eq(asx_redis_client_status(c), 0);
   asx_redis_client_close(cx, c);
   return 0;

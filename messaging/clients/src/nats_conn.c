@@ -197,7 +197,8 @@ static int pinger_task(asx_cx *cx, void *arg) {
     nc_pong *node = asx_calloc(c->alloc, 1, sizeof(*node));
     if (!node) continue;
     pthread_mutex_lock(&c->mu);
-    bool stale = c->pings_out >= c->opts.max_pings_out;
+    unsigned max = c->opts.max_pings_out ? c->opts.max_pings_out : 1;
+    bool stale = c->pings_out >= max;
     int rc = c->err ? c->err : (stale ? ASX_ETIMEDOUT : nc_ping_locked(c, node));
     if (rc == 0) c->pings_out++;
     pthread_mutex_unlock(&c->mu);

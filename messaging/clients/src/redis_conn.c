@@ -225,6 +225,17 @@ typedef struct cmd_args {
 
 static size_t arg_len(const cmd_args *a, size_t i) { return a->lens ? a->lens[i] : strlen(a->argv[i]); }
 
+static bool arg_is(const cmd_args *a, size_t i, const char *word) {
+  return i < a->argc &&
+         asx_slice_eq_nocase((asx_slice){(const uint8_t *)a->argv[i], arg_len(a, i)}, word);
+}
+
+/* Commands after which replies no longer come one per command (MONITOR streams, CLIENT REPLY
+ * OFF/SKIP suppresses them): on a shared connection the FIFO matching would break. */
+static bool breaks_reply_order(const cmd_args *a) {
+  return arg_is(a, 0, "MONITOR") || (arg_is(a, 0, "CLIENT") && arg_is(a, 1, "REPLY"));
+}
+
 /* With c->mu held: appends the command to the shared output. */
 static int encode(asx_redis_client *c, const cmd_args *a) {
   asx_slice small[8], *sv = a->argc <= 8 ? small : asx_alloc(c->alloc, a->argc * sizeof(asx_slice));
@@ -242,6 +253,7 @@ int asx_redis_client_command(asx_cx *cx, asx_redis_client *c, size_t argc,
   cmd_args a = {c, argc, argv, lens, reply};
   int sub = sub_kind_of(argv[0], arg_len(&a, 0));
   if (sub != SUB_NONE && c->opts.resp != 3) return ASX_EUNSUPPORTED;
+  if (breaks_reply_order(&a)) return ASX_EUNSUPPORTED;
   uint64_t until = cl_deadline(cx, c->opts.command_timeout_ns);
   rc_req r = {.task = asx_cx_task(cx), .reply = NULL, .err = 0, .finished = false};
   asx_obligation *ob = NULL;
