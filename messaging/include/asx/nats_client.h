@@ -18,7 +18,9 @@
 extern "C" {
 #endif
 
+/* One connection; opaque, shared by any number of tasks (see each function). */
 typedef struct asx_nats_client asx_nats_client;
+/* One subscription; opaque; one consumer task at a time, reference counted inside. */
 typedef struct asx_nats_sub asx_nats_sub;
 
 /* A value type; fill with asx_nats_client_opts_default. Strings are borrowed for connect only. */
@@ -67,6 +69,7 @@ typedef struct asx_nats_sub_opts {
   asx_nats_slow_policy policy;  /* default ASX_NATS_DROP_NEWEST; drops are counted */
 } asx_nats_sub_opts;
 
+/* Per-subscription counters (a snapshot, asx_nats_sub_stats_get). */
 typedef struct asx_nats_sub_stats {
   uint64_t received;            /* messages that arrived for this subscription */
   uint64_t delivered;           /* taken by the consumer (asx_nats_sub_next) */
@@ -74,6 +77,7 @@ typedef struct asx_nats_sub_stats {
   uint64_t pending;             /* queued now */
 } asx_nats_sub_stats;
 
+/* Connection counters (a snapshot, asx_nats_client_stats_get). */
 typedef struct asx_nats_client_stats {
   uint64_t msgs_in, msgs_out, bytes_in, bytes_out;
   uint64_t dropped;             /* all subscriptions' slow-consumer drops */

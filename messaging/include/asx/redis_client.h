@@ -18,6 +18,7 @@
 extern "C" {
 #endif
 
+/* One pipelined connection; opaque, shared by any number of tasks (see each function). */
 typedef struct asx_redis_client asx_redis_client;
 
 /* Receives one RESP3 push (pub/sub message, invalidation, ...). Runs on the connection's reader
@@ -100,6 +101,7 @@ void asx_redis_client_close(asx_cx *cx, asx_redis_client *c);
  * Connection pool
  * ------------------------------------------------------------------------------------------- */
 
+/* A bounded set of connections; opaque; thread-safe except new/close (its creator). */
 typedef struct asx_redis_pool asx_redis_pool;
 
 /* A value type; fill with asx_redis_pool_opts_default. */
@@ -120,6 +122,7 @@ typedef struct asx_redis_lease {
   asx_obligation *ob;
 } asx_redis_lease;
 
+/* Pool counters (a snapshot, asx_redis_pool_stats_get). */
 typedef struct asx_redis_pool_stats {
   uint64_t open;            /* connections open now (idle + leased) */
   uint64_t idle;
