@@ -373,3 +373,74 @@ Test(nats_client, drain_delivers_everything_then_ends_consumers) {
   cr_expect_eq(ncl_run(2, drain_main, &e), 0);
   ncl_stop(&e.srv);
 }
+
+/* ---- handler tasks: drain lets them finish, close cancels them ---- */
+
+typedef struct handler_env {
+  nt_peer srv;
+  _Atomic int seen; /* written by the handler task, read by main */
+  _Atomic int cancelled;
+  bool block;
+} handler_env;
+
+static int count_msg(asx_cx *cx, asx_nats_msg *m, void *ud) {
+  handler_env *h = ud;
+  bool stop = m->len == 4 && memcmp(m->data, "stop", 4) == 0;
+  asx_nats_msg_free(m);
+  h->seen++;
+  if (h->block && asx_sleep(cx, 10000 * MS) == ASX_ECANCELED) h->cancelled++;
+  asx_yield(cx); /* slower than the reader: messages queue up */
+  return stop ? -1 : 0;
+}
+
+static int handler_main(asx_cx *cx, void *arg) {
+  handler_env *h = arg;
+  asx_nats_client *pub = ncl_connect(cx, &h->srv);
+  /* 1. drain: the handler finishes all 100 queued messages, then ends */
+  asx_nats_client *c = ncl_connect(cx, &h->srv);
+  asx_nats_sub *s;
+  cr_assert_eq(asx_nats_subscribe_handler(cx, c, "h", NULL, NULL, count_msg, h, &s), 0);
+  cr_assert_eq(asx_nats_flush(cx, c, 2000 * MS), 0);
+  for (int i = 0; i < 100; i++) cr_assert_eq(asx_nats_publish(cx, pub, "h", NULL, NULL, "m", 1), 0);
+  cr_assert_eq(asx_nats_flush(cx, pub, 2000 * MS), 0);
+  cr_expect_eq(asx_nats_client_drain(cx, c, 2000 * MS), 0);
+  cr_expect_eq(h->seen, 100);
+  asx_nats_sub_free(s);
+  /* 2. a negative return unsubscribes: later messages are not handled */
+  h->seen = 0;
+  c = ncl_connect(cx, &h->srv);
+  cr_assert_eq(asx_nats_subscribe_handler(cx, c, "h", NULL, NULL, count_msg, h, &s), 0);
+  cr_assert_eq(asx_nats_flush(cx, c, 2000 * MS), 0);
+  cr_assert_eq(asx_nats_publish(cx, pub, "h", NULL, NULL, "stop", 4), 0);
+  cr_assert_eq(asx_nats_flush(cx, pub, 2000 * MS), 0);
+  while (h->seen < 1) asx_sleep(cx, 1 * MS);
+  cr_assert_eq(asx_nats_flush(cx, c, 2000 * MS), 0); /* the UNSUB reached the server */
+  for (int i = 0; i < 5; i++) cr_assert_eq(asx_nats_publish(cx, pub, "h", NULL, NULL, "m", 1), 0);
+  cr_assert_eq(asx_nats_flush(cx, pub, 2000 * MS), 0);
+  cr_assert_eq(asx_nats_flush(cx, c, 2000 * MS), 0);
+  cr_expect_eq(h->seen, 1);
+  asx_nats_client_close(cx, c);
+  asx_nats_sub_free(s);
+  /* 3. close cancels a handler stuck in a long call */
+  h->seen = 0;
+  h->block = true;
+  c = ncl_connect(cx, &h->srv);
+  cr_assert_eq(asx_nats_subscribe_handler(cx, c, "h", NULL, NULL, count_msg, h, &s), 0);
+  cr_assert_eq(asx_nats_flush(cx, c, 2000 * MS), 0);
+  cr_assert_eq(asx_nats_publish(cx, pub, "h", NULL, NULL, "m", 1), 0);
+  while (h->seen < 1) asx_sleep(cx, 1 * MS);
+  uint64_t t0 = asx_now(cx);
+  asx_nats_client_close(cx, c);
+  cr_expect_lt(asx_now(cx) - t0, 5000 * MS); /* not the handler's 10 s */
+  cr_expect_eq(h->cancelled, 1);
+  asx_nats_sub_free(s);
+  asx_nats_client_close(cx, pub);
+  return 0;
+}
+
+Test(nats_client, handler_tasks_drain_and_close) {
+  handler_env h = {0};
+  ncl_start(&h.srv);
+  cr_expect_eq(ncl_run(2, handler_main, &h), 0);
+  ncl_stop(&h.srv);
+}

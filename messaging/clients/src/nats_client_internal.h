@@ -75,6 +75,8 @@ struct asx_nats_client {
       st_pongs, st_errs;
 };
 
+/* Stops and frees the client; graceful lets subscription handlers finish their queue. */
+void nc_destroy(asx_cx *cx, asx_nats_client *c, bool graceful);
 /* Marks the connection broken (first error wins), fails every waiter, cancels the tasks. */
 void nc_fail(asx_nats_client *c, int err);
 /* With c->mu held: output was appended; wakes the writer. */

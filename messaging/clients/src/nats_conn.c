@@ -322,7 +322,8 @@ static int spawn_one(asx_cx *cx, asx_nats_client *c, const char *name, asx_task_
   return 0;
 }
 
-static void destroy(asx_cx *cx, asx_nats_client *c) {
+/* graceful: subscription handler tasks finish what is queued; otherwise they are cancelled. */
+static void destroy(asx_cx *cx, asx_nats_client *c, bool graceful) {
   nc_fail(c, ASX_ECLOSED);
   pthread_mutex_lock(&c->mu);
   asx_task *t[3] = {c->reader, c->writer, c->pinger};
@@ -333,16 +334,21 @@ static void destroy(asx_cx *cx, asx_nats_client *c) {
     if (t[i]) asx_task_join(cx, t[i], NULL, NULL);
   asx_mask_pop(cx);
   nc_detach_subs(c);
+  /* Handler tasks may still look at c (unsubscribe): the region closes before c is freed. */
+  if (c->region) {
+    if (!graceful) asx_region_cancel(c->region, ASX_CANCEL_USER);
+    asx_region_close(cx, c->region, NULL);
+  }
   asx_stream_close(c->stream);
   asx_nats_parser_free(c->parser);
   asx_buf_free(&c->out);
   asx_free(c->alloc, c->subs);
   asx_free(c->alloc, c->rbuf);
   pthread_mutex_destroy(&c->mu);
-  asx_region *r = c->region;
   asx_free(c->alloc, c);
-  if (r) asx_region_close(cx, r, NULL);
 }
+
+void nc_destroy(asx_cx *cx, asx_nats_client *c, bool graceful) { destroy(cx, c, graceful); }
 
 static int connect_in(asx_cx *cx, asx_stream *given, const asx_nats_client_opts *o,
                       asx_nats_client **out, char *err, size_t errlen) {
@@ -371,6 +377,7 @@ static int connect_in(asx_cx *cx, asx_stream *given, const asx_nats_client_opts 
   if (rc == 0) {
     asx_region_opts ro = asx_region_opts_default();
     ro.name = "nats.client";
+    ro.propagate_outcome = false; /* the client's own tasks are not the caller's outcome */
     rc = asx_region_open(cx, &ro, &c->region);
   }
   if (rc == 0 && !given) {
@@ -393,7 +400,7 @@ static int connect_in(asx_cx *cx, asx_stream *given, const asx_nats_client_opts 
   if (rc == 0) rc = spawn_one(cx, c, "nats.writer", writer_task, &c->writer);
   if (rc == 0 && o->ping_interval_ns) rc = spawn_one(cx, c, "nats.keepalive", pinger_task, &c->pinger);
   if (rc) {
-    destroy(cx, c);
+    destroy(cx, c, false);
     return cl_cancel_code(cx, rc);
   }
   *out = c;
@@ -412,7 +419,7 @@ int asx_nats_client_attach(asx_cx *cx, asx_stream *s, const asx_nats_client_opts
 }
 
 void asx_nats_client_close(asx_cx *cx, asx_nats_client *c) {
-  if (c) destroy(cx, c);
+  if (c) destroy(cx, c, false);
 }
 
 int asx_nats_client_status(const asx_nats_client *c) {

@@ -128,6 +128,6 @@ int asx_nats_client_drain(asx_cx *cx, asx_nats_client *c, uint64_t timeout_ns) {
   int rc = asx_nats_flush(cx, c, timeout_ns);
   /* 3. Consumers read what is queued, then see ASX_ECLOSED. */
   nc_detach_subs(c);
-  asx_nats_client_close(cx, c);
+  nc_destroy(cx, c, true); /* handler tasks finish what is queued, then end */
   return rc;
 }

@@ -290,3 +290,58 @@ void nc_detach_subs(asx_nats_client *c) {
     nc_sub_unref(subs[i]);
   }
 }
+
+/* ---- handler tasks ---- */
+
+typedef struct handler_args {
+  asx_nats_sub *s;
+  asx_nats_msg_fn fn;
+  void *ud;
+} handler_args;
+
+/* Runs in the client's region: one message at a time until the subscription ends (ECLOSED),
+ * the client closes (cancelled) or fn asks to stop (negative: unsubscribe). */
+static int handler_task(asx_cx *cx, void *arg) {
+  handler_args a = *(handler_args *)arg;
+  asx_free(a.s->alloc, arg);
+  int rc = 0;
+  for (;;) {
+    asx_nats_msg *m = NULL;
+    rc = asx_nats_sub_next(cx, a.s, &m);
+    if (rc) break;
+    if (a.fn(cx, m, a.ud) < 0) {
+      asx_nats_unsubscribe(cx, a.s, 0);
+      break;
+    }
+  }
+  nc_sub_unref(a.s);
+  (void)rc; /* ECLOSED (ended) or ECANCELED (client closed): both a normal end */
+  return 0;
+}
+
+int asx_nats_subscribe_handler(asx_cx *cx, asx_nats_client *c, const char *subject,
+                               const char *queue, const asx_nats_sub_opts *opts,
+                               asx_nats_msg_fn fn, void *ud, asx_nats_sub **out) {
+  if (!fn || !out) return ASX_EINVAL;
+  handler_args *a = asx_alloc(c ? c->alloc : NULL, sizeof(*a));
+  if (!a) return ASX_ENOMEM;
+  asx_nats_sub *s = NULL;
+  int rc = asx_nats_subscribe(cx, c, subject, queue, opts, &s);
+  if (rc) {
+    asx_free(c ? c->alloc : NULL, a);
+    return rc;
+  }
+  *a = (handler_args){s, fn, ud};
+  atomic_fetch_add(&s->refs, 1); /* the handler's */
+  asx_spawn_opts so = asx_spawn_opts_default();
+  so.name = "nats.handler";
+  rc = asx_spawn(cx, c->region, handler_task, a, &so, NULL);
+  if (rc) {
+    nc_sub_unref(s);
+    asx_free(c->alloc, a);
+    asx_nats_sub_free(s);
+    return rc;
+  }
+  *out = s;
+  return 0;
+}

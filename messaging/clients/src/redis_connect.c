@@ -102,6 +102,7 @@ int rc_connect_in(asx_cx *cx, asx_region *region, asx_stream *given,
   if (!region) {
     asx_region_opts ro = asx_region_opts_default();
     ro.name = "redis.client";
+    ro.propagate_outcome = false; /* the client's own tasks are not the caller's outcome */
     rc = asx_region_open(cx, &ro, &c->region);
     c->owns_region = rc == 0;
   } else {

@@ -111,6 +111,16 @@ int asx_nats_publish(asx_cx *cx, asx_nats_client *c, const char *subject, const 
  * 0, ASX_EINVAL, ASX_ENOMEM, or the error that broke the connection. */
 int asx_nats_subscribe(asx_cx *cx, asx_nats_client *c, const char *subject, const char *queue,
                        const asx_nats_sub_opts *opts, asx_nats_sub **out);
+/* Handles one message in a subscription's handler task; takes ownership of msg. Return >= 0 to
+ * go on, negative to unsubscribe and end the handler. cx is the handler task's. */
+typedef int (*asx_nats_msg_fn)(asx_cx *cx, asx_nats_msg *msg, void *ud);
+/* Task-only. asx_nats_subscribe plus a handler task in the client's region that calls fn for each
+ * message, in order. Drain lets it finish the queued messages; close cancels it (fn's blocking
+ * calls then return ASX_ECANCELED). The caller owns *out (asx_nats_sub_free, after close/drain
+ * or unsubscribe; do not call asx_nats_sub_next on it). */
+int asx_nats_subscribe_handler(asx_cx *cx, asx_nats_client *c, const char *subject,
+                               const char *queue, const asx_nats_sub_opts *opts,
+                               asx_nats_msg_fn fn, void *ud, asx_nats_sub **out);
 /* Task-only (one consumer at a time). The next message; caller owns *msg. 0, ASX_ECANCELED,
  * ASX_ETIMEDOUT, ASX_ECLOSED (unsubscribed, drained or connection ended, and nothing queued). */
 int asx_nats_sub_next(asx_cx *cx, asx_nats_sub *s, asx_nats_msg **msg);
