@@ -512,3 +512,46 @@ Test(redis_client, unsolicited_reply_breaks_connection) {
   cr_expect_eq(rcl_run(2, fake_main, &f), 0);
   cr_expect_eq(f.server_rc, 0);
 }
+
+/* ---- pushes through a callback ---- */
+
+typedef struct push_env {
+  rcl_server srv;
+  _Atomic int pushes; /* written on the reader task */
+  _Atomic int good;
+} push_env;
+
+static void on_push(void *ud, asx_redis_reply *p) {
+  push_env *e = ud;
+  e->pushes++;
+  if (p->type == ASX_REDIS_PUSH && p->n == 3 && strcmp(p->elements[0]->str, "message") == 0 &&
+      strcmp(p->elements[2]->str, "payload") == 0)
+    e->good++;
+  asx_redis_reply_free(p); /* the callback owns it */
+}
+
+static int push_cb_main(asx_cx *cx, void *arg) {
+  push_env *e = arg;
+  asx_redis_client_opts o = rcl_opts(&e->srv, 3);
+  o.on_push = on_push;
+  o.push_ud = e;
+  asx_redis_client *sub = connect_or_die(cx, &o);
+  asx_redis_client *pub = connect_or_die(cx, &o);
+  asx_redis_reply_free(rcl_cmd(cx, sub, "SUBSCRIBE", "cb", NULL));
+  for (int i = 0; i < 3; i++) asx_redis_reply_free(rcl_cmd(cx, pub, "PUBLISH", "cb", "payload", NULL));
+  asx_redis_reply_free(rcl_cmd(cx, sub, "PING", NULL)); /* read after the three messages */
+  cr_expect_eq(e->pushes, 3);
+  cr_expect_eq(e->good, 3);
+  asx_redis_reply *p = NULL;
+  cr_expect_eq(asx_redis_client_next_push(cx, sub, &p), ASX_ESTATE); /* no queue with a callback */
+  asx_redis_client_close(cx, pub);
+  asx_redis_client_close(cx, sub);
+  return 0;
+}
+
+Test(redis_client, resp3_push_callback) {
+  push_env e = {0};
+  rcl_server_start(&e.srv, NULL);
+  cr_expect_eq(rcl_run(2, push_cb_main, &e), 0);
+  rcl_server_stop(&e.srv);
+}
