@@ -204,3 +204,51 @@ Test(redis_pool, thirty_tasks_share_three_connections) {
   cr_expect_eq(rcl_run(2, many_main, &e), 0);
   rcl_server_stop(&e.srv);
 }
+
+/* Cancelled waiters leave the queue cleanly and never swallow the connection meant for the next
+ * waiter; a waiter granted the connection as it is cancelled keeps it (the grant wins) and must
+ * return it. */
+static int cancel_wait_main(asx_cx *cx, void *arg) {
+  env *e = arg;
+  e->pool = pool_new(cx, e, 1);
+  asx_redis_lease held;
+  cr_assert_eq(asx_redis_pool_checkout(cx, e->pool, &held), 0);
+  /* 1. cancelled before anything is returned */
+  asx_task *a, *b;
+  cr_assert_eq(asx_spawn(cx, NULL, patient_checkout, e, NULL, &a), 0);
+  asx_sleep(cx, 10 * MS);
+  cr_assert_eq(asx_spawn(cx, NULL, patient_checkout, e, NULL, &b), 0);
+  asx_sleep(cx, 10 * MS);
+  asx_task_cancel(a, ASX_CANCEL_USER);
+  int rc = 0;
+  asx_task_join(cx, a, &rc, NULL);
+  cr_expect_eq(rc, ASX_ECANCELED);
+  asx_redis_pool_checkin(cx, &held);
+  cr_assert_eq(asx_task_join(cx, b, &rc, NULL), 0);
+  cr_expect_eq(rc, 0, "second waiter: %s", asx_strerror(rc));
+  /* 2. cancelled in the same instant as the checkin wakes it */
+  cr_assert_eq(asx_redis_pool_checkout(cx, e->pool, &held), 0);
+  cr_assert_eq(asx_spawn(cx, NULL, patient_checkout, e, NULL, &a), 0);
+  asx_sleep(cx, 10 * MS);
+  cr_assert_eq(asx_spawn(cx, NULL, patient_checkout, e, NULL, &b), 0);
+  asx_sleep(cx, 10 * MS);
+  asx_redis_pool_checkin(cx, &held);
+  asx_task_cancel(a, ASX_CANCEL_USER);
+  asx_task_join(cx, a, &rc, NULL);
+  cr_expect(rc == ASX_ECANCELED || rc == 0, "%s", asx_strerror(rc));
+  cr_assert_eq(asx_task_join(cx, b, &rc, NULL), 0);
+  cr_expect_eq(rc, 0, "second waiter: %s", asx_strerror(rc));
+  asx_redis_pool_stats st;
+  asx_redis_pool_stats_get(e->pool, &st);
+  cr_expect_eq(st.open, 1);
+  cr_expect_eq(st.idle, 1);
+  asx_redis_pool_close(cx, e->pool);
+  return 0;
+}
+
+Test(redis_pool, cancelled_waiters_pass_the_connection_on) {
+  env e = {0};
+  rcl_server_start(&e.srv, NULL);
+  cr_expect_eq(rcl_run(2, cancel_wait_main, &e), 0);
+  rcl_server_stop(&e.srv);
+}
