@@ -113,10 +113,10 @@ static int on_reply(asx_cx *cx, asx_redis_client *c, asx_redis_reply *r) {
   }
   rc_slot *s = &c->ring[c->head % c->ring_cap];
   c->head++;
-  if (sub != SUB_NONE) {
-    c->skip_sub = (uint8_t)sub;
-    c->skip_n = s->sub_n > 0 ? s->sub_n - 1 : 0;
-  }
+  /* Confirmations of a pub/sub command all come before the next command's reply: a normal
+   * reply ends any swallowing left over. */
+  c->skip_sub = (uint8_t)sub;
+  c->skip_n = sub != SUB_NONE && s->sub_n > 0 ? s->sub_n - 1 : 0;
   rc_req *req = s->req;
   s->req = NULL;
   cl_wake_one(&c->space_wq);
