@@ -252,3 +252,45 @@ Test(redis_pool, cancelled_waiters_pass_the_connection_on) {
   cr_expect_eq(rcl_run(2, cancel_wait_main, &e), 0);
   rcl_server_stop(&e.srv);
 }
+
+/* A dial hook makes the streams (here plain TCP; TLS would wrap it with asx_tls_connect). */
+typedef struct dial_env {
+  env base;
+  _Atomic int dials;
+} dial_env;
+
+static int dial_tcp(asx_cx *cx, void *ud, asx_stream **out) {
+  dial_env *d = ud;
+  d->dials++;
+  return asx_tcp_connect(cx, "127.0.0.1", (uint16_t)d->base.srv.port, NULL, out);
+}
+
+static int dial_main(asx_cx *cx, void *arg) {
+  dial_env *d = arg;
+  asx_redis_pool_opts o;
+  asx_redis_pool_opts_default(&o);
+  o.client = rcl_opts(&d->base.srv, 3);
+  o.client.port = 1; /* unused: the dial hook decides where to connect */
+  o.max_conns = 2;
+  o.dial = dial_tcp;
+  o.dial_ud = d;
+  cr_assert_eq(asx_redis_pool_new(cx, &o, &d->base.pool), 0);
+  asx_task *h[6];
+  for (int i = 0; i < 6; i++) cr_assert_eq(asx_spawn(cx, NULL, pool_worker, &d->base, NULL, &h[i]), 0);
+  for (int i = 0; i < 6; i++) {
+    int rc = -1;
+    asx_task_join(cx, h[i], &rc, NULL);
+    cr_expect_eq(rc, 0, "%s", asx_strerror(rc));
+  }
+  cr_expect_geq(d->dials, 1);
+  cr_expect_leq(d->dials, 2);
+  asx_redis_pool_close(cx, d->base.pool);
+  return 0;
+}
+
+Test(redis_pool, dial_hook_makes_the_streams) {
+  dial_env d = {0};
+  rcl_server_start(&d.base.srv, NULL);
+  cr_expect_eq(rcl_run(2, dial_main, &d), 0);
+  rcl_server_stop(&d.base.srv);
+}

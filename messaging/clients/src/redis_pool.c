@@ -11,6 +11,8 @@ struct asx_redis_pool {
   char *host, *username, *password;
   size_t max_conns;
   uint64_t backoff_min, backoff_max;
+  int (*dial)(asx_cx *cx, void *ud, asx_stream **out);
+  void *dial_ud;
   asx_region *region;
 
   pthread_mutex_t mu;
@@ -63,6 +65,8 @@ int asx_redis_pool_new(asx_cx *cx, const asx_redis_pool_opts *o, asx_redis_pool 
   p->copts.username = p->username;
   p->copts.password = p->password;
   p->max_conns = o->max_conns;
+  p->dial = o->dial;
+  p->dial_ud = o->dial_ud;
   p->backoff_min = o->backoff_min_ns ? o->backoff_min_ns : 1;
   p->backoff_max = o->backoff_max_ns < p->backoff_min ? p->backoff_min : o->backoff_max_ns;
   if (fail) {
@@ -97,7 +101,12 @@ static int pool_connect(asx_cx *cx, asx_redis_pool *p, asx_redis_client **out) {
   pthread_mutex_unlock(&p->mu);
   int rc = 0;
   if (asx_now(cx) < when) rc = asx_sleep_until(cx, when);
-  if (rc == 0) rc = rc_connect_in(cx, p->region, NULL, &p->copts, out, NULL, 0);
+  asx_stream *s = NULL;
+  if (rc == 0 && p->dial) {
+    rc = p->dial(cx, p->dial_ud, &s);
+    if (rc == 0 && !s) rc = ASX_EINVAL;
+  }
+  if (rc == 0) rc = rc_connect_in(cx, p->region, s, &p->copts, out, NULL, 0);
   pthread_mutex_lock(&p->mu);
   if (rc == 0) {
     p->backoff = 0;

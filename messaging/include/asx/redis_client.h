@@ -110,6 +110,11 @@ typedef struct asx_redis_pool_opts {
   size_t max_conns;             /* connections open at once (default 8) */
   uint64_t backoff_min_ns;      /* first wait after a failed connect (10 ms) */
   uint64_t backoff_max_ns;      /* the wait doubles up to this (1 s) */
+  /* Optional: makes each connection's stream (e.g. TCP + asx_tls_connect) instead of a plain
+   * TCP connect to client.host/port; called on the task that needs the connection. 0 with *out
+   * set (the pool takes it), or an error (counted as a failed connect, backoff applies). */
+  int (*dial)(asx_cx *cx, void *ud, asx_stream **out);
+  void *dial_ud;
 } asx_redis_pool_opts;
 
 /* Thread-safe, pure: the defaults above. */
