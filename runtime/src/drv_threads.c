@@ -110,7 +110,10 @@ static void thr_destroy(void *state) {
   asx_free(d->rt->alloc, d);
 }
 
-static void notify_one(thr_driver *d) {
+static void notify_one(thr_driver *d, thr_worker *self) {
+  /* One worker and the caller is it: it is running, so nobody is asleep (nor in cfg.io.wait)
+   * to tell, and the Dekker fence below would be pure cost on every spawn and wake. */
+  if (self && d->n == 1) return;
   atomic_thread_fence(memory_order_seq_cst);
   if (atomic_load_explicit(&d->nsleeping, memory_order_relaxed) == 0) return;
   for (unsigned i = 0; i < d->n; i++) {
@@ -172,13 +175,13 @@ static void thr_ready(void *state, rt_worker *bw, asx_task *t, rt_ready_kind kin
   if (t->budget.deadline_ns != ASX_UNLIMITED &&
       atomic_load_explicit(&t->cancel_kind, memory_order_relaxed) == 0) {
     timed_push(d, t);
-    notify_one(d);
+    notify_one(d, w);
     return;
   }
   if (kind == RT_READY_WAKE && atomic_load_explicit(&t->cancel_kind, memory_order_relaxed) != 0) {
     /* The cancel lane: a task that must drain runs before ordinary ready work. */
     asx_injectq_push(&d->cancel_lane, &t->qnode);
-    notify_one(d);
+    notify_one(d, w);
     return;
   }
   if (w && kind == RT_READY_YIELD &&
@@ -199,7 +202,7 @@ static void thr_ready(void *state, rt_worker *bw, asx_task *t, rt_ready_kind kin
   } else if (!asx_wsdeque_push(&w->dq, t)) {
     asx_injectq_push(&d->inject, &t->qnode);
   }
-  notify_one(d);
+  notify_one(d, w);
 }
 
 static asx_task *inject_pop(thr_driver *d) {
@@ -255,7 +258,9 @@ static asx_task *find_task(thr_worker *w) {
       asx_injectq_push(&d->inject, &t->qnode);
   }
   w->lifo_streak = 0;
-  if ((t = asx_wsdeque_pop(&w->dq))) return t;
+  /* With one worker nobody steals (the only other reader of the deque is this thread's own
+   * fairness steal above): the fence-free pop is exact. */
+  if ((t = d->n == 1 ? asx_wsdeque_pop_unshared(&w->dq) : asx_wsdeque_pop(&w->dq))) return t;
   if ((t = yq_pop(w))) return t;
   if ((t = inject_pop(d))) return t;
   if (asx_injectq_len(&d->cancel_lane) > 0) {
@@ -272,7 +277,7 @@ static asx_task *find_task(thr_worker *w) {
       if ((t = asx_wsdeque_steal_into(&v->dq, &w->dq))) {
         w->steals++;
         /* More was moved into our deque: let a sleeper help with it. */
-        if (asx_wsdeque_len(&w->dq) > 0) notify_one(d);
+        if (asx_wsdeque_len(&w->dq) > 0) notify_one(d, w);
         return t;
       }
     }
@@ -408,7 +413,7 @@ static int thr_timer_arm(void *state, rt_timer *tm) {
   }
   pthread_mutex_unlock(&d->timer_lock);
   /* A sleeping worker may be parked with a later timeout: let one recompute it. */
-  if (err == 0) notify_one(d);
+  if (err == 0) notify_one(d, NULL);
   return err;
 }
 
