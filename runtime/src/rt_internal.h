@@ -15,6 +15,24 @@
 #include "ll/stack.h"
 #include "ll/timerheap.h"
 
+/* ASan: memory parked in a per-worker cache is poisoned so a stale use is still reported. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RT_ASAN 1
+#endif
+#endif
+#if !defined(RT_ASAN) && defined(__SANITIZE_ADDRESS__)
+#define RT_ASAN 1
+#endif
+#ifdef RT_ASAN
+#include <sanitizer/asan_interface.h>
+#define RT_POISON(p, n) __asan_poison_memory_region((p), (n))
+#define RT_UNPOISON(p, n) __asan_unpoison_memory_region((p), (n))
+#else
+#define RT_POISON(p, n) ((void)(p), (void)(n))
+#define RT_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
 #define RT_CONTAINER_OF(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 /* ---- Intrusive circular doubly-linked list (head is a sentinel) ---- */
@@ -68,9 +86,14 @@ typedef struct rt_worker {
    * pool's lock (owner-only); given back to the pool when the worker stops. */
   asx_stack stacks[8];
   unsigned nstacks;
+  /* Task structs whose last reference was dropped on this worker, reused by spawns on it without
+   * the allocator (owner-only, bounded); freed when the worker stops. */
+  struct asx_task *tasks[32];
+  unsigned ntasks;
 } rt_worker;
 
-/* Worker side: gives the worker's cached stacks back to the pool (end of a run). */
+/* Worker side: gives the worker's cached stacks back to the pool and frees its cached task
+ * structs (end of a run). */
 void rt_worker_flush_stacks(rt_worker *w);
 
 /* A timer armed in the driver. fire() runs with the driver's timer lock held, so once
@@ -261,7 +284,9 @@ void rt_driver_stop(asx_runtime *rt);
 /* ---- task.c ---- */
 int rt_spawn(asx_runtime *rt, asx_task *parent_task, asx_region *r, asx_task_fn fn, void *arg,
              const asx_spawn_opts *opts, asx_task **handle, rt_worker *w);
-void rt_task_unref(struct asx_task *t);
+/* Drops one reference; the last one frees t, into w's cache when w is the calling thread's own
+ * worker of t's runtime (NULL: straight to the allocator). */
+void rt_task_unref(struct asx_task *t, rt_worker *w);
 /* Task side: one checkpoint (poll quota, deadline, forced yield every poll_budget, cancellation).
  * Every blocking call starts with one, so even calls that never block keep the task cooperative. */
 int rt_checkpoint(struct asx_task *t, bool force_yield);

@@ -78,6 +78,11 @@ void rt_run_task(rt_worker *w, asx_task *t) {
 
 void rt_worker_flush_stacks(rt_worker *w) {
   while (w->nstacks) asx_stack_put(w->rt->stacks, &w->stacks[--w->nstacks]);
+  while (w->ntasks) {
+    asx_task *t = w->tasks[--w->ntasks];
+    RT_UNPOISON(t, sizeof(*t));
+    asx_free(w->rt->alloc, t);
+  }
 }
 
 void rt_switch_out(asx_task *t, int reason) {
@@ -138,11 +143,14 @@ void rt_task_complete(asx_task *t, rt_worker *w) {
       (t->outcome == ASX_OUTCOME_ERR || t->outcome == ASX_OUTCOME_PANICKED))
     rt_cancel_region_locked(r, ASX_CANCEL_FAIL_FAST,
                             rt_now(rt) + rt_cleanup_budget(rt, ASX_CANCEL_FAIL_FAST), w);
-  if (t->joiner) rt_wake(t->joiner, w);
+  if (t->joiner) {
+    rt_wake(t->joiner, w);
+    t->joiner = NULL; /* the joiner may already have left on seeing TS_DONE */
+  }
   if (r->ntasks == 0 && r->nchildren == 0 && r->closer) rt_wake(r->closer, w);
   uint64_t live = rt_counter_add(&rt->live_tasks, -1);
   pthread_mutex_unlock(&rt->tree_lock);
-  rt_task_unref(t);
+  rt_task_unref(t, w);
   if (live == 0) rt_driver_stop(rt); /* the last task: nothing can spawn any more */
 }
 
