@@ -285,6 +285,26 @@ static asx_task *find_task(thr_worker *w) {
   return NULL;
 }
 
+static void fire_due(thr_driver *d, thr_worker *w);
+
+/* The yield fast path (rt_driver_ops.yield_next), run on the yielding task's stack. Taken only
+ * when thr_ready would put t in w's private yield FIFO anyway (no deadline lane, no idle worker)
+ * and this pick is not the periodic one that polls I/O (cfg.io.wait must not run on a task
+ * stack): then t is queued where no other thread can see it, and the next task is chosen by
+ * exactly the loop the worker would run (fire_due + find_task). */
+static bool thr_yield_next(void *state, rt_worker *bw, asx_task *t, asx_task **next) {
+  thr_driver *d = state;
+  thr_worker *w = (thr_worker *)bw;
+  if (t->budget.deadline_ns != ASX_UNLIMITED || w->tick <= 1 ||
+      atomic_load_explicit(&d->nsleeping, memory_order_relaxed) != 0)
+    return false;
+  atomic_store_explicit(&t->state, TS_SCHEDULED, memory_order_release);
+  yq_push(w, t);
+  fire_due(d, w);
+  *next = find_task(w); /* never NULL in practice: t itself is in the yield FIFO */
+  return true;
+}
+
 static void fire_due(thr_driver *d, thr_worker *w) {
   uint64_t next = atomic_load_explicit(&d->next_deadline, memory_order_acquire);
   if (next == ASX_UNLIMITED || asx_clock_mono_ns() < next) return;
@@ -448,4 +468,5 @@ const rt_driver_ops rt_driver_threads = {
     .timer_arm = thr_timer_arm,
     .timer_disarm = thr_timer_disarm,
     .stop = thr_stop,
+    .yield_next = thr_yield_next,
 };

@@ -70,7 +70,7 @@ static inline bool rt_linked(const rt_link *n) { return n->next != n; }
 enum { TS_IDLE = 0, TS_SCHEDULED, TS_RUNNING, TS_NOTIFIED, TS_DONE };
 
 /* Why a task switched back to its worker. */
-enum { SW_YIELD = 1, SW_BLOCK, SW_DONE };
+enum { SW_YIELD = 1, SW_BLOCK, SW_DONE, SW_QUEUED /* already requeued by its yield fast path */ };
 
 /* What the driver is asked to queue. */
 typedef enum { RT_READY_SPAWN, RT_READY_WAKE, RT_READY_YIELD } rt_ready_kind;
@@ -124,6 +124,11 @@ typedef struct rt_driver_ops {
   void (*timer_disarm)(void *state, rt_timer *tm);
   /* Every task has ended: make run() return. */
   void (*stop)(void *state);
+  /* Task side, may be NULL: t (RUNNING on w) yields. Returns false if the driver leaves it to the
+   * ordinary switch through the scheduler context. Returns true once t is queued (SCHEDULED) where
+   * only w's own thread can take it; *next is then the task w runs next, already dequeued
+   * (possibly t itself), or NULL (switch out with SW_QUEUED). Lets a yield switch task-to-task. */
+  bool (*yield_next)(void *state, rt_worker *w, struct asx_task *t, struct asx_task **next);
   /* Reserved for net/: I/O readiness registration and polling (NULL until epoll lands). */
   void *io_register;
   void *io_poll;
@@ -266,6 +271,9 @@ void rt_wake(struct asx_task *t, rt_worker *w);
 void rt_run_task(rt_worker *w, struct asx_task *t);
 /* Task side: switch to the worker; returns when resumed (maybe on another worker). */
 void rt_switch_out(struct asx_task *t, int reason);
+/* Task side: a yield (requeue t, run others, come back); switches straight to the next task when
+ * the driver allows it. */
+void rt_yield(struct asx_task *t);
 /* Task side: parks until woken, the absolute time `until` (ASX_UNLIMITED = none) or the budget
  * deadline. Returns 0 (woken; may be spurious: re-check the condition), ASX_ETIMEDOUT (until
  * reached), ASX_ECANCELED (cancellation observable, before or after parking), ASX_ENOMEM. */

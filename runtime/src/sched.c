@@ -46,6 +46,8 @@ void rt_run_task(rt_worker *w, asx_task *t) {
   w->switches++;
   asx_overflow_set_current(&t->stack, t->name ? t->name : "task");
   asx_ctx_switch(&w->sched_ctx, &t->ctx);
+  /* With task-to-task yields (rt_yield) the task that switched back may not be the one started. */
+  t = w->current;
   asx_overflow_set_current(NULL, NULL);
   w->current = NULL;
   switch (t->switch_reason) {
@@ -63,6 +65,8 @@ void rt_run_task(rt_worker *w, asx_task *t) {
     }
     break;
   }
+  case SW_QUEUED:
+    break; /* its yield fast path already queued it */
   case SW_DONE:
     if (t->stack.size == asx_stack_pool_default_size(rt->stacks) &&
         w->nstacks < sizeof(w->stacks) / sizeof(w->stacks[0]))
@@ -89,6 +93,34 @@ void rt_switch_out(asx_task *t, int reason) {
   t->switch_reason = reason;
   if (reason == SW_BLOCK) t->polls = 0; /* it yields the worker anyway */
   asx_ctx_switch(&t->ctx, &t->worker->sched_ctx);
+}
+
+void rt_yield(asx_task *t) {
+  rt_worker *w = t->worker;
+  asx_runtime *rt = t->rt;
+  asx_task *n;
+  if (!rt->drv->yield_next || !rt->drv->yield_next(rt->drv_state, w, t, &n)) {
+    rt_switch_out(t, SW_YIELD);
+    return;
+  }
+  /* t is queued where only this thread can take it: until the switch below saves its context,
+   * nobody else can resume it. Claim n exactly as rt_run_task does. */
+  if (n && atomic_load_explicit(&n->state, memory_order_relaxed) != TS_SCHEDULED) {
+    atomic_fetch_add(&rt->sched_violations, 1); /* queued twice: never run it (see rt_run_task) */
+    n = NULL;
+  }
+  if (!n) {
+    rt_switch_out(t, SW_QUEUED);
+    return;
+  }
+  atomic_store_explicit(&n->state, TS_RUNNING, memory_order_release);
+  n->worker = w;
+  w->switches++;
+  if (n == t) return; /* nothing else to run: keep going */
+  w->current = n;
+  asx_overflow_set_current(&n->stack, n->name ? n->name : "task");
+  asx_ctx_switch_same_site(&t->ctx, &n->ctx); /* n is most often suspended right here too */
+  /* Resumed (by a worker or by another task's yield), possibly on another worker. */
 }
 
 static void timer_wake(rt_timer *tm, rt_worker *w) {

@@ -273,7 +273,7 @@ int rt_checkpoint(asx_task *t, bool force_yield) {
     rt_budget_exhausted(t, ASX_CANCEL_DEADLINE);
   if (force_yield || ++t->polls >= t->rt->cfg.poll_budget) {
     t->polls = 0;
-    rt_switch_out(t, SW_YIELD);
+    rt_yield(t);
   }
   return rt_cancel_observable(t) ? ASX_ECANCELED : 0;
 }

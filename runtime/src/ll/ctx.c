@@ -106,7 +106,7 @@ __attribute__((visibility("hidden"))) extern char asx__ctx_trampoline[];
   "  stmxcsr (%rsp)\n"                                                                              \
   "  fnstcw 4(%rsp)\n"                                                                              \
   "  movq %rsp, %rax\n"
-#define ASX_X86_RESTORE                                                                             \
+#define ASX_X86_RESTORE_REGS                                                                        \
   "  movl (%rsp), %ecx\n"                                                                           \
   "  xorl (%rax), %ecx\n"                                                                           \
   "  testl $0xffffffc0, %ecx\n"                                                                     \
@@ -119,7 +119,9 @@ __attribute__((visibility("hidden"))) extern char asx__ctx_trampoline[];
   "  fldcw 4(%rsp)\n"                                                                               \
   "1:\n"                                                                                            \
   "  addq $8, %rsp\n"                                                                               \
-  "  popq %r15\n  popq %r14\n  popq %r13\n  popq %r12\n  popq %rbx\n  popq %rbp\n"                  \
+  "  popq %r15\n  popq %r14\n  popq %r13\n  popq %r12\n  popq %rbx\n  popq %rbp\n"
+#define ASX_X86_RESTORE                                                                             \
+  ASX_X86_RESTORE_REGS                                                                              \
   "  popq %rdx\n"                                                                                   \
   "  jmpq *%rdx\n"
 
@@ -152,6 +154,17 @@ __asm__(".text\n"
         ASX_X86_RESTORE
         ".size asx_ctx_switch, .-asx_ctx_switch\n"
         ".size asx_ctx_switch_final, .-asx_ctx_switch_final\n"
+        "\n"
+        ".globl asx_ctx_switch_same_site\n"
+        ".type asx_ctx_switch_same_site,%function\n"
+        ".p2align 4\n"
+        "asx_ctx_switch_same_site:\n" /* ends with ret: see ctx.h */
+        ASX_X86_SAVE
+        "  movq %rax, (%rdi)\n"
+        "  movq (%rsi), %rsp\n"
+        ASX_X86_RESTORE_REGS
+        "  ret\n"
+        ".size asx_ctx_switch_same_site, .-asx_ctx_switch_same_site\n"
 #endif
         "\n"
         ".globl asx__ctx_trampoline\n"
@@ -276,6 +289,8 @@ void asx_ctx_switch_final(asx_ctx *from, asx_ctx *to) {
   asx__ctx_swap(&from->sp, to->sp);
   abort(); /* a finished context was resumed: a scheduler bug */
 }
+
+void asx_ctx_switch_same_site(asx_ctx *from, asx_ctx *to) { asx_ctx_switch(from, to); }
 #endif
 
 #if defined(__x86_64__)
@@ -322,6 +337,8 @@ void asx_ctx_switch_final(asx_ctx *from, asx_ctx *to) {
   swapcontext(&from->uc, &to->uc);
   abort();
 }
+
+void asx_ctx_switch_same_site(asx_ctx *from, asx_ctx *to) { asx_ctx_switch(from, to); }
 
 const char *asx_ctx_impl_name(void) { return "ucontext"; }
 
