@@ -305,6 +305,17 @@ static bool thr_yield_next(void *state, rt_worker *bw, asx_task *t, asx_task **n
   return true;
 }
 
+/* The block fast path (rt_driver_ops.block_next), run on the blocking task's stack: the next
+ * task by exactly the loop the worker would run (fire_due + find_task), unless this is the
+ * I/O-poll pick (cfg.io.wait must not run on a task stack). */
+static asx_task *thr_block_next(void *state, rt_worker *bw) {
+  thr_driver *d = state;
+  thr_worker *w = (thr_worker *)bw;
+  if (w->tick <= 1) return NULL;
+  fire_due(d, w);
+  return find_task(w);
+}
+
 static void fire_due(thr_driver *d, thr_worker *w) {
   uint64_t next = atomic_load_explicit(&d->next_deadline, memory_order_acquire);
   if (next == ASX_UNLIMITED || asx_clock_mono_ns() < next) return;
@@ -469,4 +480,5 @@ const rt_driver_ops rt_driver_threads = {
     .timer_disarm = thr_timer_disarm,
     .stop = thr_stop,
     .yield_next = thr_yield_next,
+    .block_next = thr_block_next,
 };

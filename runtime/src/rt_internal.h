@@ -90,6 +90,10 @@ typedef struct rt_worker {
    * the allocator (owner-only, bounded); freed when the worker stops. */
   struct asx_task *tasks[32];
   unsigned ntasks;
+  /* A task that blocked by switching straight to another task (rt_switch_out's fast path): its
+   * RUNNING -> IDLE step is still due, and the task that now runs does it first (rt_after_switch),
+   * once the blocked task's stack is no longer in use. Owner-only. */
+  struct asx_task *pending_block;
 } rt_worker;
 
 /* Worker side: gives the worker's cached stacks back to the pool and frees its cached task
@@ -129,6 +133,10 @@ typedef struct rt_driver_ops {
    * only w's own thread can take it; *next is then the task w runs next, already dequeued
    * (possibly t itself), or NULL (switch out with SW_QUEUED). Lets a yield switch task-to-task. */
   bool (*yield_next)(void *state, rt_worker *w, struct asx_task *t, struct asx_task **next);
+  /* Task side, may be NULL: a task RUNNING on w is about to block. Returns the task w runs next,
+   * already dequeued (SCHEDULED), or NULL to leave it to the ordinary switch (nothing local to
+   * run, or not a safe moment). Lets a blocking task switch task-to-task. */
+  struct asx_task *(*block_next)(void *state, rt_worker *w);
   /* Reserved for net/: I/O readiness registration and polling (NULL until epoll lands). */
   void *io_register;
   void *io_poll;
@@ -271,6 +279,16 @@ void rt_wake(struct asx_task *t, rt_worker *w);
 void rt_run_task(rt_worker *w, struct asx_task *t);
 /* Task side: switch to the worker; returns when resumed (maybe on another worker). */
 void rt_switch_out(struct asx_task *t, int reason);
+/* Worker side: the RUNNING -> IDLE (or re-queue if NOTIFIED) step of a task that blocked. */
+void rt_block_finish(rt_worker *w, struct asx_task *t);
+/* Runs first wherever a task resumes after a switch: finishes a direct block that handed w over. */
+static inline void rt_after_switch(rt_worker *w) {
+  struct asx_task *p = w->pending_block;
+  if (p) {
+    w->pending_block = NULL;
+    rt_block_finish(w, p);
+  }
+}
 /* Task side: a yield (requeue t, run others, come back); switches straight to the next task when
  * the driver allows it. */
 void rt_yield(struct asx_task *t);

@@ -55,16 +55,9 @@ void rt_run_task(rt_worker *w, asx_task *t) {
     atomic_store_explicit(&t->state, TS_SCHEDULED, memory_order_release);
     rt->drv->ready(rt->drv_state, w, t, RT_READY_YIELD);
     break;
-  case SW_BLOCK: {
-    int expected = TS_RUNNING;
-    if (!atomic_compare_exchange_strong_explicit(&t->state, &expected, TS_IDLE, memory_order_acq_rel,
-                                                 memory_order_acquire)) {
-      /* NOTIFIED while it was going to sleep: nobody else will queue it, so we do. */
-      atomic_store_explicit(&t->state, TS_SCHEDULED, memory_order_release);
-      rt->drv->ready(rt->drv_state, w, t, RT_READY_WAKE);
-    }
+  case SW_BLOCK:
+    rt_block_finish(w, t);
     break;
-  }
   case SW_QUEUED:
     break; /* its yield fast path already queued it */
   case SW_DONE:
@@ -80,6 +73,39 @@ void rt_run_task(rt_worker *w, asx_task *t) {
   }
 }
 
+void rt_block_finish(rt_worker *w, asx_task *t) {
+  int expected = TS_RUNNING;
+  if (!atomic_compare_exchange_strong_explicit(&t->state, &expected, TS_IDLE, memory_order_acq_rel,
+                                               memory_order_acquire)) {
+    /* NOTIFIED while it was going to sleep: nobody else will queue it, so we do. */
+    atomic_store_explicit(&t->state, TS_SCHEDULED, memory_order_release);
+    t->rt->drv->ready(t->rt->drv_state, w, t, RT_READY_WAKE);
+  }
+}
+
+/* The block fast path: hand the worker straight to the next local task, which finishes t's
+ * RUNNING -> IDLE step once it runs (t's stack is then no longer in use, as the protocol needs). */
+static __attribute__((noinline)) bool block_direct(asx_task *t) {
+  rt_worker *w = t->worker;
+  asx_runtime *rt = t->rt;
+  if (!rt->drv->block_next) return false;
+  asx_task *n = rt->drv->block_next(rt->drv_state, w);
+  if (!n) return false;
+  if (atomic_load_explicit(&n->state, memory_order_relaxed) != TS_SCHEDULED) {
+    atomic_fetch_add(&rt->sched_violations, 1); /* queued twice: never run it (see rt_run_task) */
+    return false;
+  }
+  atomic_store_explicit(&n->state, TS_RUNNING, memory_order_release);
+  n->worker = w;
+  w->current = n;
+  w->switches++;
+  w->pending_block = t;
+  asx_overflow_set_current(&n->stack, n->name ? n->name : "task");
+  asx_ctx_switch_same_site(&t->ctx, &n->ctx); /* n most often blocked right here too */
+  rt_after_switch(t->worker);
+  return true;
+}
+
 void rt_worker_flush_stacks(rt_worker *w) {
   while (w->nstacks) asx_stack_put(w->rt->stacks, &w->stacks[--w->nstacks]);
   while (w->ntasks) {
@@ -91,8 +117,12 @@ void rt_worker_flush_stacks(rt_worker *w) {
 
 void rt_switch_out(asx_task *t, int reason) {
   t->switch_reason = reason;
-  if (reason == SW_BLOCK) t->polls = 0; /* it yields the worker anyway */
+  if (reason == SW_BLOCK) {
+    t->polls = 0; /* it yields the worker anyway */
+    if (block_direct(t)) return;
+  }
   asx_ctx_switch(&t->ctx, &t->worker->sched_ctx);
+  rt_after_switch(t->worker);
 }
 
 void rt_yield(asx_task *t) {
@@ -120,7 +150,8 @@ void rt_yield(asx_task *t) {
   w->current = n;
   asx_overflow_set_current(&n->stack, n->name ? n->name : "task");
   asx_ctx_switch_same_site(&t->ctx, &n->ctx); /* n is most often suspended right here too */
-  /* Resumed (by a worker or by another task's yield), possibly on another worker. */
+  /* Resumed (by a worker or by another task), possibly on another worker. */
+  rt_after_switch(t->worker);
 }
 
 static void timer_wake(rt_timer *tm, rt_worker *w) {

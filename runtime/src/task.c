@@ -66,6 +66,7 @@ void rt_cleanup_watch(asx_task *t, uint64_t deadline) {
 
 static void task_entry(void *arg) {
   asx_task *t = arg;
+  rt_after_switch(t->worker);
   int rc = t->fn(&t->cx, t->arg);
   task_exit(t, rc);
 }
