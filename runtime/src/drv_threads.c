@@ -285,7 +285,7 @@ static asx_task *find_task(thr_worker *w) {
   return NULL;
 }
 
-static void fire_due(thr_driver *d, thr_worker *w);
+static inline void fire_due(thr_driver *d, thr_worker *w);
 
 /* The yield fast path (rt_driver_ops.yield_next), run on the yielding task's stack. Taken only
  * when thr_ready would put t in w's private yield FIFO anyway (no deadline lane, no idle worker)
@@ -316,7 +316,15 @@ static asx_task *thr_block_next(void *state, rt_worker *bw) {
   return find_task(w);
 }
 
-static void fire_due(thr_driver *d, thr_worker *w) {
+static void fire_due_slow(thr_driver *d, thr_worker *w);
+
+/* Inline fast check (no timer armed is the common case on the hot paths), the rest out of line. */
+static inline void fire_due(thr_driver *d, thr_worker *w) {
+  uint64_t next = atomic_load_explicit(&d->next_deadline, memory_order_acquire);
+  if (next != ASX_UNLIMITED) fire_due_slow(d, w);
+}
+
+static void fire_due_slow(thr_driver *d, thr_worker *w) {
   uint64_t next = atomic_load_explicit(&d->next_deadline, memory_order_acquire);
   if (next == ASX_UNLIMITED || asx_clock_mono_ns() < next) return;
   pthread_mutex_lock(&d->timer_lock);

@@ -85,7 +85,7 @@ void rt_block_finish(rt_worker *w, asx_task *t) {
 
 /* The block fast path: hand the worker straight to the next local task, which finishes t's
  * RUNNING -> IDLE step once it runs (t's stack is then no longer in use, as the protocol needs). */
-static __attribute__((noinline)) bool block_direct(asx_task *t) {
+static inline bool block_direct(asx_task *t) {
   rt_worker *w = t->worker;
   asx_runtime *rt = t->rt;
   if (!rt->drv->block_next) return false;

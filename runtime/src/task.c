@@ -173,8 +173,8 @@ static _Noreturn void task_exit(asx_task *t, int rc) {
     rt_trace(rt, &ev);
     asx_region_close(&t->cx, r, NULL);
   }
-  rt_obligations_leaked(t);
-  rt_obligation_cache_free(t);
+  if (!rt_list_empty(&t->obligations)) rt_obligations_leaked(t);
+  if (t->nob_cache) rt_obligation_cache_free(t);
 
   t->rc = rc;
   if (t->panicked)
