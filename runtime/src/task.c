@@ -123,7 +123,7 @@ int rt_spawn(asx_runtime *rt, asx_task *parent, asx_region *r, asx_task_fn fn, v
   }
   t->id = rt_counter_add(&rt->next_id, 1) - 1;
   t->region = r;
-  t->budget = asx_budget_combine(r->budget, o.budget);
+  t->budget = rt_budget_combine(r->budget, o.budget);
   rt_list_push_back(&r->tasks, &t->region_link);
   r->ntasks++;
   rt_counter_add(&rt->live_tasks, 1);
