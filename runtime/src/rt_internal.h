@@ -70,7 +70,13 @@ static inline bool rt_linked(const rt_link *n) { return n->next != n; }
 enum { TS_IDLE = 0, TS_SCHEDULED, TS_RUNNING, TS_NOTIFIED, TS_DONE };
 
 /* Why a task switched back to its worker. */
-enum { SW_YIELD = 1, SW_BLOCK, SW_DONE, SW_QUEUED /* already requeued by its yield fast path */ };
+enum {
+  SW_YIELD = 1,
+  SW_BLOCK,
+  SW_DONE,
+  SW_QUEUED,        /* already requeued by its yield fast path */
+  SW_DONE_COMPLETED /* ended, and already did rt_task_complete's locked part on its own stack */
+};
 
 /* What the driver is asked to queue. */
 typedef enum { RT_READY_SPAWN, RT_READY_WAKE, RT_READY_YIELD } rt_ready_kind;
@@ -94,6 +100,9 @@ typedef struct rt_worker {
    * RUNNING -> IDLE step is still due, and the task that now runs does it first (rt_after_switch),
    * once the blocked task's stack is no longer in use. Owner-only. */
   struct asx_task *pending_block;
+  /* A task that ended by switching straight to another task (rt_task_exit_switch): its stack and
+   * its last runtime reference are released by the task that now runs (rt_after_switch). */
+  struct asx_task *pending_done;
 } rt_worker;
 
 /* Worker side: gives the worker's cached stacks back to the pool and frees its cached task
@@ -168,6 +177,7 @@ struct asx_task {
   int rc;
   asx_outcome outcome;
   bool panicked;
+  bool done_last;            /* SW_DONE_COMPLETED: it was the last live task (stop the driver) */
   /* Cancellation: written under tree_lock, read lock-free by the task. */
   _Atomic int cancel_kind;
   _Atomic uint64_t cancel_deadline;
@@ -293,14 +303,15 @@ void rt_run_task(rt_worker *w, struct asx_task *t);
 void rt_switch_out(struct asx_task *t, int reason);
 /* Worker side: the RUNNING -> IDLE (or re-queue if NOTIFIED) step of a task that blocked. */
 void rt_block_finish(rt_worker *w, struct asx_task *t);
-/* Runs first wherever a task resumes after a switch: finishes a direct block that handed w over. */
+/* Worker side: finishes a direct block or a direct exit that handed w over (see rt_worker). */
+void rt_after_switch_pending(rt_worker *w);
+/* Runs first wherever a task resumes after a switch. */
 static inline void rt_after_switch(rt_worker *w) {
-  struct asx_task *p = w->pending_block;
-  if (p) {
-    w->pending_block = NULL;
-    rt_block_finish(w, p);
-  }
+  if (w->pending_block || w->pending_done) rt_after_switch_pending(w);
 }
+/* Task side, the end of task_exit: completes t and switches away for good, straight to the next
+ * local task when the driver allows it. */
+_Noreturn void rt_task_exit_switch(struct asx_task *t);
 /* Task side: a yield (requeue t, run others, come back); switches straight to the next task when
  * the driver allows it. */
 void rt_yield(struct asx_task *t);

@@ -32,6 +32,30 @@ void rt_wake(asx_task *t, rt_worker *w) {
   }
 }
 
+/* An ended task's stack, once switched away from: into w's cache, or back to the pool. */
+static void stack_release(rt_worker *w, asx_task *t) {
+  asx_runtime *rt = w->rt;
+  if (t->stack.size == asx_stack_pool_default_size(rt->stacks) &&
+      w->nstacks < sizeof(w->stacks) / sizeof(w->stacks[0]))
+    w->stacks[w->nstacks++] = t->stack;
+  else
+    asx_stack_put(rt->stacks, &t->stack);
+}
+
+void rt_after_switch_pending(rt_worker *w) {
+  asx_task *p = w->pending_block;
+  if (p) {
+    w->pending_block = NULL;
+    rt_block_finish(w, p);
+  }
+  p = w->pending_done;
+  if (p) {
+    w->pending_done = NULL;
+    stack_release(w, p);
+    rt_task_unref(p, w); /* never the last task: that one always ends through the worker */
+  }
+}
+
 void rt_run_task(rt_worker *w, asx_task *t) {
   asx_runtime *rt = w->rt;
   /* Only the queue's owner of a SCHEDULED task gets here, and wakers never change SCHEDULED, so
@@ -61,13 +85,16 @@ void rt_run_task(rt_worker *w, asx_task *t) {
   case SW_QUEUED:
     break; /* its yield fast path already queued it */
   case SW_DONE:
-    if (t->stack.size == asx_stack_pool_default_size(rt->stacks) &&
-        w->nstacks < sizeof(w->stacks) / sizeof(w->stacks[0]))
-      w->stacks[w->nstacks++] = t->stack;
-    else
-      asx_stack_put(rt->stacks, &t->stack);
+    stack_release(w, t);
     rt_task_complete(t, w);
     break;
+  case SW_DONE_COMPLETED: {
+    bool last = t->done_last;
+    stack_release(w, t);
+    rt_task_unref(t, w);
+    if (last) rt_driver_stop(rt); /* the last task: nothing can spawn any more */
+    break;
+  }
   default:
     break;
   }
@@ -192,7 +219,9 @@ int rt_wait(asx_task *t, uint64_t until) {
 
 void rt_wait_uninterruptible(asx_task *t) { rt_switch_out(t, SW_BLOCK); }
 
-void rt_task_complete(asx_task *t, rt_worker *w) {
+/* The locked part of completion: DONE, out of its region, outcome, joiner/closer woken. Returns
+ * the number of live tasks left. t keeps its live reference (dropped by the caller). */
+static uint64_t complete_locked(asx_task *t, rt_worker *w) {
   asx_runtime *rt = t->rt;
   asx_region *r = t->region;
   pthread_mutex_lock(&rt->tree_lock);
@@ -213,8 +242,46 @@ void rt_task_complete(asx_task *t, rt_worker *w) {
   if (r->ntasks == 0 && r->nchildren == 0 && r->closer) rt_wake(r->closer, w);
   uint64_t live = rt_counter_add(&rt->live_tasks, -1);
   pthread_mutex_unlock(&rt->tree_lock);
+  return live;
+}
+
+void rt_task_complete(asx_task *t, rt_worker *w) {
+  asx_runtime *rt = t->rt;
+  uint64_t live = complete_locked(t, w);
   rt_task_unref(t, w);
   if (live == 0) rt_driver_stop(rt); /* the last task: nothing can spawn any more */
+}
+
+/* The exit fast path: complete on the ending task's own stack (it keeps its live reference, so
+ * its struct, where the final switch saves, stays valid; DONE makes wakers and cancellation
+ * leave it alone), then switch straight to the next local task, e.g. the joiner just woken,
+ * which releases the stack and the reference (rt_after_switch). The last task, or no local
+ * pick, goes through the worker as before. */
+_Noreturn void rt_task_exit_switch(asx_task *t) {
+  rt_worker *w = t->worker;
+  asx_runtime *rt = t->rt;
+  t->switch_reason = SW_DONE;
+  if (rt->drv->block_next) {
+    t->done_last = complete_locked(t, w) == 0;
+    t->switch_reason = SW_DONE_COMPLETED;
+    asx_task *n = t->done_last ? NULL : rt->drv->block_next(rt->drv_state, w);
+    if (n && atomic_load_explicit(&n->state, memory_order_relaxed) != TS_SCHEDULED) {
+      atomic_fetch_add(&rt->sched_violations, 1); /* queued twice: never run it (see rt_run_task) */
+      n = NULL;
+    }
+    if (n) {
+      atomic_store_explicit(&n->state, TS_RUNNING, memory_order_release);
+      n->worker = w;
+      w->current = n;
+      w->switches++;
+      w->pending_done = t;
+      asx_overflow_set_current(&n->stack, n->name ? n->name : "task");
+      asx_ctx_switch_final(&t->ctx, &n->ctx);
+      __builtin_unreachable();
+    }
+  }
+  asx_ctx_switch_final(&t->ctx, &w->sched_ctx);
+  __builtin_unreachable();
 }
 
 void rt_driver_stop(asx_runtime *rt) { rt->drv->stop(rt->drv_state); }

@@ -200,9 +200,7 @@ static _Noreturn void task_exit(asx_task *t, int rc) {
     rt_trace(rt, &ev);
   }
 
-  t->switch_reason = SW_DONE;
-  asx_ctx_switch_final(&t->ctx, &t->worker->sched_ctx);
-  __builtin_unreachable();
+  rt_task_exit_switch(t);
 }
 
 _Noreturn void asx_panic(asx_cx *cx, const char *msg) {
