@@ -325,6 +325,9 @@ void rt_wait_uninterruptible(struct asx_task *t);
 static inline bool rt_cancel_observable(struct asx_task *t) {
   return t->mask == 0 && atomic_load_explicit(&t->cancel_kind, memory_order_acquire) != 0;
 }
+/* rt_wait(t, ASX_UNLIMITED), with its common case (no budget deadline to arm a timer for) inline:
+ * one call frame less, i.e. one return less for the CPU to mispredict after the switch back. */
+static inline int rt_wait_unlimited(struct asx_task *t);
 /* Called by the driver when a task ended on worker w (its stack is already switched out). */
 void rt_task_complete(struct asx_task *t, rt_worker *w);
 /* Every task has ended. */
@@ -390,5 +393,12 @@ static inline void rt_waiters_wake_all(rt_link *q, rt_worker *w) {
 }
 
 static inline rt_worker *rt_cur_worker(asx_cx *cx) { return cx->task->worker; }
+
+static inline int rt_wait_unlimited(struct asx_task *t) {
+  if (t->mask == 0 && t->budget.deadline_ns != ASX_UNLIMITED) return rt_wait(t, ASX_UNLIMITED);
+  if (rt_cancel_observable(t)) return ASX_ECANCELED;
+  rt_switch_out(t, SW_BLOCK);
+  return rt_cancel_observable(t) ? ASX_ECANCELED : 0;
+}
 
 #endif

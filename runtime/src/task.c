@@ -227,7 +227,7 @@ int asx_task_join(asx_cx *cx, asx_task *t, int *rc, asx_outcome *outcome) {
     while (!t->done) {
       t->joiner = self;
       pthread_mutex_unlock(&rt->tree_lock);
-      int err = rt_wait(self, ASX_UNLIMITED);
+      int err = rt_wait_unlimited(self);
       if (atomic_load_explicit(&t->state, memory_order_acquire) == TS_DONE) goto done;
       pthread_mutex_lock(&rt->tree_lock);
       if (t->joiner == self) t->joiner = NULL;
