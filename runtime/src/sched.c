@@ -110,29 +110,6 @@ void rt_block_finish(rt_worker *w, asx_task *t) {
   }
 }
 
-/* The block fast path: hand the worker straight to the next local task, which finishes t's
- * RUNNING -> IDLE step once it runs (t's stack is then no longer in use, as the protocol needs). */
-static inline bool block_direct(asx_task *t) {
-  rt_worker *w = t->worker;
-  asx_runtime *rt = t->rt;
-  if (!rt->drv->block_next) return false;
-  asx_task *n = rt->drv->block_next(rt->drv_state, w);
-  if (!n) return false;
-  if (atomic_load_explicit(&n->state, memory_order_relaxed) != TS_SCHEDULED) {
-    atomic_fetch_add(&rt->sched_violations, 1); /* queued twice: never run it (see rt_run_task) */
-    return false;
-  }
-  atomic_store_explicit(&n->state, TS_RUNNING, memory_order_release);
-  n->worker = w;
-  w->current = n;
-  w->switches++;
-  w->pending_block = t;
-  asx_overflow_set_current(&n->stack, n->name ? n->name : "task");
-  asx_ctx_switch_same_site(&t->ctx, &n->ctx); /* n most often blocked right here too */
-  rt_after_switch(t->worker);
-  return true;
-}
-
 void rt_worker_flush_stacks(rt_worker *w) {
   while (w->nstacks) asx_stack_put(w->rt->stacks, &w->stacks[--w->nstacks]);
   while (w->ntasks) {
@@ -145,8 +122,8 @@ void rt_worker_flush_stacks(rt_worker *w) {
 void rt_switch_out(asx_task *t, int reason) {
   t->switch_reason = reason;
   if (reason == SW_BLOCK) {
-    t->polls = 0; /* it yields the worker anyway */
-    if (block_direct(t)) return;
+    rt_block(t);
+    return;
   }
   asx_ctx_switch(&t->ctx, &t->worker->sched_ctx);
   rt_after_switch(t->worker);
