@@ -1,0 +1,179 @@
+/* Shared glue for the codec lab tests (see lab_codec_util.h). */
+#include "lab_codec_util.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MS 1000000ull
+
+unsigned lc_resets_seen;
+
+void lc_sim_opts(asx_sim_opts *o, bool reset_mode) {
+  asx_sim_opts_default(o);
+  o->capacity = 8192;        /* small: writers wait for readers, as over a real socket */
+  o->max_segment = 300;      /* messages are cut across many segments */
+  o->max_delay_ns = 3 * MS;  /* virtual time: free */
+  o->partial_permille = 350; /* a third of the reads and writes move fewer bytes than asked */
+  o->reset_permille = reset_mode ? 25 : 0;
+}
+
+bool lc_is_transport_error(int rc) {
+  return rc == ASX_ECONNRESET || rc == ASX_EPIPE || rc == ASX_ECLOSED;
+}
+
+uint64_t lc_hash(const void *p, size_t n) {
+  const uint8_t *b = p;
+  uint64_t h = 1469598103934665603ull;
+  for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 1099511628211ull;
+  return h;
+}
+
+void lc_note(asx_cx *cx, const char *what, const void *bytes, size_t len) {
+  asx_trace_user(cx, what, lc_hash(bytes, len) ^ (uint64_t)len);
+}
+
+void lc_fail(asx_cx *cx, lc_side *side, const char *assertion, const char *fmt, ...) {
+  char msg[512];
+  int k = snprintf(msg, sizeof(msg), "%s: ", side->name);
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg + k, sizeof(msg) - (size_t)k, fmt, ap);
+  va_end(ap);
+  side->failed = true;
+  asx_lab_fail(side->lab, cx, assertion, msg);
+}
+
+int lc_flush(asx_cx *cx, lc_side *side, asx_buf *b) {
+  int rc = asx_stream_write_all(cx, side->s, b->data, b->len, NULL);
+  asx_buf_reset(b);
+  return rc;
+}
+
+typedef struct side_run {
+  lc_side side;
+  lc_side_fn fn;
+} side_run;
+
+static int run_side(asx_cx *cx, void *arg) {
+  side_run *r = arg;
+  r->side.rc = r->fn(cx, &r->side);
+  /* Closing our end when we are done is what a real connection does; the peer then sees the
+   * end of stream after the bytes still in flight (or EPIPE on its next write). */
+  asx_stream_close(r->side.s);
+  r->side.s = NULL;
+  return 0;
+}
+
+static void check_ending(asx_cx *cx, lc_side *side) {
+  if (side->failed) return;
+  if (side->rc == 0) return;
+  if (side->reset_mode && lc_is_transport_error(side->rc)) {
+    lc_resets_seen++;
+    return;
+  }
+  lc_fail(cx, side, "side_error", "ended with %s (%s)", asx_errname(side->rc), asx_strerror(side->rc));
+}
+
+int lc_run_pair(asx_cx *cx, asx_lab_ctx *lab, bool reset_mode, lc_side_fn client, lc_side_fn server,
+                void *st) {
+  asx_sim_opts o;
+  lc_sim_opts(&o, reset_mode);
+  side_run c = {{lab, NULL, st, "client", reset_mode, 0, false}, client};
+  side_run s = {{lab, NULL, st, "server", reset_mode, 0, false}, server};
+  int rc = asx_sim_pair(cx, &o, &c.side.s, &s.side.s);
+  if (rc) return rc;
+  asx_region *r = NULL;
+  rc = asx_region_open(cx, NULL, &r);
+  if (rc) {
+    asx_stream_close(c.side.s);
+    asx_stream_close(s.side.s);
+    return rc;
+  }
+  asx_spawn_opts so = asx_spawn_opts_default();
+  so.name = "server";
+  int e1 = asx_spawn(cx, r, run_side, &s, &so, NULL);
+  so.name = "client";
+  int e2 = asx_spawn(cx, r, run_side, &c, &so, NULL);
+  asx_region_close(cx, r, NULL);
+  if (e1) asx_stream_close(s.side.s);
+  if (e2) asx_stream_close(c.side.s);
+  if (e1 || e2) return e1 ? e1 : e2;
+  check_ending(cx, &c.side);
+  check_ending(cx, &s.side);
+  return 0;
+}
+
+/* ---- Criterion-side checks ---- */
+
+static void run_one(const char *scenario, uint64_t seed, asx_lab_verdict *v, uint8_t **trace,
+                    size_t *len) {
+  asx_lab_config cfg;
+  asx_lab_config_default(&cfg);
+  cfg.scenario = scenario;
+  cfg.seed = seed;
+  cfg.strategy = seed % 2 ? ASX_LAB_PCT : ASX_LAB_RANDOM;
+  cfg.max_steps = 200000;
+  cfg.poll_budget = 3; /* forced yields at stream checkpoints: far more interleavings */
+  int rc = asx_lab_run(&cfg, v, trace, len);
+  cr_assert_eq(rc, 0, "%s seed %llu: asx_lab_run: %s", scenario, (unsigned long long)seed,
+               asx_errname(rc));
+  cr_assert_eq(v->oracle, ASX_LAB_ORACLE_NONE, "%s seed %llu (%s): oracle %s\n%s", scenario,
+               (unsigned long long)seed, asx_lab_strategy_name(cfg.strategy),
+               asx_lab_oracle_name(v->oracle), v->detail);
+  cr_assert_eq(v->run_error, 0, "%s seed %llu: run error %s", scenario, (unsigned long long)seed,
+               asx_errname(v->run_error));
+  cr_assert_eq(v->main_rc, 0, "%s seed %llu: main returned %s", scenario, (unsigned long long)seed,
+               asx_errname(v->main_rc));
+  cr_assert_eq(v->stats.live_tasks, 0);
+  cr_assert_eq(v->stats.live_regions, 0);
+  cr_assert_eq(v->stats.unresolved_obligations, 0);
+}
+
+void lc_check_seeds(const char *scenario, uint64_t first, unsigned n, unsigned ndet) {
+  for (unsigned i = 0; i < n; i++) {
+    uint64_t seed = first + i;
+    asx_lab_verdict v;
+    uint8_t *t1 = NULL;
+    size_t l1 = 0;
+    run_one(scenario, seed, &v, &t1, &l1);
+    const char *dump = getenv("LC_DUMP"); /* debugging aid: keep the first trace for asx-lab dump */
+    if (i == 0 && dump) {
+      FILE *f = fopen(dump, "wb");
+      if (f) {
+        fwrite(t1, 1, l1, f);
+        fclose(f);
+      }
+    }
+    if (i == 0)
+      cr_log_info("%s seed %llu: %llu steps, %llu records, %llu trace bytes, %llu tasks",
+                  scenario, (unsigned long long)seed, (unsigned long long)v.steps,
+                  (unsigned long long)v.records, (unsigned long long)v.trace_bytes,
+                  (unsigned long long)v.stats.tasks_spawned);
+    if (i < ndet) {
+      asx_lab_verdict v2;
+      uint8_t *t2 = NULL;
+      size_t l2 = 0;
+      run_one(scenario, seed, &v2, &t2, &l2);
+      cr_assert_eq(l1, l2, "%s seed %llu: trace lengths differ (%zu vs %zu)", scenario,
+                   (unsigned long long)seed, l1, l2);
+      cr_assert_eq(memcmp(t1, t2, l1), 0, "%s seed %llu: same seed, different trace bytes", scenario,
+                   (unsigned long long)seed);
+      asx_free(NULL, t2);
+      asx_lab_verdict rv;
+      asx_lab_divergence div;
+      asx_lab_trace_error terr;
+      memset(&div, 0, sizeof(div));
+      memset(&terr, 0, sizeof(terr));
+      int rc = asx_lab_replay(NULL, t1, l1, &rv, &div, &terr);
+      cr_assert_eq(rc, 0, "%s seed %llu: replay %s: diverged=%d at step %llu\n trace:   %s\n program: %s\n%s",
+                   scenario, (unsigned long long)seed, asx_errname(rc), div.diverged,
+                   (unsigned long long)div.step, div.expected, div.got, terr.message);
+      cr_assert_eq(memcmp(rv.digest, v.digest, ASX_LAB_DIGEST_LEN), 0,
+                   "%s seed %llu: replay digest differs", scenario, (unsigned long long)seed);
+      cr_assert_eq(rv.oracle, ASX_LAB_ORACLE_NONE);
+    }
+    asx_free(NULL, t1);
+  }
+}

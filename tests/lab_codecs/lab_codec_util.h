@@ -1,0 +1,62 @@
+/* Shared glue for the codec lab tests: a client task and a server task talk over a simulated
+ * stream pair (delays, partial reads/writes and, in the reset variant, resets drawn from the
+ * lab's seeded PRNG) on the deterministic driver; the checks run a scenario for many seeds and
+ * assert every oracle, byte-identical traces for one seed and replay to the same digest. */
+#ifndef LAB_CODEC_UTIL_H
+#define LAB_CODEC_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "asx/base.h"
+#include "asx/lab.h"
+#include "asx/net.h"
+#include "asx/runtime.h"
+
+/* One side of a conversation, given to the side's function. */
+typedef struct lc_side {
+  asx_lab_ctx *lab;
+  asx_stream *s;
+  void *st;            /* the scenario's shared state (expected and received transcripts) */
+  const char *name;    /* "client" / "server" */
+  bool reset_mode;     /* resets are injected: a transport error is an acceptable ending */
+  int rc;              /* what the side function returned */
+  bool failed;         /* lc_fail was called by this side */
+} lc_side;
+
+typedef int (*lc_side_fn)(asx_cx *cx, lc_side *side);
+
+/* Network faults used by every codec test; reset_mode adds resets. */
+void lc_sim_opts(asx_sim_opts *o, bool reset_mode);
+
+/* Task-only: makes a simulated pair, runs client and server in one region, closes each stream
+ * when its side returns, then checks the endings: without resets both must return 0; with resets
+ * 0 or a transport error (ECONNRESET, EPIPE, ECLOSED), anything else is a scenario failure.
+ * Returns 0 unless the setup itself failed. */
+int lc_run_pair(asx_cx *cx, asx_lab_ctx *lab, bool reset_mode, lc_side_fn client, lc_side_fn server,
+                void *st);
+
+/* Task-only: a scenario assertion with a formatted message (recorded in the trace). */
+void lc_fail(asx_cx *cx, lc_side *side, const char *assertion, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Task-only: records an application-level event in the trace (so the digest covers it). */
+void lc_note(asx_cx *cx, const char *what, const void *bytes, size_t len);
+/* Task-only: writes the whole buffer and empties it. */
+int lc_flush(asx_cx *cx, lc_side *side, asx_buf *b);
+/* True for the errors a reset (or the peer's close after a reset) may surface as. */
+bool lc_is_transport_error(int rc);
+/* FNV-1a, for compact transcript records. */
+uint64_t lc_hash(const void *p, size_t n);
+
+/* Runs done by the reset variant that actually saw a transport error (reset by the checks). */
+extern unsigned lc_resets_seen;
+
+/* Criterion-side checks (call from a Test). */
+/* Runs `scenario` for seeds first..first+n-1 (even seeds random scheduling, odd seeds PCT):
+ * every oracle passes and main returns 0. The first `ndet` seeds are also run a second time
+ * (identical trace bytes) and replayed (identical final digest). */
+void lc_check_seeds(const char *scenario, uint64_t first, unsigned n, unsigned ndet);
+
+#endif /* LAB_CODEC_UTIL_H */
