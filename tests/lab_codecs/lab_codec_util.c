@@ -9,6 +9,7 @@
 #define MS 1000000ull
 
 unsigned lc_resets_seen;
+static bool corrupt_armed; /* lc_check_detects: flip one bit of the client's first big write */
 
 void lc_sim_opts(asx_sim_opts *o, bool reset_mode) {
   asx_sim_opts_default(o);
@@ -46,6 +47,10 @@ void lc_fail(asx_cx *cx, lc_side *side, const char *assertion, const char *fmt, 
 }
 
 int lc_flush(asx_cx *cx, lc_side *side, asx_buf *b) {
+  if (corrupt_armed && b->len >= 40 && strcmp(side->name, "client") == 0) {
+    corrupt_armed = false;
+    b->data[b->len / 2] ^= 0x04;
+  }
   int rc = asx_stream_write_all(cx, side->s, b->data, b->len, NULL);
   asx_buf_reset(b);
   return rc;
@@ -176,4 +181,24 @@ void lc_check_seeds(const char *scenario, uint64_t first, unsigned n, unsigned n
     }
     asx_free(NULL, t1);
   }
+}
+
+void lc_check_detects(const char *scenario, uint64_t seed) {
+  asx_lab_config cfg;
+  asx_lab_config_default(&cfg);
+  cfg.scenario = scenario;
+  cfg.seed = seed;
+  cfg.max_steps = 200000;
+  cfg.poll_budget = 3;
+  asx_lab_verdict v;
+  corrupt_armed = true;
+  int rc = asx_lab_run(&cfg, &v, NULL, NULL);
+  bool fired = !corrupt_armed;
+  corrupt_armed = false;
+  cr_assert_eq(rc, 0);
+  cr_assert(fired, "%s: the client never made a write of 40 bytes or more", scenario);
+  cr_assert_neq(v.oracle, ASX_LAB_ORACLE_NONE, "%s seed %llu: a flipped bit went unnoticed", scenario,
+                (unsigned long long)seed);
+  cr_log_info("%s: flipped bit caught by oracle %s: %.200s", scenario, asx_lab_oracle_name(v.oracle),
+              v.detail);
 }

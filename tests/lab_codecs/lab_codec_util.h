@@ -59,4 +59,9 @@ extern unsigned lc_resets_seen;
  * (identical trace bytes) and replayed (identical final digest). */
 void lc_check_seeds(const char *scenario, uint64_t first, unsigned n, unsigned ndet);
 
+/* Negative control: runs `scenario` once with one bit of the client's first write of 40+ bytes
+ * flipped on its way to the stream; some oracle (normally the scenario's own transcript or
+ * decode assertion) must fail, proving the transcript checks are live. */
+void lc_check_detects(const char *scenario, uint64_t seed);
+
 #endif /* LAB_CODEC_UTIL_H */

@@ -258,3 +258,5 @@ Test(lab_http1, resets_end_cleanly) {
   lc_check_seeds("http1_reset", 1000, 40, 3);
   cr_assert_gt(lc_resets_seen, 0, "no run saw a reset: the variant tests nothing");
 }
+
+Test(lab_http1, flipped_bit_is_caught) { lc_check_detects("http1_pipeline", 7); }

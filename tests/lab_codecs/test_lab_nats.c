@@ -276,3 +276,5 @@ Test(lab_nats, resets_end_cleanly) {
   lc_check_seeds("nats_reset", 1000, 40, 3);
   cr_assert_gt(lc_resets_seen, 0, "no run saw a reset: the variant tests nothing");
 }
+
+Test(lab_nats, flipped_bit_is_caught) { lc_check_detects("nats_session", 7); }

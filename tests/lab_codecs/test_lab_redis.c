@@ -235,3 +235,5 @@ Test(lab_redis, resets_end_cleanly) {
   lc_check_seeds("redis_reset", 1000, 40, 3);
   cr_assert_gt(lc_resets_seen, 0, "no run saw a reset: the variant tests nothing");
 }
+
+Test(lab_redis, flipped_bit_is_caught) { lc_check_detects("redis_pipeline", 7); }
