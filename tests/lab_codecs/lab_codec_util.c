@@ -46,12 +46,22 @@ void lc_fail(asx_cx *cx, lc_side *side, const char *assertion, const char *fmt, 
   asx_lab_fail(side->lab, cx, assertion, msg);
 }
 
-int lc_flush(asx_cx *cx, lc_side *side, asx_buf *b) {
-  if (corrupt_armed && b->len >= 40 && strcmp(side->name, "client") == 0) {
+int lc_write(asx_cx *cx, lc_side *side, const void *data, size_t n, size_t *written) {
+  if (corrupt_armed && n >= 40 && strcmp(side->name, "client") == 0) {
     corrupt_armed = false;
-    b->data[b->len / 2] ^= 0x04;
+    uint8_t *copy = malloc(n);
+    if (!copy) return ASX_ENOMEM;
+    memcpy(copy, data, n);
+    copy[n / 2] ^= 0x04;
+    int rc = asx_stream_write_all(cx, side->s, copy, n, written);
+    free(copy);
+    return rc;
   }
-  int rc = asx_stream_write_all(cx, side->s, b->data, b->len, NULL);
+  return asx_stream_write_all(cx, side->s, data, n, written);
+}
+
+int lc_flush(asx_cx *cx, lc_side *side, asx_buf *b) {
+  int rc = lc_write(cx, side, b->data, b->len, NULL);
   asx_buf_reset(b);
   return rc;
 }

@@ -43,6 +43,9 @@ void lc_fail(asx_cx *cx, lc_side *side, const char *assertion, const char *fmt, 
     __attribute__((format(printf, 4, 5)));
 /* Task-only: records an application-level event in the trace (so the digest covers it). */
 void lc_note(asx_cx *cx, const char *what, const void *bytes, size_t len);
+/* Task-only: asx_stream_write_all on the side's stream (every scenario writes through it, so
+ * the negative control below can damage one write). */
+int lc_write(asx_cx *cx, lc_side *side, const void *data, size_t n, size_t *written);
 /* Task-only: writes the whole buffer and empties it. */
 int lc_flush(asx_cx *cx, lc_side *side, asx_buf *b);
 /* True for the errors a reset (or the peer's close after a reset) may surface as. */

@@ -64,7 +64,7 @@ static int ws_flush(ws_side *w) {
     int rc = asx_ws_pull(w->ws, buf, sizeof(buf), &n);
     if (rc) return rc;
     if (n == 0) break;
-    rc = asx_stream_write_all(w->cx, w->side->s, buf, n, NULL);
+    rc = lc_write(w->cx, w->side, buf, n, NULL);
     if (rc) return rc;
   }
   return 0;
