@@ -53,8 +53,9 @@ bool lc_is_transport_error(int rc);
 /* FNV-1a, for compact transcript records. */
 uint64_t lc_hash(const void *p, size_t n);
 
-/* Runs done by the reset variant that actually saw a transport error (reset by the checks). */
-extern unsigned lc_resets_seen;
+/* Conversations run (lc_run_pair calls) and those in which a side ended with a transport error
+ * (the tests zero them). */
+extern unsigned lc_resets_seen, lc_runs;
 
 /* Criterion-side checks (call from a Test). */
 /* Runs `scenario` for seeds first..first+n-1 (even seeds random scheduling, odd seeds PCT):
@@ -62,6 +63,8 @@ extern unsigned lc_resets_seen;
  * (identical trace bytes) and replayed (identical final digest). */
 void lc_check_seeds(const char *scenario, uint64_t first, unsigned n, unsigned ndet);
 
+/* asx_lab_explore over `runs` seeds from `first` with each strategy (random, PCT): no violation. */
+void lc_check_explore(const char *scenario, uint64_t first, uint64_t runs);
 /* Negative control: runs `scenario` once with one bit of the client's first write of 40+ bytes
  * flipped on its way to the stream; some oracle (normally the scenario's own transcript or
  * decode assertion) must fail, proving the transcript checks are live. */

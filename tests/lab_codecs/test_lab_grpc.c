@@ -293,12 +293,16 @@ static void setup(void) {
 
 TestSuite(lab_grpc, .init = setup, .timeout = 240);
 
-Test(lab_grpc, fifty_seeds_oracles_determinism_replay) { lc_check_seeds("grpc_calls", 1, 50, 5); }
+Test(lab_grpc, fifty_seeds_oracles_determinism_replay) { lc_check_seeds("grpc_calls", 1, 50, 50); }
 
 Test(lab_grpc, resets_end_cleanly) {
-  lc_resets_seen = 0;
-  lc_check_seeds("grpc_reset", 1000, 40, 3);
+  lc_resets_seen = lc_runs = 0;
+  lc_check_seeds("grpc_reset", 1000, 50, 50);
+  cr_log_info("%u of %u conversations ended by a reset", lc_resets_seen, lc_runs);
   cr_assert_gt(lc_resets_seen, 0, "no run saw a reset: the variant tests nothing");
+  cr_assert_lt(lc_resets_seen, lc_runs, "every run was reset: none finished under the reset rate");
 }
 
 Test(lab_grpc, flipped_bit_is_caught) { lc_check_detects("grpc_calls", 7); }
+
+Test(lab_grpc, explore_200_more_seeds_both_strategies) { lc_check_explore("grpc_calls", 100, 200); }

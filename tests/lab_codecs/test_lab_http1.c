@@ -251,12 +251,16 @@ static void setup(void) {
 
 TestSuite(lab_http1, .init = setup, .timeout = 240);
 
-Test(lab_http1, fifty_seeds_oracles_determinism_replay) { lc_check_seeds("http1_pipeline", 1, 50, 5); }
+Test(lab_http1, fifty_seeds_oracles_determinism_replay) { lc_check_seeds("http1_pipeline", 1, 50, 50); }
 
 Test(lab_http1, resets_end_cleanly) {
-  lc_resets_seen = 0;
-  lc_check_seeds("http1_reset", 1000, 40, 3);
+  lc_resets_seen = lc_runs = 0;
+  lc_check_seeds("http1_reset", 1000, 50, 50);
+  cr_log_info("%u of %u conversations ended by a reset", lc_resets_seen, lc_runs);
   cr_assert_gt(lc_resets_seen, 0, "no run saw a reset: the variant tests nothing");
+  cr_assert_lt(lc_resets_seen, lc_runs, "every run was reset: none finished under the reset rate");
 }
 
 Test(lab_http1, flipped_bit_is_caught) { lc_check_detects("http1_pipeline", 7); }
+
+Test(lab_http1, explore_200_more_seeds_both_strategies) { lc_check_explore("http1_pipeline", 100, 200); }
