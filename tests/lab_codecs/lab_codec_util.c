@@ -11,13 +11,13 @@
 unsigned lc_resets_seen, lc_runs;
 static bool corrupt_armed; /* lc_check_detects: flip one bit of the client's first big write */
 
-void lc_sim_opts(asx_sim_opts *o, bool reset_mode) {
+void lc_sim_opts(asx_sim_opts *o, lc_mode mode) {
   asx_sim_opts_default(o);
   o->capacity = 8192;        /* small: writers wait for readers, as over a real socket */
   o->max_segment = 300;      /* messages are cut across many segments */
   o->max_delay_ns = 3 * MS;  /* virtual time: free */
   o->partial_permille = 350; /* a third of the reads and writes move fewer bytes than asked */
-  o->reset_permille = reset_mode ? 10 : 0; /* some runs end early, some finish */
+  o->reset_permille = mode == LC_RESET ? 10 : 0; /* some runs end early, some finish */
 }
 
 bool lc_is_transport_error(int rc) {
@@ -81,18 +81,32 @@ static int run_side(asx_cx *cx, void *arg) {
   return 0;
 }
 
-static bool check_ending(asx_cx *cx, lc_side *side) {
+static bool check_ending(asx_cx *cx, lc_side *side, lc_mode mode) {
   if (side->failed) return false;
   if (side->rc == 0) return false;
-  if (side->reset_mode && lc_is_transport_error(side->rc)) return true;
+  if (mode != LC_PLAIN && lc_is_transport_error(side->rc)) return true;
+  if (mode == LC_CANCEL && side->rc == ASX_ECANCELED) return true;
   lc_fail(cx, side, "side_error", "ended with %s (%s)", asx_errname(side->rc), asx_strerror(side->rc));
   return false;
 }
 
-int lc_run_pair(asx_cx *cx, asx_lab_ctx *lab, bool reset_mode, lc_side_fn client, lc_side_fn server,
+/* LC_CANCEL: cancels the conversation's region after a random virtual delay (which may come
+ * after the conversation finished: then it cancels nothing). */
+static int canceller(asx_cx *cx, void *arg) {
+  asx_region *r = arg;
+  /* Conversations last from ~10 ms (redis) to ~400 ms (http2's 70 KB body) of virtual time:
+   * half of the draws aim at the first 25 ms, the rest anywhere in the first second. */
+  uint64_t window = asx_random(cx) % 2 ? 25 * MS : 1000 * MS;
+  int rc = asx_sleep(cx, asx_random(cx) % window);
+  if (rc == 0) asx_region_cancel(r, ASX_CANCEL_USER);
+  return 0;
+}
+
+int lc_run_pair(asx_cx *cx, asx_lab_ctx *lab, lc_mode mode, lc_side_fn client, lc_side_fn server,
                 void *st) {
+  bool reset_mode = mode != LC_PLAIN;
   asx_sim_opts o;
-  lc_sim_opts(&o, reset_mode);
+  lc_sim_opts(&o, mode);
   side_run c = {{lab, NULL, st, "client", reset_mode, 0, false}, client};
   side_run s = {{lab, NULL, st, "server", reset_mode, 0, false}, server};
   int rc = asx_sim_pair(cx, &o, &c.side.s, &s.side.s);
@@ -109,12 +123,16 @@ int lc_run_pair(asx_cx *cx, asx_lab_ctx *lab, bool reset_mode, lc_side_fn client
   int e1 = asx_spawn(cx, r, run_side, &s, &so, NULL);
   so.name = "client";
   int e2 = asx_spawn(cx, r, run_side, &c, &so, NULL);
+  if (mode == LC_CANCEL && !e1 && !e2) {
+    so.name = "canceller";
+    asx_spawn(cx, r, canceller, r, &so, NULL);
+  }
   asx_region_close(cx, r, NULL);
   if (e1) asx_stream_close(s.side.s);
   if (e2) asx_stream_close(c.side.s);
   if (e1 || e2) return e1 ? e1 : e2;
-  bool cr = check_ending(cx, &c.side);
-  bool sr = check_ending(cx, &s.side);
+  bool cr = check_ending(cx, &c.side, mode);
+  bool sr = check_ending(cx, &s.side, mode);
   lc_runs++;
   if (cr || sr) lc_resets_seen++;
   return 0;

@@ -15,27 +15,35 @@
 #include "asx/net.h"
 #include "asx/runtime.h"
 
+/* How a conversation is disturbed beyond delays and partial I/O. */
+typedef enum lc_mode {
+  LC_PLAIN = 0,  /* must complete: both sides return 0 */
+  LC_RESET = 1,  /* resets injected: a side may end with a transport error */
+  LC_CANCEL = 2  /* the conversation's region is cancelled at a random virtual time */
+} lc_mode;
+
 /* One side of a conversation, given to the side's function. */
 typedef struct lc_side {
   asx_lab_ctx *lab;
   asx_stream *s;
   void *st;            /* the scenario's shared state (expected and received transcripts) */
   const char *name;    /* "client" / "server" */
-  bool reset_mode;     /* resets are injected: a transport error is an acceptable ending */
+  bool reset_mode;     /* not LC_PLAIN: the conversation may be cut short (transport error or
+                          cancellation is an acceptable ending, a partial transcript too) */
   int rc;              /* what the side function returned */
   bool failed;         /* lc_fail was called by this side */
 } lc_side;
 
 typedef int (*lc_side_fn)(asx_cx *cx, lc_side *side);
 
-/* Network faults used by every codec test; reset_mode adds resets. */
-void lc_sim_opts(asx_sim_opts *o, bool reset_mode);
+/* Network faults used by every codec test; LC_RESET adds resets. */
+void lc_sim_opts(asx_sim_opts *o, lc_mode mode);
 
 /* Task-only: makes a simulated pair, runs client and server in one region, closes each stream
- * when its side returns, then checks the endings: without resets both must return 0; with resets
- * 0 or a transport error (ECONNRESET, EPIPE, ECLOSED), anything else is a scenario failure.
- * Returns 0 unless the setup itself failed. */
-int lc_run_pair(asx_cx *cx, asx_lab_ctx *lab, bool reset_mode, lc_side_fn client, lc_side_fn server,
+ * when its side returns, then checks the endings: LC_PLAIN both must return 0; LC_RESET 0 or a
+ * transport error (ECONNRESET, EPIPE, ECLOSED); LC_CANCEL also ECANCELED. Anything else is a
+ * scenario failure. Returns 0 unless the setup itself failed. */
+int lc_run_pair(asx_cx *cx, asx_lab_ctx *lab, lc_mode mode, lc_side_fn client, lc_side_fn server,
                 void *st);
 
 /* Task-only: a scenario assertion with a formatted message (recorded in the trace). */
@@ -54,7 +62,7 @@ bool lc_is_transport_error(int rc);
 uint64_t lc_hash(const void *p, size_t n);
 
 /* Conversations run (lc_run_pair calls) and those in which a side ended with a transport error
- * (the tests zero them). */
+ * or was cancelled (the tests zero them). */
 extern unsigned lc_resets_seen, lc_runs;
 
 /* Criterion-side checks (call from a Test). */

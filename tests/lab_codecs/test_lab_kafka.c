@@ -375,19 +375,21 @@ static int client_fn(asx_cx *cx, lc_side *side) {
   return rc;
 }
 
-static int scenario(asx_cx *cx, asx_lab_ctx *lab, bool reset) {
+static int scenario(asx_cx *cx, asx_lab_ctx *lab, lc_mode mode) {
   memset(&G, 0, sizeof(G));
-  int rc = lc_run_pair(cx, lab, reset, client_fn, broker_fn, &G);
-  if (rc == 0 && !reset && (G.requests_seen != 3 || G.responses_seen != 3))
+  int rc = lc_run_pair(cx, lab, mode, client_fn, broker_fn, &G);
+  if (rc == 0 && mode == LC_PLAIN && (G.requests_seen != 3 || G.responses_seen != 3))
     asx_lab_fail(lab, cx, "transcript", "incomplete exchange");
   return rc;
 }
-static int sc_plain(asx_cx *cx, asx_lab_ctx *lab) { return scenario(cx, lab, false); }
-static int sc_reset(asx_cx *cx, asx_lab_ctx *lab) { return scenario(cx, lab, true); }
+static int sc_plain(asx_cx *cx, asx_lab_ctx *lab) { return scenario(cx, lab, LC_PLAIN); }
+static int sc_reset(asx_cx *cx, asx_lab_ctx *lab) { return scenario(cx, lab, LC_RESET); }
+static int sc_cancel(asx_cx *cx, asx_lab_ctx *lab) { return scenario(cx, lab, LC_CANCEL); }
 
 static void setup(void) {
   asx_lab_register("kafka_produce_fetch", sc_plain, "Kafka ApiVersions, Produce, Fetch");
   asx_lab_register("kafka_reset", sc_reset, "the same with resets injected");
+  asx_lab_register("kafka_cancel", sc_cancel, "the same, cancelled at a random moment");
 }
 
 TestSuite(lab_kafka, .init = setup, .timeout = 240);
@@ -405,3 +407,10 @@ Test(lab_kafka, resets_end_cleanly) {
 Test(lab_kafka, flipped_bit_is_caught) { lc_check_detects("kafka_produce_fetch", 7); }
 
 Test(lab_kafka, explore_200_more_seeds_both_strategies) { lc_check_explore("kafka_produce_fetch", 100, 200); }
+
+Test(lab_kafka, cancel_at_random_moment_ends_cleanly) {
+  lc_resets_seen = lc_runs = 0;
+  lc_check_seeds("kafka_cancel", 2000, 50, 50);
+  cr_log_info("%u of %u conversations cut by the cancellation", lc_resets_seen, lc_runs);
+  cr_assert_gt(lc_resets_seen, 0, "no run was cut: the variant tests nothing");
+}
