@@ -11,12 +11,13 @@
 unsigned lc_resets_seen, lc_runs;
 static bool corrupt_armed; /* lc_check_detects: flip one bit of the client's first big write */
 
-void lc_sim_opts(asx_sim_opts *o, lc_mode mode) {
+void lc_sim_opts(asx_cx *cx, asx_sim_opts *o, lc_mode mode) {
+  static const size_t segments[] = {7, 64, 300, 1460};
   asx_sim_opts_default(o);
-  o->capacity = 8192;        /* small: writers wait for readers, as over a real socket */
-  o->max_segment = 300;      /* messages are cut across many segments */
-  o->max_delay_ns = 3 * MS;  /* virtual time: free */
-  o->partial_permille = 350; /* a third of the reads and writes move fewer bytes than asked */
+  o->capacity = 8192;          /* small: writers wait for readers, as over a real socket */
+  o->max_segment = segments[asx_random(cx) % 4]; /* per seed: from near byte-at-a-time to MSS */
+  o->max_delay_ns = 3 * MS;    /* virtual time: free */
+  o->partial_permille = (uint32_t)(asx_random(cx) % 600); /* short reads/writes, per seed */
   o->reset_permille = mode == LC_RESET ? 10 : 0; /* some runs end early, some finish */
 }
 
@@ -46,18 +47,24 @@ void lc_fail(asx_cx *cx, lc_side *side, const char *assertion, const char *fmt, 
   asx_lab_fail(side->lab, cx, assertion, msg);
 }
 
+/* Every side writes through a queue drained by its own writer task, so a side never blocks on a
+ * write while its peer blocks on one too (a naive "write everything, then read" loop over
+ * bounded buffers deadlocks exactly like that; the lab's deadlock oracle found it). Reads stay
+ * in the side's task: full duplex, as a poll loop over a real socket would be. */
 int lc_write(asx_cx *cx, lc_side *side, const void *data, size_t n, size_t *written) {
+  (void)cx;
+  if (written) *written = 0;
+  if (side->write_rc) return side->write_rc;
+  size_t at = side->outq.len;
+  int rc = asx_buf_append(&side->outq, data, n);
+  if (rc) return rc;
   if (corrupt_armed && n >= 40 && strcmp(side->name, "client") == 0) {
     corrupt_armed = false;
-    uint8_t *copy = malloc(n);
-    if (!copy) return ASX_ENOMEM;
-    memcpy(copy, data, n);
-    copy[n / 2] ^= 0x04;
-    int rc = asx_stream_write_all(cx, side->s, copy, n, written);
-    free(copy);
-    return rc;
+    side->outq.data[at + n / 2] ^= 0x04;
   }
-  return asx_stream_write_all(cx, side->s, data, n, written);
+  if (written) *written = n;
+  if (side->writer_parked) asx_task_wake(side->writer);
+  return 0;
 }
 
 int lc_flush(asx_cx *cx, lc_side *side, asx_buf *b) {
@@ -66,23 +73,72 @@ int lc_flush(asx_cx *cx, lc_side *side, asx_buf *b) {
   return rc;
 }
 
+int lc_shutdown(asx_cx *cx, lc_side *side) {
+  (void)cx;
+  if (side->write_rc) return side->write_rc;
+  side->want_shutdown = true;
+  if (side->writer_parked) asx_task_wake(side->writer);
+  return 0;
+}
+
 typedef struct side_run {
   lc_side side;
   lc_side_fn fn;
 } side_run;
 
+/* The side's task and its writer share the stream; the last of the two to finish closes it
+ * (what a real connection does when it is done: the peer reads the bytes in flight, then the
+ * end of stream; its later writes fail with EPIPE). */
+static void side_release(lc_side *side) {
+  if (--side->refs == 0) {
+    asx_stream_close(side->s);
+    side->s = NULL;
+  }
+}
+
+static int writer_task(asx_cx *cx, void *arg) {
+  lc_side *side = arg;
+  uint8_t chunk[2048];
+  bool shut = false;
+  int rc = 0;
+  for (;;) {
+    if (side->outq.len) {
+      /* Copy out first: the side may append (and so move the queue) while we are blocked. */
+      size_t n = side->outq.len < sizeof(chunk) ? side->outq.len : sizeof(chunk);
+      memcpy(chunk, side->outq.data, n);
+      asx_buf_consume(&side->outq, n);
+      rc = asx_stream_write_all(cx, side->s, chunk, n, NULL);
+    } else if (side->want_shutdown && !shut) {
+      shut = true;
+      rc = asx_stream_shutdown(cx, side->s);
+    } else if (side->fn_done) {
+      break;
+    } else {
+      side->writer_parked = true;
+      rc = asx_park(cx, ASX_UNLIMITED);
+      side->writer_parked = false;
+    }
+    if (rc) break;
+  }
+  side->write_rc = rc;
+  side->writer_alive = false;
+  side_release(side);
+  return 0;
+}
+
 static int run_side(asx_cx *cx, void *arg) {
   side_run *r = arg;
   r->side.rc = r->fn(cx, &r->side);
-  /* Closing our end when we are done is what a real connection does; the peer then sees the
-   * end of stream after the bytes still in flight (or EPIPE on its next write). */
-  asx_stream_close(r->side.s);
-  r->side.s = NULL;
+  r->side.fn_done = true;
+  if (r->side.writer_alive && r->side.writer_parked) asx_task_wake(r->side.writer);
+  side_release(&r->side);
   return 0;
 }
 
 static bool check_ending(asx_cx *cx, lc_side *side, lc_mode mode) {
   if (side->failed) return false;
+  if (side->rc == 0) side->rc = side->write_rc; /* the writer's ending counts too */
+  if (side->rc == 0 && side->outq.len) side->rc = ASX_EPROTO; /* bytes never sent */
   if (side->rc == 0) return false;
   if (mode != LC_PLAIN && lc_is_transport_error(side->rc)) return true;
   if (mode == LC_CANCEL && side->rc == ASX_ECANCELED) return true;
@@ -106,9 +162,16 @@ int lc_run_pair(asx_cx *cx, asx_lab_ctx *lab, lc_mode mode, lc_side_fn client, l
                 void *st) {
   bool reset_mode = mode != LC_PLAIN;
   asx_sim_opts o;
-  lc_sim_opts(&o, mode);
-  side_run c = {{lab, NULL, st, "client", reset_mode, 0, false}, client};
-  side_run s = {{lab, NULL, st, "server", reset_mode, 0, false}, server};
+  lc_sim_opts(cx, &o, mode);
+  side_run c, s;
+  memset(&c, 0, sizeof(c));
+  memset(&s, 0, sizeof(s));
+  c.side = (lc_side){.lab = lab, .st = st, .name = "client", .reset_mode = reset_mode, .refs = 2};
+  s.side = (lc_side){.lab = lab, .st = st, .name = "server", .reset_mode = reset_mode, .refs = 2};
+  c.fn = client;
+  s.fn = server;
+  asx_buf_init(&c.side.outq, NULL, 0);
+  asx_buf_init(&s.side.outq, NULL, 0);
   int rc = asx_sim_pair(cx, &o, &c.side.s, &s.side.s);
   if (rc) return rc;
   asx_region *r = NULL;
@@ -118,23 +181,40 @@ int lc_run_pair(asx_cx *cx, asx_lab_ctx *lab, lc_mode mode, lc_side_fn client, l
     asx_stream_close(s.side.s);
     return rc;
   }
+  /* Writers first, so a side can wake its writer from its first write. A failed spawn leaves
+   * the side's references with us: we close its stream below. */
   asx_spawn_opts so = asx_spawn_opts_default();
+  so.name = "server-writer";
+  int e = asx_spawn(cx, r, writer_task, &s.side, &so, &s.side.writer);
+  s.side.writer_alive = e == 0;
+  so.name = "client-writer";
+  if (!e) e = asx_spawn(cx, r, writer_task, &c.side, &so, &c.side.writer);
+  c.side.writer_alive = e == 0 && c.side.writer;
   so.name = "server";
-  int e1 = asx_spawn(cx, r, run_side, &s, &so, NULL);
+  if (!e) e = asx_spawn(cx, r, run_side, &s, &so, NULL);
   so.name = "client";
-  int e2 = asx_spawn(cx, r, run_side, &c, &so, NULL);
-  if (mode == LC_CANCEL && !e1 && !e2) {
+  if (!e) e = asx_spawn(cx, r, run_side, &c, &so, NULL);
+  if (e) asx_region_cancel(r, ASX_CANCEL_USER); /* setup failed: end what started */
+  if (mode == LC_CANCEL && !e) {
     so.name = "canceller";
     asx_spawn(cx, r, canceller, r, &so, NULL);
   }
   asx_region_close(cx, r, NULL);
-  if (e1) asx_stream_close(s.side.s);
-  if (e2) asx_stream_close(c.side.s);
-  if (e1 || e2) return e1 ? e1 : e2;
+  if (s.side.writer) asx_task_release(s.side.writer);
+  if (c.side.writer) asx_task_release(c.side.writer);
+  if (c.side.s) asx_stream_close(c.side.s); /* only when a spawn failed */
+  if (s.side.s) asx_stream_close(s.side.s);
+  if (e) {
+    asx_buf_free(&c.side.outq);
+    asx_buf_free(&s.side.outq);
+    return e;
+  }
   bool cr = check_ending(cx, &c.side, mode);
   bool sr = check_ending(cx, &s.side, mode);
   lc_runs++;
   if (cr || sr) lc_resets_seen++;
+  asx_buf_free(&c.side.outq);
+  asx_buf_free(&s.side.outq);
   return 0;
 }
 
@@ -146,7 +226,9 @@ static void run_one(const char *scenario, uint64_t seed, asx_lab_verdict *v, uin
   asx_lab_config_default(&cfg);
   cfg.scenario = scenario;
   cfg.seed = seed;
-  cfg.strategy = seed % 2 ? ASX_LAB_PCT : ASX_LAB_RANDOM;
+  /* Random scheduling only: PCT can loop forever inside one choice (lab bug, reproduced by the
+   * disabled test in test_lab_pct_spin_bug.c). Switch odd seeds back to PCT once it is fixed. */
+  cfg.strategy = ASX_LAB_RANDOM;
   cfg.max_steps = 200000;
   cfg.poll_budget = 3; /* forced yields at stream checkpoints: far more interleavings */
   int rc = asx_lab_run(&cfg, v, trace, len);
@@ -216,6 +298,7 @@ void lc_check_detects(const char *scenario, uint64_t seed) {
   asx_lab_config_default(&cfg);
   cfg.scenario = scenario;
   cfg.seed = seed;
+  cfg.strategy = ASX_LAB_RANDOM;
   cfg.max_steps = 200000;
   cfg.poll_budget = 3;
   asx_lab_verdict v;
@@ -232,7 +315,7 @@ void lc_check_detects(const char *scenario, uint64_t seed) {
 }
 
 void lc_check_explore(const char *scenario, uint64_t first, uint64_t runs) {
-  for (int strategy = 0; strategy < 2; strategy++) {
+  for (int strategy = 0; strategy < 1; strategy++) { /* < 2 (adds PCT) once the lab bug is fixed */
     asx_lab_config cfg;
     asx_lab_config_default(&cfg);
     cfg.scenario = scenario;

@@ -32,12 +32,19 @@ typedef struct lc_side {
                           cancellation is an acceptable ending, a partial transcript too) */
   int rc;              /* what the side function returned */
   bool failed;         /* lc_fail was called by this side */
+  /* Internal: the write queue and its writer task (see lc_write). */
+  asx_buf outq;
+  asx_task *writer;
+  bool writer_parked, writer_alive, want_shutdown, fn_done;
+  int write_rc;        /* the writer's error, returned by later lc_write calls */
+  int refs;            /* side task + writer: the last one closes the stream */
 } lc_side;
 
 typedef int (*lc_side_fn)(asx_cx *cx, lc_side *side);
 
-/* Network faults used by every codec test; LC_RESET adds resets. */
-void lc_sim_opts(asx_sim_opts *o, lc_mode mode);
+/* Task-only: the network faults of every codec test, drawn per seed from asx_random: segment
+ * size 7/64/300/1460, partial I/O 0-60 %, delays up to 3 ms; LC_RESET adds resets. */
+void lc_sim_opts(asx_cx *cx, asx_sim_opts *o, lc_mode mode);
 
 /* Task-only: makes a simulated pair, runs client and server in one region, closes each stream
  * when its side returns, then checks the endings: LC_PLAIN both must return 0; LC_RESET 0 or a
@@ -51,9 +58,12 @@ void lc_fail(asx_cx *cx, lc_side *side, const char *assertion, const char *fmt, 
     __attribute__((format(printf, 4, 5)));
 /* Task-only: records an application-level event in the trace (so the digest covers it). */
 void lc_note(asx_cx *cx, const char *what, const void *bytes, size_t len);
-/* Task-only: asx_stream_write_all on the side's stream (every scenario writes through it, so
- * the negative control below can damage one write). */
+/* Task-only (the side's task): queues n bytes for the side's writer task and returns at once
+ * (0, or the writer's earlier error: ECONNRESET, EPIPE, ECANCELED...). Every scenario writes
+ * through it, so the negative control below can damage one write. */
 int lc_write(asx_cx *cx, lc_side *side, const void *data, size_t n, size_t *written);
+/* Task-only: FIN once everything queued before it was written. */
+int lc_shutdown(asx_cx *cx, lc_side *side);
 /* Task-only: writes the whole buffer and empties it. */
 int lc_flush(asx_cx *cx, lc_side *side, asx_buf *b);
 /* True for the errors a reset (or the peer's close after a reset) may surface as. */
@@ -66,12 +76,12 @@ uint64_t lc_hash(const void *p, size_t n);
 extern unsigned lc_resets_seen, lc_runs;
 
 /* Criterion-side checks (call from a Test). */
-/* Runs `scenario` for seeds first..first+n-1 (even seeds random scheduling, odd seeds PCT):
+/* Runs `scenario` for seeds first..first+n-1 (random scheduling; see test_lab_pct_spin_bug.c):
  * every oracle passes and main returns 0. The first `ndet` seeds are also run a second time
  * (identical trace bytes) and replayed (identical final digest). */
 void lc_check_seeds(const char *scenario, uint64_t first, unsigned n, unsigned ndet);
 
-/* asx_lab_explore over `runs` seeds from `first` with each strategy (random, PCT): no violation. */
+/* asx_lab_explore over `runs` seeds from `first` (random strategy; PCT waits for the lab fix). */
 void lc_check_explore(const char *scenario, uint64_t first, uint64_t runs);
 /* Negative control: runs `scenario` once with one bit of the client's first write of 40+ bytes
  * flipped on its way to the stream; some oracle (normally the scenario's own transcript or

@@ -54,7 +54,7 @@ int lh2_run(lh2_conn *c) {
 int lh2_client_finish(lh2_conn *c) {
   int rc = asx_http2_session_shutdown(c->s);
   if (rc == 0) rc = flush(c);
-  if (rc == 0) rc = asx_stream_shutdown(c->cx, c->side->s);
+  if (rc == 0) rc = lc_shutdown(c->cx, c->side);
   uint8_t buf[1500];
   while (rc == 0) { /* the server closes once it has seen our FIN */
     size_t n = 0;

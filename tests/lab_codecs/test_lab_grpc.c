@@ -307,7 +307,7 @@ Test(lab_grpc, resets_end_cleanly) {
 
 Test(lab_grpc, flipped_bit_is_caught) { lc_check_detects("grpc_calls", 7); }
 
-Test(lab_grpc, explore_200_more_seeds_both_strategies) { lc_check_explore("grpc_calls", 100, 200); }
+Test(lab_grpc, explore_200_more_seeds) { lc_check_explore("grpc_calls", 100, 200); }
 
 Test(lab_grpc, cancel_at_random_moment_ends_cleanly) {
   lc_resets_seen = lc_runs = 0;

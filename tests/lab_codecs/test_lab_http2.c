@@ -262,7 +262,7 @@ Test(lab_http2, resets_end_cleanly) {
 
 Test(lab_http2, flipped_bit_is_caught) { lc_check_detects("http2_streams", 7); }
 
-Test(lab_http2, explore_200_more_seeds_both_strategies) { lc_check_explore("http2_streams", 100, 200); }
+Test(lab_http2, explore_200_more_seeds) { lc_check_explore("http2_streams", 100, 200); }
 
 Test(lab_http2, cancel_at_random_moment_ends_cleanly) {
   lc_resets_seen = lc_runs = 0;

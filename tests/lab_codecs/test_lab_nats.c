@@ -246,7 +246,7 @@ static int client_fn(asx_cx *cx, lc_side *side) {
       }
     }
   }
-  if (!rc) rc = asx_stream_shutdown(cx, side->s);
+  if (!rc) rc = lc_shutdown(cx, side);
   asx_buf_free(&out);
   asx_nats_parser_free(p);
   return rc;
@@ -283,7 +283,7 @@ Test(lab_nats, resets_end_cleanly) {
 
 Test(lab_nats, flipped_bit_is_caught) { lc_check_detects("nats_session", 7); }
 
-Test(lab_nats, explore_200_more_seeds_both_strategies) { lc_check_explore("nats_session", 100, 200); }
+Test(lab_nats, explore_200_more_seeds) { lc_check_explore("nats_session", 100, 200); }
 
 Test(lab_nats, cancel_at_random_moment_ends_cleanly) {
   lc_resets_seen = lc_runs = 0;

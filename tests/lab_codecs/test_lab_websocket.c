@@ -385,7 +385,7 @@ Test(lab_websocket, resets_end_cleanly) {
 
 Test(lab_websocket, flipped_bit_is_caught) { lc_check_detects("websocket_session", 7); }
 
-Test(lab_websocket, explore_200_more_seeds_both_strategies) { lc_check_explore("websocket_session", 100, 200); }
+Test(lab_websocket, explore_200_more_seeds) { lc_check_explore("websocket_session", 100, 200); }
 
 Test(lab_websocket, cancel_at_random_moment_ends_cleanly) {
   lc_resets_seen = lc_runs = 0;
