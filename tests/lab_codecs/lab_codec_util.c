@@ -247,6 +247,8 @@ static void run_one(const char *scenario, uint64_t seed, asx_lab_verdict *v, uin
 }
 
 void lc_check_seeds(const char *scenario, uint64_t first, unsigned n, unsigned ndet) {
+  const char *more = getenv("LC_SEEDS"); /* longer sweeps by hand: LC_SEEDS=5000 */
+  if (more && strtoul(more, NULL, 10) > 0) n = (unsigned)strtoul(more, NULL, 10);
   for (unsigned i = 0; i < n; i++) {
     uint64_t seed = first + i;
     asx_lab_verdict v;
@@ -315,6 +317,8 @@ void lc_check_detects(const char *scenario, uint64_t seed) {
 }
 
 void lc_check_explore(const char *scenario, uint64_t first, uint64_t runs) {
+  const char *more = getenv("LC_EXPLORE_RUNS"); /* longer sweeps by hand: LC_EXPLORE_RUNS=5000 */
+  if (more && strtoull(more, NULL, 10) > 0) runs = strtoull(more, NULL, 10);
   for (int strategy = 0; strategy < 1; strategy++) { /* < 2 (adds PCT) once the lab bug is fixed */
     asx_lab_config cfg;
     asx_lab_config_default(&cfg);
