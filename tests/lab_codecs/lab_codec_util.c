@@ -50,7 +50,9 @@ void lc_fail(asx_cx *cx, lc_side *side, const char *assertion, const char *fmt, 
 /* Every side writes through a queue drained by its own writer task, so a side never blocks on a
  * write while its peer blocks on one too (a naive "write everything, then read" loop over
  * bounded buffers deadlocks exactly like that; the lab's deadlock oracle found it). Reads stay
- * in the side's task: full duplex, as a poll loop over a real socket would be. */
+ * in the side's task: full duplex, as a poll loop over a real socket would be. The queue and the
+ * parked/alive flags need no lock: the deterministic driver runs one task at a time and
+ * switches only at checkpoints (none between a flag test and the action on it). */
 int lc_write(asx_cx *cx, lc_side *side, const void *data, size_t n, size_t *written) {
   (void)cx;
   if (written) *written = 0;
