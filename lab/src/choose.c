@@ -73,8 +73,21 @@ static uint32_t pct(lab_state *st, uint32_t n, const uint64_t *ids) {
     }
   }
   if (ids[best] == st->last_task && st->consecutive >= LAB_SPIN_LIMIT && n > 1) {
-    st->prio[ids[best]] = 1; /* liveness guard: below everything */
-    return pct(st, n, ids);
+    /* Liveness guard: the spinning task drops below everything and one of the others runs. Picking
+     * among the others directly (not by re-running the choice) matters when they are all at
+     * priority 1 already: the spinner could win the id tie-break again, for ever. */
+    st->prio[ids[best]] = 1;
+    uint32_t alt = UINT32_MAX;
+    uint64_t altp = 0;
+    for (uint32_t i = 0; i < n; i++) {
+      if (ids[i] == st->last_task) continue;
+      uint64_t p = st->prio[ids[i]];
+      if (alt == UINT32_MAX || p > altp || (p == altp && ids[i] < ids[alt])) {
+        alt = i;
+        altp = p;
+      }
+    }
+    return alt;
   }
   return best;
 }

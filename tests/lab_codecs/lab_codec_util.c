@@ -228,9 +228,8 @@ static void run_one(const char *scenario, uint64_t seed, asx_lab_verdict *v, uin
   asx_lab_config_default(&cfg);
   cfg.scenario = scenario;
   cfg.seed = seed;
-  /* Random scheduling only: PCT can loop forever inside one choice (lab bug, reproduced by the
-   * disabled test in test_lab_pct_spin_bug.c). Switch odd seeds back to PCT once it is fixed. */
-  cfg.strategy = ASX_LAB_RANDOM;
+  /* Odd seeds use PCT, even seeds uniform random choice. */
+  cfg.strategy = (seed & 1) ? ASX_LAB_PCT : ASX_LAB_RANDOM;
   cfg.max_steps = 200000;
   cfg.poll_budget = 3; /* forced yields at stream checkpoints: far more interleavings */
   int rc = asx_lab_run(&cfg, v, trace, len);
@@ -321,7 +320,7 @@ void lc_check_detects(const char *scenario, uint64_t seed) {
 void lc_check_explore(const char *scenario, uint64_t first, uint64_t runs) {
   const char *more = getenv("LC_EXPLORE_RUNS"); /* longer sweeps by hand: LC_EXPLORE_RUNS=5000 */
   if (more && strtoull(more, NULL, 10) > 0) runs = strtoull(more, NULL, 10);
-  for (int strategy = 0; strategy < 1; strategy++) { /* < 2 (adds PCT) once the lab bug is fixed */
+  for (int strategy = 0; strategy < 2; strategy++) {
     asx_lab_config cfg;
     asx_lab_config_default(&cfg);
     cfg.scenario = scenario;

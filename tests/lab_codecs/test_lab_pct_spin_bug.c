@@ -1,16 +1,9 @@
-/* LAB BUG (found by the codec lab tests, reported to the lab owner): the PCT scheduler's
- * liveness guard can loop forever inside one scheduling choice.
- *
- * lab/src/choose.c pct(): when the chosen task is the one that already ran LAB_SPIN_LIMIT (32)
- * times in a row and another task is ready, the guard sets the chosen task's priority to 1 and
- * calls pct() again. If every other ready task already sits at priority 1 (an earlier guard
- * demoted it) and has a higher id, the tie-break (lower id wins) picks the same task again, the
- * guard fires again, and the tail-recursive call becomes an endless loop: no step is taken, so
- * neither max_steps nor the hard limit can end the run; the process spins at 100 % CPU.
- *
- * Two tasks that just yield 100 times each reach this within a few hundred steps. The test is
- * disabled so CI stays green; enable it to reproduce (it then fails by its Criterion timeout).
- * Until the lab is fixed, the codec lab tests explore with the random strategy only. */
+/* Regression test for a lab PCT bug found by the codec lab tests: the liveness guard in
+ * lab/src/choose.c pct() demoted a task that had run LAB_SPIN_LIMIT times in a row to priority 1
+ * and re-ran the choice; when every other ready task already sat at priority 1 with a higher id,
+ * the id tie-break picked the same task again and the choice looped for ever (no step taken, so
+ * no step limit could end it). Two tasks that just yield 100 times each reached it within a few
+ * hundred steps. Fixed by choosing among the other tasks directly. */
 #include <criterion/criterion.h>
 
 #include "asx/lab.h"
@@ -39,7 +32,7 @@ static void setup(void) { asx_lab_register("pct_two_yielders", two_yielders, "PC
 TestSuite(lab_pct_bug, .init = setup, .timeout = 20);
 
 /* Expected once fixed: every seed finishes with every oracle passing (about 200 steps). */
-Test(lab_pct_bug, two_yielding_tasks_finish_under_pct, .disabled = true) {
+Test(lab_pct_bug, two_yielding_tasks_finish_under_pct) {
   for (uint64_t seed = 1; seed <= 20; seed++) {
     asx_lab_config cfg;
     asx_lab_config_default(&cfg);
