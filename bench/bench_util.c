@@ -72,7 +72,22 @@ int bench_peers_enabled(void) {
   return v == NULL || strcmp(v, "0") != 0;
 }
 
-int bench_selected(const char *filter, const char *name) { return filter == NULL || strstr(name, filter) != NULL; }
+int bench_selected(const char *filter, const char *name) {
+  if (filter == NULL) return 1;
+  /* "a,b": any of the comma-separated substrings. */
+  char alt[128];
+  const char *p = filter;
+  for (;;) {
+    size_t n = strcspn(p, ",");
+    if (n > 0 && n < sizeof alt) {
+      memcpy(alt, p, n);
+      alt[n] = 0;
+      if (strstr(name, alt) != NULL) return 1;
+    }
+    if (p[n] == 0) return 0;
+    p += n + 1;
+  }
+}
 
 uint64_t bench_rss_bytes(void) {
   FILE *f = fopen("/proc/self/statm", "r");

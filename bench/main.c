@@ -11,9 +11,11 @@ struct group {
   const char *what;
 };
 
+int bench_net_main(int argc, char **argv); /* bench_net.c */
+
 static const struct group groups[] = {
     {"runtime", bench_runtime_main, "context switch, stacks, spawn/join, yield, channel, sleeping tasks"},
-    {"net", NULL, "sockets and protocol codecs (not written yet)"},
+    {"net", bench_net_main, "TCP echo, streaming, accept rate, idle connections vs peers"},
     {"lab", bench_lab_main, "lab record/replay steps/s, trace bytes/step"},
 };
 

@@ -73,8 +73,21 @@ static uint32_t pct(lab_state *st, uint32_t n, const uint64_t *ids) {
     }
   }
   if (ids[best] == st->last_task && st->consecutive >= LAB_SPIN_LIMIT && n > 1) {
-    st->prio[ids[best]] = 1; /* liveness guard: below everything */
-    return pct(st, n, ids);
+    /* Liveness guard: the spinning task drops below everything and one of the others runs. Picking
+     * among the others directly (not by re-running the choice) matters when they are all at
+     * priority 1 already: the spinner could win the id tie-break again, for ever. */
+    st->prio[ids[best]] = 1;
+    uint32_t alt = UINT32_MAX;
+    uint64_t altp = 0;
+    for (uint32_t i = 0; i < n; i++) {
+      if (ids[i] == st->last_task) continue;
+      uint64_t p = st->prio[ids[i]];
+      if (alt == UINT32_MAX || p > altp || (p == altp && ids[i] < ids[alt])) {
+        alt = i;
+        altp = p;
+      }
+    }
+    return alt;
   }
   return best;
 }
@@ -102,9 +115,10 @@ uint32_t lab_choose(void *ud, uint32_t n, const uint64_t *ids) {
   }
   uint32_t idx;
   lab_mode mode = st->args->mode;
+  if (!st->soft_stopped && !st->oracle_stopped && !st->diverged) lab_oracle_step(st, n, ids);
   if (mode == LAB_MODE_REPLAY && !st->diverged)
     idx = replay(st, n, ids);
-  else if (st->soft_stopped || st->diverged)
+  else if (st->soft_stopped || st->diverged || st->oracle_stopped)
     idx = round_robin(n, ids, st->last_task);
   else if (mode == LAB_MODE_GUIDED) {
     int g = st->steps < st->args->guide.n ? find(n, ids, st->args->guide.tasks[st->steps]) : -1;
@@ -120,6 +134,7 @@ uint32_t lab_choose(void *ud, uint32_t n, const uint64_t *ids) {
   if (id != st->last_task && st->last_task && find(n, ids, st->last_task) >= 0) st->preemptions++;
   st->consecutive = id == st->last_task ? st->consecutive + 1 : 1;
   st->last_task = id;
+  lab_oracle_chosen(st, id);
   st->steps++;
   if (st->args->chosen_wanted) {
     if (st->nchosen == st->capchosen) {

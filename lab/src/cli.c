@@ -35,10 +35,19 @@ static const char usage_text[] =
     "                    the longest run; run uses 1000); dump shows the value a trace used\n"
     "  --max-steps N     soft step limit (default 1000000): shutdown requested, reported\n"
     "  -o FILE           trace file (default asx-lab-<scenario>-<seed>.trace)\n"
+    "  --lost-wakeup N   oracle: a task ready for more than N consecutive steps without being\n"
+    "                    chosen (starvation); default off\n"
+    "  --futurelock N    oracle: a task holding an obligation that has not run for N steps\n"
+    "                    while others ran; default off\n"
+    "  --check-every-step  run the periodic oracle checks (futurelock) at every step\n"
+    "  --net-delay NS    simulated networks: max delivery delay (virtual ns); default 0\n"
+    "  --net-partial P   simulated networks: partial read/write chance, per mille; default 0\n"
+    "  --net-reset P     simulated networks: reset chance per segment, per mille; default 0\n"
     "\n"
-    "oracles (checked after every run): quiescence, outlived_region (e.g. race losers not\n"
-    "drained), obligation_leak (with the reserve site), cleanup_budget, deadlock (blocked\n"
-    "tasks with their last user event), panic, region_leak, step_limit, scenario assertions.\n"
+    "oracles (checked during and after every run): quiescence, outlived_region (e.g. race\n"
+    "losers not drained), obligation_leak (with the reserve site), cleanup_budget, deadlock\n"
+    "(every blocked task with the call it waits in, file:line), panic, region_leak,\n"
+    "step_limit, scenario assertions, and when enabled lost_wakeup and futurelock.\n"
     "\n"
     "exit codes: 0 ok (minimize: smaller trace written), 1 violation found (or replay\n"
     "diverged), 2 usage, 3 trace invalid (truncated, modified, reordered), 4 other error.\n";
@@ -138,6 +147,10 @@ static int parse_opts(int argc, char **argv, run_opts *o, bool explore) {
       o->quiet = true;
       continue;
     }
+    if (!strcmp(a, "--check-every-step")) {
+      o->cfg.check_every_step = true;
+      continue;
+    }
     if (a[0] != '-') {
       if (o->positional) return usage("too many arguments");
       o->positional = a;
@@ -169,6 +182,18 @@ static int parse_opts(int argc, char **argv, run_opts *o, bool explore) {
       o->cfg.max_steps = n;
     } else if (!strcmp(a, "--max-runs")) {
       o->max_runs = n;
+    } else if (!strcmp(a, "--lost-wakeup")) {
+      o->cfg.lost_wakeup_steps = n;
+    } else if (!strcmp(a, "--futurelock")) {
+      o->cfg.futurelock_steps = n;
+    } else if (!strcmp(a, "--net-delay")) {
+      o->cfg.net_delay_ns = n;
+    } else if (!strcmp(a, "--net-partial") || !strcmp(a, "--net-reset")) {
+      if (n > 1000) return usage("fault rates are per mille (0..1000)");
+      if (a[6] == 'p')
+        o->cfg.net_partial_permille = (uint32_t)n;
+      else
+        o->cfg.net_reset_permille = (uint32_t)n;
     } else {
       return usage("unknown option");
     }
@@ -309,6 +334,10 @@ static int cmd_minimize(int argc, char **argv) {
   printf("minimized in %" PRIu64 " runs: steps %" PRIu64 " -> %" PRIu64 ", preemptions %" PRIu64
          " -> %" PRIu64 "\ntrace: %s\n",
          s.runs, s.steps_before, s.steps_after, s.preemptions_before, s.preemptions_after, path);
+  if (memcmp(&s.faults_before, &s.faults_after, sizeof s.faults_before) != 0)
+    printf("net faults: delay %" PRIu64 " -> %" PRIu64 " ns, partial %u -> %u, reset %u -> %u (per mille)\n",
+           s.faults_before.max_delay_ns, s.faults_after.max_delay_ns, s.faults_before.partial_permille,
+           s.faults_after.partial_permille, s.faults_before.reset_permille, s.faults_after.reset_permille);
   print_verdict(&v, path);
   return EXIT_OK;
 }
@@ -337,6 +366,11 @@ static int cmd_dump(int argc, char **argv) {
          "), max steps %" PRIu64 ", poll budget %u\n%zu records, %zu bytes, final digest %s\n",
          h->version, h->scenario, h->seed, asx_lab_strategy_name(h->strategy), h->pct_depth,
          h->pct_steps, h->max_steps, h->poll_budget, asx_lab_trace_count(t), len, hx);
+  if (h->version >= 2)
+    printf("oracles: lost_wakeup %" PRIu64 ", futurelock %" PRIu64 "%s; net faults: delay %" PRIu64
+           " ns, partial %u/1000, reset %u/1000\n",
+           h->lost_wakeup_steps, h->futurelock_steps, h->check_every_step ? " (every step)" : "",
+           h->net_delay_ns, h->net_partial_permille, h->net_reset_permille);
   char line[512];
   uint64_t step = 0;
   for (size_t i = 0; i < asx_lab_trace_count(t); i++) {

@@ -115,6 +115,34 @@ int asx_lab_minimize(const asx_allocator *al, const uint8_t *trace, size_t len, 
   memcpy(key, best.v.key, sizeof key);
   s.steps_before = best.v.steps;
   s.preemptions_before = best.v.preemptions;
+  s.faults_before = (asx_lab_net_faults){cfg.net_delay_ns, cfg.net_partial_permille, cfg.net_reset_permille};
+
+  /* 0. Fewer faults: each fault rate to 0, else halved while the same failure remains (with the
+   *    original schedule as the guide). A change of rates changes the random draws, so an
+   *    accepted candidate replaces the best run whatever its length. */
+  for (int knob = 0; knob < 3 && s.runs < max_runs; knob++) {
+    for (int attempt = 0; attempt < 5 && s.runs < max_runs; attempt++) {
+      asx_lab_config tc = cfg;
+      uint64_t cur = knob == 0 ? tc.net_reset_permille : knob == 1 ? tc.net_delay_ns : tc.net_partial_permille;
+      if (cur == 0) break;
+      uint64_t next = attempt == 0 ? 0 : cur / 2;
+      if (knob == 0) tc.net_reset_permille = (uint32_t)next;
+      else if (knob == 1) tc.net_delay_ns = next;
+      else tc.net_partial_permille = (uint32_t)next;
+      if ((err = guided(&tc, g0, ng, false, &c, &s.runs))) goto done;
+      if (!same_failure(&c.v, key)) {
+        asx_free(al, c.chosen);
+        c.chosen = NULL;
+        if (attempt > 0) break; /* halving went too far */
+        continue;               /* 0 failed: try halves */
+      }
+      cfg = tc;
+      asx_free(al, best.chosen);
+      best = c;
+      c.chosen = NULL;
+      if (next == 0) break;
+    }
+  }
 
   /* 1. The shortest prefix of the original choices after which a default policy (keep running
    *    the current task, or round-robin) still fails: a binary search per policy. */
@@ -199,6 +227,7 @@ int asx_lab_minimize(const asx_allocator *al, const uint8_t *trace, size_t len, 
     if (v) *v = c.v;
     s.steps_after = c.v.steps;
     s.preemptions_after = c.v.preemptions;
+    s.faults_after = (asx_lab_net_faults){cfg.net_delay_ns, cfg.net_partial_permille, cfg.net_reset_permille};
   }
 done:
   asx_free(al, best.chosen);

@@ -15,6 +15,13 @@ typedef struct lab_obj {
   uint64_t region;     /* tasks: the region it was spawned into */
   char name[24];
   char last[48];       /* tasks: last user event */
+  /* tasks: the last call that may block (ASX_TRACE_WAIT_SITE; static strings) */
+  const char *wait_what, *wait_file;
+  int wait_line;
+  uint64_t last_run;     /* step at which it was last chosen (or spawned) */
+  uint64_t ready_streak; /* consecutive steps ready and not chosen */
+  uint64_t ready_seen;   /* 1 + the step at which it was last seen ready and not chosen */
+  bool futurelocked;     /* reported once */
 } lab_obj;
 
 struct asx_lab_ctx {
@@ -37,6 +44,10 @@ typedef struct lab_state {
   uint32_t consecutive;
   bool soft_stopped;
   int shutdown;                /* read by the driver (cfg.shutdown_request) */
+  bool oracle_stopped;
+  bool sched_violation_seen;         /* an oracle asked to wind the run down (lost_wakeup, futurelock) */
+  uint64_t next_check;         /* step of the next periodic (futurelock) check */
+  asx_runtime *rt;
   uint64_t *prio;             /* PCT: per task id; 0 = not seen yet */
   size_t nprio;
   uint64_t cps[16];           /* PCT change points (step numbers, sorted) */
@@ -64,5 +75,11 @@ void lab_violation(lab_state *st, asx_lab_oracle o, const char *key, const uint6
                    size_t ntasks, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 void lab_oracle_event(lab_state *st, const asx_trace_event *ev);
 void lab_oracle_finish(lab_state *st, int run_err);
+/* Per-step oracles, from lab_choose before the choice (ready set ids[0..n)). */
+void lab_oracle_step(lab_state *st, uint32_t n, const uint64_t *ids);
+/* After the choice: `id` ran at this step. */
+void lab_oracle_chosen(lab_state *st, uint64_t id);
+/* "src/demos.c:12"-style short form of a __FILE__ path (the last two components). */
+const char *lab_short_file(const char *file);
 
 #endif

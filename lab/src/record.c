@@ -30,6 +30,9 @@ static const uint8_t field_mask[ASX_LAB_REC_TYPE_MAX + 1] = {
     [ASX_LAB_REC_NET_DELIVER] = F_A | F_B,
     [ASX_LAB_REC_NET_FAULT] = F_A | F_B | F_CODE,
     [ASX_LAB_REC_RUN_END] = F_REGION | F_A | F_B | F_CODE,
+    [ASX_LAB_REC_WAIT_SITE] = F_TASK | F_B | F_TEXT | F_TEXT2,
+    [ASX_LAB_REC_LOST_WAKEUP] = F_TASK | F_A,
+    [ASX_LAB_REC_FUTURELOCK] = F_TASK | F_A | F_B | F_TEXT | F_TEXT2,
 };
 
 static const char *const type_names[ASX_LAB_REC_TYPE_MAX + 1] = {
@@ -43,7 +46,8 @@ static const char *const type_names[ASX_LAB_REC_TYPE_MAX + 1] = {
     [ASX_LAB_REC_REGION_LEAK] = "region_leak", [ASX_LAB_REC_DEADLOCK] = "deadlock",
     [ASX_LAB_REC_STEP_LIMIT] = "step_limit",   [ASX_LAB_REC_VIOLATION] = "violation",
     [ASX_LAB_REC_NET_DELIVER] = "net_deliver", [ASX_LAB_REC_NET_FAULT] = "net_fault",
-    [ASX_LAB_REC_RUN_END] = "run_end",
+    [ASX_LAB_REC_RUN_END] = "run_end",         [ASX_LAB_REC_WAIT_SITE] = "wait_site",
+    [ASX_LAB_REC_LOST_WAKEUP] = "lost_wakeup", [ASX_LAB_REC_FUTURELOCK] = "futurelock",
 };
 
 const char *asx_lab_rec_type_name(asx_lab_rec_type t) {
@@ -180,6 +184,16 @@ int asx_lab_record_format(const asx_lab_record *r, char *buf, size_t n) {
   case ASX_LAB_REC_RUN_END:
     return snprintf(buf, n, "%-15s %" PRIu64 " steps, root %s, main rc %" PRId64 ", run error %" PRId64,
                     tn, r->a, outcome_name(r->b), r->code, -(int64_t)r->region);
+  case ASX_LAB_REC_WAIT_SITE:
+    if (!r->text2.len) return snprintf(buf, n, "%-15s task %" PRIu64 " waits in an unnoted call", tn, r->task);
+    return snprintf(buf, n, "%-15s task %" PRIu64 " waits in %.*s at %.*s:%" PRIu64, tn, r->task, t1, s1,
+                    t2, s2, r->b);
+  case ASX_LAB_REC_LOST_WAKEUP:
+    return snprintf(buf, n, "%-15s task %" PRIu64 " ready for %" PRIu64 " steps, never chosen", tn,
+                    r->task, r->a);
+  case ASX_LAB_REC_FUTURELOCK:
+    return snprintf(buf, n, "%-15s task %" PRIu64 " holds \"%.*s\" (reserved at %.*s:%" PRIu64
+                    "), idle %" PRIu64 " steps", tn, r->task, t1, s1, t2, s2, r->b, r->a);
   }
   return snprintf(buf, n, "? type %d", (int)r->type);
 }
@@ -207,5 +221,14 @@ size_t lab_header_encode(const asx_lab_trace_header *h, uint8_t *p) {
   size_t sl = strnlen(h->scenario, ASX_LAB_NAME_MAX);
   n += lab_put_varint(p + n, sl);
   memcpy(p + n, h->scenario, sl);
-  return n + sl;
+  n += sl;
+  if (h->version >= 2) {
+    n += lab_put_varint(p + n, h->lost_wakeup_steps);
+    n += lab_put_varint(p + n, h->futurelock_steps);
+    n += lab_put_varint(p + n, h->check_every_step);
+    n += lab_put_varint(p + n, h->net_delay_ns);
+    n += lab_put_varint(p + n, h->net_partial_permille);
+    n += lab_put_varint(p + n, h->net_reset_permille);
+  }
+  return n;
 }

@@ -25,6 +25,12 @@ void lab_config_from_header(const asx_lab_trace_header *h, asx_lab_config *cfg) 
   cfg->pct_steps = h->pct_steps;
   cfg->max_steps = h->max_steps;
   cfg->poll_budget = h->poll_budget;
+  cfg->lost_wakeup_steps = h->lost_wakeup_steps;
+  cfg->futurelock_steps = h->futurelock_steps;
+  cfg->check_every_step = h->check_every_step != 0;
+  cfg->net_delay_ns = h->net_delay_ns;
+  cfg->net_partial_permille = h->net_partial_permille;
+  cfg->net_reset_permille = h->net_reset_permille;
 }
 
 static asx_slice str_slice(const char *s) {
@@ -62,6 +68,10 @@ void lab_emit(lab_state *st, const asx_lab_record *r) {
 /* The runtime's trace sink: one record per event (scheduling choices are written by lab_choose). */
 static void sink(void *ud, const asx_trace_event *ev) {
   lab_state *st = ud;
+  if (ev->type == ASX_TRACE_WAIT_SITE) { /* kept in memory; written only for blocked tasks */
+    lab_oracle_event(st, ev);
+    return;
+  }
   if (ev->time_ns != st->now) { /* virtual time only moves by jumps to the next timer */
     st->now = ev->time_ns;
     asx_lab_record j = {.type = ASX_LAB_REC_TIME_JUMP, .a = st->now};
@@ -164,6 +174,16 @@ void asx_lab_net_event(asx_lab_ctx *lab, asx_lab_rec_type type, uint64_t stream,
 
 uint64_t asx_lab_seed(const asx_lab_ctx *lab) { return lab ? lab->st->cfg.seed : 0; }
 
+asx_lab_net_faults asx_lab_faults(const asx_lab_ctx *lab) {
+  asx_lab_net_faults f = {0, 0, 0};
+  if (lab) {
+    f.max_delay_ns = lab->st->cfg.net_delay_ns;
+    f.partial_permille = lab->st->cfg.net_partial_permille;
+    f.reset_permille = lab->st->cfg.net_reset_permille;
+  }
+  return f;
+}
+
 static int main_task(asx_cx *cx, void *arg) {
   lab_state *st = arg;
   return st->fn(cx, &st->ctx);
@@ -178,6 +198,12 @@ static void header_from_config(const asx_lab_config *c, lab_mode mode, asx_lab_t
   h->pct_steps = c->pct_steps;
   h->max_steps = c->max_steps;
   h->poll_budget = c->poll_budget;
+  h->lost_wakeup_steps = c->lost_wakeup_steps;
+  h->futurelock_steps = c->futurelock_steps;
+  h->check_every_step = c->check_every_step ? 1 : 0;
+  h->net_delay_ns = c->net_delay_ns;
+  h->net_partial_permille = c->net_partial_permille;
+  h->net_reset_permille = c->net_reset_permille;
   snprintf(h->scenario, sizeof h->scenario, "%s", c->scenario);
 }
 
@@ -192,6 +218,7 @@ int lab_run(lab_run_args *args) {
   const asx_lab_config *c = args->cfg;
   if (!c->scenario || strlen(c->scenario) > ASX_LAB_NAME_MAX) return ASX_EINVAL;
   if (c->strategy > ASX_LAB_GUIDED || c->pct_depth > 17) return ASX_EINVAL;
+  if (c->net_partial_permille > 1000 || c->net_reset_permille > 1000) return ASX_EINVAL;
   lab_state *st = asx_calloc(c->alloc, 1, sizeof(*st));
   if (!st) return ASX_ENOMEM;
   st->args = args;
@@ -221,7 +248,9 @@ int lab_run(lab_run_args *args) {
     rc.choose_ud = st;
     rc.shutdown_request = &st->shutdown;
     rc.max_steps = c->max_steps ? 2 * c->max_steps + 10000 : 0;
+    rc.wait_sites = 1;
     err = asx_runtime_new(&rc, &rt);
+    st->rt = rt;
   }
   if (!err) {
     int rc_main = 0;

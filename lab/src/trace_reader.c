@@ -68,9 +68,9 @@ static int parse_header(asx_lab_trace *t, size_t *pos, asx_lab_trace_error *e) {
   for (int i = 0; i < 7; i++)
     if (lab_get_varint(p, len, &q, &f[i]))
       return fail(e, ASX_EPROTO, -1, q, 0, q >= len, "header: bad or truncated field %d", i);
-  if (f[0] != ASX_LAB_TRACE_VERSION)
+  if (f[0] != 1 && f[0] != ASX_LAB_TRACE_VERSION)
     return fail(e, ASX_EUNSUPPORTED, -1, LAB_MAGIC_LEN, 0, false,
-                "trace format version %" PRIu64 " (this reader knows %u)", f[0], ASX_LAB_TRACE_VERSION);
+                "trace format version %" PRIu64 " (this reader knows 1..%u)", f[0], ASX_LAB_TRACE_VERSION);
   if (f[2] > ASX_LAB_GUIDED || f[3] > 1000 || f[6] > UINT32_MAX)
     return fail(e, ASX_EPROTO, -1, LAB_MAGIC_LEN, 0, false, "header: field out of range");
   if (lab_get_varint(p, len, &q, &sl))
@@ -79,6 +79,23 @@ static int parse_header(asx_lab_trace *t, size_t *pos, asx_lab_trace_error *e) {
     return fail(e, ASX_EPROTO, -1, q, 0, false, "header: scenario name too long");
   if (len - q < sl + ASX_LAB_DIGEST_LEN)
     return fail(e, ASX_EPROTO, -1, q, 0, true, "truncated header");
+  size_t name_at = q;
+  q += (size_t)sl;
+  uint64_t x[6] = {0};
+  if (f[0] >= 2) {
+    for (int i = 0; i < 6; i++)
+      if (lab_get_varint(p, len, &q, &x[i]))
+        return fail(e, ASX_EPROTO, -1, q, 0, q >= len, "header: bad or truncated field %d", 8 + i);
+    if (x[2] > 1 || x[4] > 1000 || x[5] > 1000)
+      return fail(e, ASX_EPROTO, -1, name_at, 0, false, "header: field out of range");
+    if (len - q < ASX_LAB_DIGEST_LEN) return fail(e, ASX_EPROTO, -1, q, 0, true, "truncated header");
+  }
+  t->h.lost_wakeup_steps = x[0];
+  t->h.futurelock_steps = x[1];
+  t->h.check_every_step = (uint32_t)x[2];
+  t->h.net_delay_ns = x[3];
+  t->h.net_partial_permille = (uint32_t)x[4];
+  t->h.net_reset_permille = (uint32_t)x[5];
   t->h.version = (uint32_t)f[0];
   t->h.seed = f[1];
   t->h.strategy = (asx_lab_strategy)f[2];
@@ -86,9 +103,8 @@ static int parse_header(asx_lab_trace *t, size_t *pos, asx_lab_trace_error *e) {
   t->h.pct_steps = f[4];
   t->h.max_steps = f[5];
   t->h.poll_budget = (uint32_t)f[6];
-  memcpy(t->h.scenario, p + q, (size_t)sl);
+  memcpy(t->h.scenario, p + name_at, (size_t)sl);
   t->h.scenario[sl] = 0;
-  q += (size_t)sl;
   *pos = q;
   return 0;
 }
@@ -174,6 +190,7 @@ static int verify(asx_lab_trace *t, const asx_lab_trace_limits *lim, EVP_MD_CTX 
       asx_lab_record r;
       err = pos < end ? lab_record_span(p + pos, end - pos, lim->max_string, &span) : ASX_EPROTO;
       if (!err) err = lab_record_decode(p + pos, span, lim->max_string, &r);
+      if (!err && t->h.version < 2 && r.type > ASX_LAB_REC_RUN_END) err = ASX_EPROTO; /* v2 type */
       if (err)
         return fail(e, err, (int64_t)t->n, pos, block, false, "record %zu at offset %zu: malformed",
                     t->n, pos);

@@ -5,7 +5,7 @@
 #include "asx/lab.h"
 
 int main(int argc, char **argv) {
-  if (asx_lab_register_demos() != 0) {
+  if (asx_lab_register_demos() != 0 || asx_lab_register_net_demos() != 0) {
     fprintf(stderr, "asx-lab: cannot register the demo scenarios\n");
     return 4;
   }

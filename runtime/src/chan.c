@@ -90,7 +90,7 @@ int asx_chan_reserve_at(asx_cx *cx, asx_chan *ch, asx_chan_permit *p, const char
     rt_list_push_back(&ch->senders, &wt.link);
     for (;;) {
       pthread_mutex_unlock(&ch->lock);
-      int werr = rt_wait(t, ASX_UNLIMITED);
+      int werr = rt_wait_unlimited(t);
       pthread_mutex_lock(&ch->lock);
       if (wt.granted) break;
       if (ch->closed) err = ASX_ECLOSED;
@@ -188,7 +188,7 @@ int asx_chan_recv(asx_cx *cx, asx_chan *ch, void *elem) {
     wt.granted = false;
     if (!rt_linked(&wt.link)) rt_list_push_back(&ch->receivers, &wt.link);
     pthread_mutex_unlock(&ch->lock);
-    err = rt_wait(t, ASX_UNLIMITED);
+    err = rt_wait_unlimited(t);
     pthread_mutex_lock(&ch->lock);
   }
   if (rt_linked(&wt.link)) rt_list_remove(&wt.link);
@@ -272,7 +272,7 @@ int asx_chan_select_recv(asx_cx *cx, size_t n, asx_chan *const *chans, void *con
       break;
     }
     if (err) break; /* cancelled on the previous round and nothing arrived since */
-    err = rt_wait(t, ASX_UNLIMITED);
+    err = rt_wait_unlimited(t);
     if (err && err != ASX_ECANCELED) break;
   }
   for (size_t i = 0; i < n; i++) {

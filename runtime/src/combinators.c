@@ -122,12 +122,15 @@ int asx_timeout(asx_cx *cx, uint64_t ns, asx_task_fn fn, void *arg) {
   uint64_t now = asx_now(cx);
   uint64_t until = ns > ASX_UNLIMITED - 1 - now ? ASX_UNLIMITED - 1 : now + ns;
   if (!err) err = wait_winner(self, &st, r, until);
-  if (err == ASX_ETIMEDOUT) asx_region_cancel(r, ASX_CANCEL_TIMEOUT);
-  else if (err) asx_region_cancel(r, ASX_CANCEL_PARENT);
-  asx_region_close(cx, r, NULL);
-  /* The body may have finished while we were cancelling it: a real result (the effect
-   * happened) stands; a body that gave up because of our cancel means "timed out". */
-  if (atomic_load(&st.winner) != SIZE_MAX && !(err && st.winner_rc == ASX_ECANCELED))
-    return st.winner_rc;
-  return err ? err : ASX_ECANCELED;
+  /* The timer (or our own cancellation, or a failure) and the body race for st.winner, and we
+   * claim it BEFORE cancelling the body: so a body that ends by reacting to that cancel, whatever
+   * it returns, finds the race already decided and cannot pass its reaction off as a result.
+   * Only a body that finished before the claim (in the same instant as the timer) keeps its
+   * result, because its effect happened. */
+  size_t none = SIZE_MAX;
+  bool body_won = !err || !atomic_compare_exchange_strong(&st.winner, &none, kid.index + 1);
+  if (!body_won)
+    asx_region_cancel(r, err == ASX_ETIMEDOUT ? ASX_CANCEL_TIMEOUT : ASX_CANCEL_PARENT);
+  asx_region_close(cx, r, NULL); /* drains the body; its winner_rc is written by then */
+  return body_won ? st.winner_rc : err;
 }

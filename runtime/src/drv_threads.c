@@ -110,7 +110,10 @@ static void thr_destroy(void *state) {
   asx_free(d->rt->alloc, d);
 }
 
-static void notify_one(thr_driver *d) {
+static void notify_one(thr_driver *d, thr_worker *self) {
+  /* One worker and the caller is it: it is running, so nobody is asleep (nor in cfg.io.wait)
+   * to tell, and the Dekker fence below would be pure cost on every spawn and wake. */
+  if (self && d->n == 1) return;
   atomic_thread_fence(memory_order_seq_cst);
   if (atomic_load_explicit(&d->nsleeping, memory_order_relaxed) == 0) return;
   for (unsigned i = 0; i < d->n; i++) {
@@ -172,13 +175,13 @@ static void thr_ready(void *state, rt_worker *bw, asx_task *t, rt_ready_kind kin
   if (t->budget.deadline_ns != ASX_UNLIMITED &&
       atomic_load_explicit(&t->cancel_kind, memory_order_relaxed) == 0) {
     timed_push(d, t);
-    notify_one(d);
+    notify_one(d, w);
     return;
   }
   if (kind == RT_READY_WAKE && atomic_load_explicit(&t->cancel_kind, memory_order_relaxed) != 0) {
     /* The cancel lane: a task that must drain runs before ordinary ready work. */
     asx_injectq_push(&d->cancel_lane, &t->qnode);
-    notify_one(d);
+    notify_one(d, w);
     return;
   }
   if (w && kind == RT_READY_YIELD &&
@@ -199,7 +202,7 @@ static void thr_ready(void *state, rt_worker *bw, asx_task *t, rt_ready_kind kin
   } else if (!asx_wsdeque_push(&w->dq, t)) {
     asx_injectq_push(&d->inject, &t->qnode);
   }
-  notify_one(d);
+  notify_one(d, w);
 }
 
 static asx_task *inject_pop(thr_driver *d) {
@@ -255,7 +258,9 @@ static asx_task *find_task(thr_worker *w) {
       asx_injectq_push(&d->inject, &t->qnode);
   }
   w->lifo_streak = 0;
-  if ((t = asx_wsdeque_pop(&w->dq))) return t;
+  /* With one worker nobody steals (the only other reader of the deque is this thread's own
+   * fairness steal above): the fence-free pop is exact. */
+  if ((t = d->n == 1 ? asx_wsdeque_pop_unshared(&w->dq) : asx_wsdeque_pop(&w->dq))) return t;
   if ((t = yq_pop(w))) return t;
   if ((t = inject_pop(d))) return t;
   if (asx_injectq_len(&d->cancel_lane) > 0) {
@@ -272,7 +277,7 @@ static asx_task *find_task(thr_worker *w) {
       if ((t = asx_wsdeque_steal_into(&v->dq, &w->dq))) {
         w->steals++;
         /* More was moved into our deque: let a sleeper help with it. */
-        if (asx_wsdeque_len(&w->dq) > 0) notify_one(d);
+        if (asx_wsdeque_len(&w->dq) > 0) notify_one(d, w);
         return t;
       }
     }
@@ -280,7 +285,46 @@ static asx_task *find_task(thr_worker *w) {
   return NULL;
 }
 
-static void fire_due(thr_driver *d, thr_worker *w) {
+static inline void fire_due(thr_driver *d, thr_worker *w);
+
+/* The yield fast path (rt_driver_ops.yield_next), run on the yielding task's stack. Taken only
+ * when thr_ready would put t in w's private yield FIFO anyway (no deadline lane, no idle worker)
+ * and this pick is not the periodic one that polls I/O (cfg.io.wait must not run on a task
+ * stack): then t is queued where no other thread can see it, and the next task is chosen by
+ * exactly the loop the worker would run (fire_due + find_task). */
+static bool thr_yield_next(void *state, rt_worker *bw, asx_task *t, asx_task **next) {
+  thr_driver *d = state;
+  thr_worker *w = (thr_worker *)bw;
+  if (t->budget.deadline_ns != ASX_UNLIMITED || w->tick <= 1 ||
+      atomic_load_explicit(&d->nsleeping, memory_order_relaxed) != 0)
+    return false;
+  atomic_store_explicit(&t->state, TS_SCHEDULED, memory_order_release);
+  yq_push(w, t);
+  fire_due(d, w);
+  *next = find_task(w); /* never NULL in practice: t itself is in the yield FIFO */
+  return true;
+}
+
+/* The block fast path (rt_driver_ops.block_next), run on the blocking task's stack: the next
+ * task by exactly the loop the worker would run (fire_due + find_task), unless this is the
+ * I/O-poll pick (cfg.io.wait must not run on a task stack). */
+static asx_task *thr_block_next(void *state, rt_worker *bw) {
+  thr_driver *d = state;
+  thr_worker *w = (thr_worker *)bw;
+  if (w->tick <= 1) return NULL;
+  fire_due(d, w);
+  return find_task(w);
+}
+
+static void fire_due_slow(thr_driver *d, thr_worker *w);
+
+/* Inline fast check (no timer armed is the common case on the hot paths), the rest out of line. */
+static inline void fire_due(thr_driver *d, thr_worker *w) {
+  uint64_t next = atomic_load_explicit(&d->next_deadline, memory_order_acquire);
+  if (next != ASX_UNLIMITED) fire_due_slow(d, w);
+}
+
+static void fire_due_slow(thr_driver *d, thr_worker *w) {
   uint64_t next = atomic_load_explicit(&d->next_deadline, memory_order_acquire);
   if (next == ASX_UNLIMITED || asx_clock_mono_ns() < next) return;
   pthread_mutex_lock(&d->timer_lock);
@@ -408,7 +452,7 @@ static int thr_timer_arm(void *state, rt_timer *tm) {
   }
   pthread_mutex_unlock(&d->timer_lock);
   /* A sleeping worker may be parked with a later timeout: let one recompute it. */
-  if (err == 0) notify_one(d);
+  if (err == 0) notify_one(d, NULL);
   return err;
 }
 
@@ -443,4 +487,6 @@ const rt_driver_ops rt_driver_threads = {
     .timer_arm = thr_timer_arm,
     .timer_disarm = thr_timer_disarm,
     .stop = thr_stop,
+    .yield_next = thr_yield_next,
+    .block_next = thr_block_next,
 };

@@ -15,6 +15,24 @@
 #include "ll/stack.h"
 #include "ll/timerheap.h"
 
+/* ASan: memory parked in a per-worker cache is poisoned so a stale use is still reported. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RT_ASAN 1
+#endif
+#endif
+#if !defined(RT_ASAN) && defined(__SANITIZE_ADDRESS__)
+#define RT_ASAN 1
+#endif
+#ifdef RT_ASAN
+#include <sanitizer/asan_interface.h>
+#define RT_POISON(p, n) __asan_poison_memory_region((p), (n))
+#define RT_UNPOISON(p, n) __asan_unpoison_memory_region((p), (n))
+#else
+#define RT_POISON(p, n) ((void)(p), (void)(n))
+#define RT_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
 #define RT_CONTAINER_OF(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 /* ---- Intrusive circular doubly-linked list (head is a sentinel) ---- */
@@ -52,7 +70,13 @@ static inline bool rt_linked(const rt_link *n) { return n->next != n; }
 enum { TS_IDLE = 0, TS_SCHEDULED, TS_RUNNING, TS_NOTIFIED, TS_DONE };
 
 /* Why a task switched back to its worker. */
-enum { SW_YIELD = 1, SW_BLOCK, SW_DONE };
+enum {
+  SW_YIELD = 1,
+  SW_BLOCK,
+  SW_DONE,
+  SW_QUEUED,        /* already requeued by its yield fast path */
+  SW_DONE_COMPLETED /* ended, and already did rt_task_complete's locked part on its own stack */
+};
 
 /* What the driver is asked to queue. */
 typedef enum { RT_READY_SPAWN, RT_READY_WAKE, RT_READY_YIELD } rt_ready_kind;
@@ -68,9 +92,21 @@ typedef struct rt_worker {
    * pool's lock (owner-only); given back to the pool when the worker stops. */
   asx_stack stacks[8];
   unsigned nstacks;
+  /* Task structs whose last reference was dropped on this worker, reused by spawns on it without
+   * the allocator (owner-only, bounded); freed when the worker stops. */
+  struct asx_task *tasks[32];
+  unsigned ntasks;
+  /* A task that blocked by switching straight to another task (rt_switch_out's fast path): its
+   * RUNNING -> IDLE step is still due, and the task that now runs does it first (rt_after_switch),
+   * once the blocked task's stack is no longer in use. Owner-only. */
+  struct asx_task *pending_block;
+  /* A task that ended by switching straight to another task (rt_task_exit_switch): its stack and
+   * its last runtime reference are released by the task that now runs (rt_after_switch). */
+  struct asx_task *pending_done;
 } rt_worker;
 
-/* Worker side: gives the worker's cached stacks back to the pool (end of a run). */
+/* Worker side: gives the worker's cached stacks back to the pool and frees its cached task
+ * structs (end of a run). */
 void rt_worker_flush_stacks(rt_worker *w);
 
 /* A timer armed in the driver. fire() runs with the driver's timer lock held, so once
@@ -101,6 +137,15 @@ typedef struct rt_driver_ops {
   void (*timer_disarm)(void *state, rt_timer *tm);
   /* Every task has ended: make run() return. */
   void (*stop)(void *state);
+  /* Task side, may be NULL: t (RUNNING on w) yields. Returns false if the driver leaves it to the
+   * ordinary switch through the scheduler context. Returns true once t is queued (SCHEDULED) where
+   * only w's own thread can take it; *next is then the task w runs next, already dequeued
+   * (possibly t itself), or NULL (switch out with SW_QUEUED). Lets a yield switch task-to-task. */
+  bool (*yield_next)(void *state, rt_worker *w, struct asx_task *t, struct asx_task **next);
+  /* Task side, may be NULL: a task RUNNING on w is about to block. Returns the task w runs next,
+   * already dequeued (SCHEDULED), or NULL to leave it to the ordinary switch (nothing local to
+   * run, or not a safe moment). Lets a blocking task switch task-to-task. */
+  struct asx_task *(*block_next)(void *state, rt_worker *w);
   /* Reserved for net/: I/O readiness registration and polling (NULL until epoll lands). */
   void *io_register;
   void *io_poll;
@@ -132,6 +177,7 @@ struct asx_task {
   int rc;
   asx_outcome outcome;
   bool panicked;
+  bool done_last;            /* SW_DONE_COMPLETED: it was the last live task (stop the driver) */
   /* Cancellation: written under tree_lock, read lock-free by the task. */
   _Atomic int cancel_kind;
   _Atomic uint64_t cancel_deadline;
@@ -226,6 +272,18 @@ static inline uint64_t rt_counter_add(_Atomic uint64_t *c, int64_t delta) {
   return v;
 }
 
+/* asx_budget_combine, inline for the spawn path: the out-of-line call returns the struct through
+ * memory with narrower stores than the caller's wide reload (a store-forwarding stall that perf
+ * put at ~5% of a spawn+join). */
+static inline asx_budget rt_budget_combine(asx_budget p, asx_budget c) {
+  asx_budget b;
+  b.deadline_ns = c.deadline_ns < p.deadline_ns ? c.deadline_ns : p.deadline_ns;
+  b.poll_quota = c.poll_quota < p.poll_quota ? c.poll_quota : p.poll_quota;
+  b.cost_quota = c.cost_quota < p.cost_quota ? c.cost_quota : p.cost_quota;
+  b.priority = c.priority > p.priority ? c.priority : p.priority;
+  return b;
+}
+
 /* ---- runtime.c ---- */
 void rt_trace(asx_runtime *rt, const asx_trace_event *ev);
 /* Fills the common fields of an event (time, ids). */
@@ -243,6 +301,20 @@ void rt_wake(struct asx_task *t, rt_worker *w);
 void rt_run_task(rt_worker *w, struct asx_task *t);
 /* Task side: switch to the worker; returns when resumed (maybe on another worker). */
 void rt_switch_out(struct asx_task *t, int reason);
+/* Worker side: the RUNNING -> IDLE (or re-queue if NOTIFIED) step of a task that blocked. */
+void rt_block_finish(rt_worker *w, struct asx_task *t);
+/* Worker side: finishes a direct block or a direct exit that handed w over (see rt_worker). */
+void rt_after_switch_pending(rt_worker *w);
+/* Runs first wherever a task resumes after a switch. */
+static inline void rt_after_switch(rt_worker *w) {
+  if (w->pending_block || w->pending_done) rt_after_switch_pending(w);
+}
+/* Task side, the end of task_exit: completes t and switches away for good, straight to the next
+ * local task when the driver allows it. */
+_Noreturn void rt_task_exit_switch(struct asx_task *t);
+/* Task side: a yield (requeue t, run others, come back); switches straight to the next task when
+ * the driver allows it. */
+void rt_yield(struct asx_task *t);
 /* Task side: parks until woken, the absolute time `until` (ASX_UNLIMITED = none) or the budget
  * deadline. Returns 0 (woken; may be spurious: re-check the condition), ASX_ETIMEDOUT (until
  * reached), ASX_ECANCELED (cancellation observable, before or after parking), ASX_ENOMEM. */
@@ -253,6 +325,9 @@ void rt_wait_uninterruptible(struct asx_task *t);
 static inline bool rt_cancel_observable(struct asx_task *t) {
   return t->mask == 0 && atomic_load_explicit(&t->cancel_kind, memory_order_acquire) != 0;
 }
+/* rt_wait(t, ASX_UNLIMITED), with its common case (no budget deadline to arm a timer for) inline:
+ * one call frame less, i.e. one return less for the CPU to mispredict after the switch back. */
+static inline int rt_wait_unlimited(struct asx_task *t);
 /* Called by the driver when a task ended on worker w (its stack is already switched out). */
 void rt_task_complete(struct asx_task *t, rt_worker *w);
 /* Every task has ended. */
@@ -261,7 +336,9 @@ void rt_driver_stop(asx_runtime *rt);
 /* ---- task.c ---- */
 int rt_spawn(asx_runtime *rt, asx_task *parent_task, asx_region *r, asx_task_fn fn, void *arg,
              const asx_spawn_opts *opts, asx_task **handle, rt_worker *w);
-void rt_task_unref(struct asx_task *t);
+/* Drops one reference; the last one frees t, into w's cache when w is the calling thread's own
+ * worker of t's runtime (NULL: straight to the allocator). */
+void rt_task_unref(struct asx_task *t, rt_worker *w);
 /* Task side: one checkpoint (poll quota, deadline, forced yield every poll_budget, cancellation).
  * Every blocking call starts with one, so even calls that never block keep the task cooperative. */
 int rt_checkpoint(struct asx_task *t, bool force_yield);
@@ -316,5 +393,46 @@ static inline void rt_waiters_wake_all(rt_link *q, rt_worker *w) {
 }
 
 static inline rt_worker *rt_cur_worker(asx_cx *cx) { return cx->task->worker; }
+
+/* The block fast path: hand the worker straight to the next local task, which finishes t's
+ * RUNNING -> IDLE step once it runs (t's stack is then no longer in use, as the protocol needs).
+ * Inline, with rt_block below, into every blocking call: no call frame between the blocking call
+ * and the switch, so fewer returns for the CPU to mispredict after the switch back. */
+static inline bool rt_block_direct(struct asx_task *t) {
+  rt_worker *w = t->worker;
+  asx_runtime *rt = t->rt;
+  if (!rt->drv->block_next) return false;
+  struct asx_task *n = rt->drv->block_next(rt->drv_state, w);
+  if (!n) return false;
+  if (atomic_load_explicit(&n->state, memory_order_relaxed) != TS_SCHEDULED) {
+    atomic_fetch_add(&rt->sched_violations, 1); /* queued twice: never run it (see rt_run_task) */
+    return false;
+  }
+  atomic_store_explicit(&n->state, TS_RUNNING, memory_order_release);
+  n->worker = w;
+  w->current = n;
+  w->switches++;
+  w->pending_block = t;
+  asx_overflow_set_current(&n->stack, n->name ? n->name : "task");
+  asx_ctx_switch_same_site(&t->ctx, &n->ctx); /* n most often blocked at this same call site */
+  rt_after_switch(t->worker);
+  return true;
+}
+
+/* Task side: rt_switch_out(t, SW_BLOCK). */
+static inline void rt_block(struct asx_task *t) {
+  t->switch_reason = SW_BLOCK;
+  t->polls = 0; /* it yields the worker anyway */
+  if (rt_block_direct(t)) return;
+  asx_ctx_switch(&t->ctx, &t->worker->sched_ctx);
+  rt_after_switch(t->worker);
+}
+
+static inline int rt_wait_unlimited(struct asx_task *t) {
+  if (t->mask == 0 && t->budget.deadline_ns != ASX_UNLIMITED) return rt_wait(t, ASX_UNLIMITED);
+  if (rt_cancel_observable(t)) return ASX_ECANCELED;
+  rt_block(t);
+  return rt_cancel_observable(t) ? ASX_ECANCELED : 0;
+}
 
 #endif

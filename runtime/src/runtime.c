@@ -239,7 +239,8 @@ const char *asx_trace_type_name(asx_trace_type t) {
                                       "region_close",    "cancel",        "cleanup_overrun",
                                       "obligation_leak", "panic",         "region_leak",
                                       "deadlock",        "sched_choice",  "user",
-                                      "timer_fired",     "random"};
+                                      "timer_fired",     "random",
+                                      "wait_site"};
   return (int)t >= 0 && (size_t)t < sizeof(names) / sizeof(names[0]) ? names[t] : "?";
 }
 

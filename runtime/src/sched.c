@@ -32,6 +32,30 @@ void rt_wake(asx_task *t, rt_worker *w) {
   }
 }
 
+/* An ended task's stack, once switched away from: into w's cache, or back to the pool. */
+static void stack_release(rt_worker *w, asx_task *t) {
+  asx_runtime *rt = w->rt;
+  if (t->stack.size == asx_stack_pool_default_size(rt->stacks) &&
+      w->nstacks < sizeof(w->stacks) / sizeof(w->stacks[0]))
+    w->stacks[w->nstacks++] = t->stack;
+  else
+    asx_stack_put(rt->stacks, &t->stack);
+}
+
+void rt_after_switch_pending(rt_worker *w) {
+  asx_task *p = w->pending_block;
+  if (p) {
+    w->pending_block = NULL;
+    rt_block_finish(w, p);
+  }
+  p = w->pending_done;
+  if (p) {
+    w->pending_done = NULL;
+    stack_release(w, p);
+    rt_task_unref(p, w); /* never the last task: that one always ends through the worker */
+  }
+}
+
 void rt_run_task(rt_worker *w, asx_task *t) {
   asx_runtime *rt = w->rt;
   /* Only the queue's owner of a SCHEDULED task gets here, and wakers never change SCHEDULED, so
@@ -46,6 +70,8 @@ void rt_run_task(rt_worker *w, asx_task *t) {
   w->switches++;
   asx_overflow_set_current(&t->stack, t->name ? t->name : "task");
   asx_ctx_switch(&w->sched_ctx, &t->ctx);
+  /* With task-to-task yields (rt_yield) the task that switched back may not be the one started. */
+  t = w->current;
   asx_overflow_set_current(NULL, NULL);
   w->current = NULL;
   switch (t->switch_reason) {
@@ -53,37 +79,83 @@ void rt_run_task(rt_worker *w, asx_task *t) {
     atomic_store_explicit(&t->state, TS_SCHEDULED, memory_order_release);
     rt->drv->ready(rt->drv_state, w, t, RT_READY_YIELD);
     break;
-  case SW_BLOCK: {
-    int expected = TS_RUNNING;
-    if (!atomic_compare_exchange_strong_explicit(&t->state, &expected, TS_IDLE, memory_order_acq_rel,
-                                                 memory_order_acquire)) {
-      /* NOTIFIED while it was going to sleep: nobody else will queue it, so we do. */
-      atomic_store_explicit(&t->state, TS_SCHEDULED, memory_order_release);
-      rt->drv->ready(rt->drv_state, w, t, RT_READY_WAKE);
-    }
+  case SW_BLOCK:
+    rt_block_finish(w, t);
     break;
-  }
+  case SW_QUEUED:
+    break; /* its yield fast path already queued it */
   case SW_DONE:
-    if (t->stack.size == asx_stack_pool_default_size(rt->stacks) &&
-        w->nstacks < sizeof(w->stacks) / sizeof(w->stacks[0]))
-      w->stacks[w->nstacks++] = t->stack;
-    else
-      asx_stack_put(rt->stacks, &t->stack);
+    stack_release(w, t);
     rt_task_complete(t, w);
     break;
+  case SW_DONE_COMPLETED: {
+    bool last = t->done_last;
+    stack_release(w, t);
+    rt_task_unref(t, w);
+    if (last) rt_driver_stop(rt); /* the last task: nothing can spawn any more */
+    break;
+  }
   default:
     break;
   }
 }
 
+void rt_block_finish(rt_worker *w, asx_task *t) {
+  int expected = TS_RUNNING;
+  if (!atomic_compare_exchange_strong_explicit(&t->state, &expected, TS_IDLE, memory_order_acq_rel,
+                                               memory_order_acquire)) {
+    /* NOTIFIED while it was going to sleep: nobody else will queue it, so we do. */
+    atomic_store_explicit(&t->state, TS_SCHEDULED, memory_order_release);
+    t->rt->drv->ready(t->rt->drv_state, w, t, RT_READY_WAKE);
+  }
+}
+
 void rt_worker_flush_stacks(rt_worker *w) {
   while (w->nstacks) asx_stack_put(w->rt->stacks, &w->stacks[--w->nstacks]);
+  while (w->ntasks) {
+    asx_task *t = w->tasks[--w->ntasks];
+    RT_UNPOISON(t, sizeof(*t));
+    asx_free(w->rt->alloc, t);
+  }
 }
 
 void rt_switch_out(asx_task *t, int reason) {
   t->switch_reason = reason;
-  if (reason == SW_BLOCK) t->polls = 0; /* it yields the worker anyway */
+  if (reason == SW_BLOCK) {
+    rt_block(t);
+    return;
+  }
   asx_ctx_switch(&t->ctx, &t->worker->sched_ctx);
+  rt_after_switch(t->worker);
+}
+
+void rt_yield(asx_task *t) {
+  rt_worker *w = t->worker;
+  asx_runtime *rt = t->rt;
+  asx_task *n;
+  if (!rt->drv->yield_next || !rt->drv->yield_next(rt->drv_state, w, t, &n)) {
+    rt_switch_out(t, SW_YIELD);
+    return;
+  }
+  /* t is queued where only this thread can take it: until the switch below saves its context,
+   * nobody else can resume it. Claim n exactly as rt_run_task does. */
+  if (n && atomic_load_explicit(&n->state, memory_order_relaxed) != TS_SCHEDULED) {
+    atomic_fetch_add(&rt->sched_violations, 1); /* queued twice: never run it (see rt_run_task) */
+    n = NULL;
+  }
+  if (!n) {
+    rt_switch_out(t, SW_QUEUED);
+    return;
+  }
+  atomic_store_explicit(&n->state, TS_RUNNING, memory_order_release);
+  n->worker = w;
+  w->switches++;
+  if (n == t) return; /* nothing else to run: keep going */
+  w->current = n;
+  asx_overflow_set_current(&n->stack, n->name ? n->name : "task");
+  asx_ctx_switch_same_site(&t->ctx, &n->ctx); /* n is most often suspended right here too */
+  /* Resumed (by a worker or by another task), possibly on another worker. */
+  rt_after_switch(t->worker);
 }
 
 static void timer_wake(rt_timer *tm, rt_worker *w) {
@@ -124,7 +196,9 @@ int rt_wait(asx_task *t, uint64_t until) {
 
 void rt_wait_uninterruptible(asx_task *t) { rt_switch_out(t, SW_BLOCK); }
 
-void rt_task_complete(asx_task *t, rt_worker *w) {
+/* The locked part of completion: DONE, out of its region, outcome, joiner/closer woken. Returns
+ * the number of live tasks left. t keeps its live reference (dropped by the caller). */
+static uint64_t complete_locked(asx_task *t, rt_worker *w) {
   asx_runtime *rt = t->rt;
   asx_region *r = t->region;
   pthread_mutex_lock(&rt->tree_lock);
@@ -138,12 +212,53 @@ void rt_task_complete(asx_task *t, rt_worker *w) {
       (t->outcome == ASX_OUTCOME_ERR || t->outcome == ASX_OUTCOME_PANICKED))
     rt_cancel_region_locked(r, ASX_CANCEL_FAIL_FAST,
                             rt_now(rt) + rt_cleanup_budget(rt, ASX_CANCEL_FAIL_FAST), w);
-  if (t->joiner) rt_wake(t->joiner, w);
+  if (t->joiner) {
+    rt_wake(t->joiner, w);
+    t->joiner = NULL; /* the joiner may already have left on seeing TS_DONE */
+  }
   if (r->ntasks == 0 && r->nchildren == 0 && r->closer) rt_wake(r->closer, w);
   uint64_t live = rt_counter_add(&rt->live_tasks, -1);
   pthread_mutex_unlock(&rt->tree_lock);
-  rt_task_unref(t);
+  return live;
+}
+
+void rt_task_complete(asx_task *t, rt_worker *w) {
+  asx_runtime *rt = t->rt;
+  uint64_t live = complete_locked(t, w);
+  rt_task_unref(t, w);
   if (live == 0) rt_driver_stop(rt); /* the last task: nothing can spawn any more */
+}
+
+/* The exit fast path: complete on the ending task's own stack (it keeps its live reference, so
+ * its struct, where the final switch saves, stays valid; DONE makes wakers and cancellation
+ * leave it alone), then switch straight to the next local task, e.g. the joiner just woken,
+ * which releases the stack and the reference (rt_after_switch). The last task, or no local
+ * pick, goes through the worker as before. */
+_Noreturn void rt_task_exit_switch(asx_task *t) {
+  rt_worker *w = t->worker;
+  asx_runtime *rt = t->rt;
+  t->switch_reason = SW_DONE;
+  if (rt->drv->block_next) {
+    t->done_last = complete_locked(t, w) == 0;
+    t->switch_reason = SW_DONE_COMPLETED;
+    asx_task *n = t->done_last ? NULL : rt->drv->block_next(rt->drv_state, w);
+    if (n && atomic_load_explicit(&n->state, memory_order_relaxed) != TS_SCHEDULED) {
+      atomic_fetch_add(&rt->sched_violations, 1); /* queued twice: never run it (see rt_run_task) */
+      n = NULL;
+    }
+    if (n) {
+      atomic_store_explicit(&n->state, TS_RUNNING, memory_order_release);
+      n->worker = w;
+      w->current = n;
+      w->switches++;
+      w->pending_done = t;
+      asx_overflow_set_current(&n->stack, n->name ? n->name : "task");
+      asx_ctx_switch_final(&t->ctx, &n->ctx);
+      __builtin_unreachable();
+    }
+  }
+  asx_ctx_switch_final(&t->ctx, &w->sched_ctx);
+  __builtin_unreachable();
 }
 
 void rt_driver_stop(asx_runtime *rt) { rt->drv->stop(rt->drv_state); }

@@ -15,7 +15,7 @@ static int wait_granted(pthread_mutex_t *lock, rt_link *q, asx_task *t, const bo
   rt_list_push_back(q, &wt.link);
   for (;;) {
     pthread_mutex_unlock(lock);
-    int err = rt_wait(t, ASX_UNLIMITED);
+    int err = rt_wait_unlimited(t);
     pthread_mutex_lock(lock);
     if (wt.granted) return 0;
     if (closed && *closed) err = ASX_ECLOSED;
@@ -240,7 +240,7 @@ int asx_oneshot_recv(asx_cx *cx, asx_oneshot *o, void *value) {
     rt_list_init(&wt.link);
     rt_list_push_back(&o->waiters, &wt.link);
     pthread_mutex_unlock(&o->lock);
-    err = rt_wait(t, ASX_UNLIMITED);
+    err = rt_wait_unlimited(t);
     pthread_mutex_lock(&o->lock);
     if (rt_linked(&wt.link)) rt_list_remove(&wt.link);
   }

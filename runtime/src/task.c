@@ -6,8 +6,33 @@
 
 static asx_task *task_of(asx_cx *cx) { return cx->task; }
 
-void rt_task_unref(asx_task *t) {
-  if (atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) == 1) asx_free(t->rt->alloc, t);
+/* libc's memset through a pointer: the compiler would otherwise inline the 400-odd bytes as
+ * `rep stos`, whose start-up cost perf put at ~10% of a spawn+join; libc uses vector stores. */
+static void *(*volatile const task_memset)(void *, int, size_t) = memset;
+
+void rt_task_unref(asx_task *t, rt_worker *w) {
+  /* A count of 1 seen here is ours alone (nobody else holds a reference to add or drop): skip
+   * the locked RMW, as the last unref of a joined task always does. */
+  if (atomic_load_explicit(&t->refs, memory_order_acquire) != 1 &&
+      atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) != 1)
+    return;
+  if (w && w->rt == t->rt && w->ntasks < sizeof(w->tasks) / sizeof(w->tasks[0])) {
+    RT_POISON(t, sizeof(*t)); /* ASan: a use after the last unref still reports */
+    w->tasks[w->ntasks++] = t;
+  } else {
+    asx_free(t->rt->alloc, t);
+  }
+}
+
+/* A zeroed task struct: from the calling worker's cache when it has one, else the allocator. */
+static asx_task *task_alloc(asx_runtime *rt, rt_worker *w) {
+  if (w && w->rt == rt && w->ntasks > 0) {
+    asx_task *t = w->tasks[--w->ntasks];
+    RT_UNPOISON(t, sizeof(*t));
+    task_memset(t, 0, sizeof(*t));
+    return t;
+  }
+  return asx_calloc(rt->alloc, 1, sizeof(asx_task));
 }
 
 static _Noreturn void task_exit(asx_task *t, int rc);
@@ -41,6 +66,7 @@ void rt_cleanup_watch(asx_task *t, uint64_t deadline) {
 
 static void task_entry(void *arg) {
   asx_task *t = arg;
+  rt_after_switch(t->worker);
   int rc = t->fn(&t->cx, t->arg);
   task_exit(t, rc);
 }
@@ -48,12 +74,18 @@ static void task_entry(void *arg) {
 int rt_spawn(asx_runtime *rt, asx_task *parent, asx_region *r, asx_task_fn fn, void *arg,
              const asx_spawn_opts *opts, asx_task **handle, rt_worker *w) {
   (void)parent;
-  asx_spawn_opts o = opts ? *opts : asx_spawn_opts_default();
+  asx_spawn_opts o;
+  if (opts) {
+    o = *opts;
+  } else { /* asx_spawn_opts_default(), inline: this is the common spawn */
+    memset(&o, 0, sizeof(o));
+    o.budget = (asx_budget){ASX_UNLIMITED, ASX_UNLIMITED, ASX_UNLIMITED, 0};
+  }
   if (rt->drv->admit) {
     int err = rt->drv->admit(rt->drv_state);
     if (err) return err;
   }
-  asx_task *t = asx_calloc(rt->alloc, 1, sizeof(*t));
+  asx_task *t = task_alloc(rt, w);
   if (!t) return ASX_ENOMEM;
   int err = 0;
   if (w && w->nstacks > 0 && w->rt == rt && o.stack_size == 0)
@@ -91,7 +123,7 @@ int rt_spawn(asx_runtime *rt, asx_task *parent, asx_region *r, asx_task_fn fn, v
   }
   t->id = rt_counter_add(&rt->next_id, 1) - 1;
   t->region = r;
-  t->budget = asx_budget_combine(r->budget, o.budget);
+  t->budget = rt_budget_combine(r->budget, o.budget);
   rt_list_push_back(&r->tasks, &t->region_link);
   r->ntasks++;
   rt_counter_add(&rt->live_tasks, 1);
@@ -127,12 +159,10 @@ static _Noreturn void task_exit(asx_task *t, int rc) {
   t->mask = 0;
   /* Regions the task opened but did not close: a contract violation. Cancel and drain them so
    * that nothing outlives the stack they may point into. */
-  for (;;) {
+  /* Only t itself links and unlinks its owned regions (open, close, this loop): it may look at
+   * the list without the lock, which the common case (nothing leaked) then never takes. */
+  while (!rt_list_empty(&t->owned_regions)) {
     pthread_mutex_lock(&rt->tree_lock);
-    if (rt_list_empty(&t->owned_regions)) {
-      pthread_mutex_unlock(&rt->tree_lock);
-      break;
-    }
     asx_region *r = RT_CONTAINER_OF(t->owned_regions.next, asx_region, owner_link);
     rt_cancel_region_locked(r, ASX_CANCEL_PARENT,
                             rt_now(rt) + rt_cleanup_budget(rt, ASX_CANCEL_PARENT), t->worker);
@@ -143,8 +173,8 @@ static _Noreturn void task_exit(asx_task *t, int rc) {
     rt_trace(rt, &ev);
     asx_region_close(&t->cx, r, NULL);
   }
-  rt_obligations_leaked(t);
-  rt_obligation_cache_free(t);
+  if (!rt_list_empty(&t->obligations)) rt_obligations_leaked(t);
+  if (t->nob_cache) rt_obligation_cache_free(t);
 
   t->rc = rc;
   if (t->panicked)
@@ -170,9 +200,7 @@ static _Noreturn void task_exit(asx_task *t, int rc) {
     rt_trace(rt, &ev);
   }
 
-  t->switch_reason = SW_DONE;
-  asx_ctx_switch_final(&t->ctx, &t->worker->sched_ctx);
-  __builtin_unreachable();
+  rt_task_exit_switch(t);
 }
 
 _Noreturn void asx_panic(asx_cx *cx, const char *msg) {
@@ -190,22 +218,30 @@ int asx_task_join(asx_cx *cx, asx_task *t, int *rc, asx_outcome *outcome) {
   asx_runtime *rt = self->rt;
   if (t == self) return ASX_EINVAL;
   if (rt_checkpoint(self, false)) return ASX_ECANCELED;
-  pthread_mutex_lock(&rt->tree_lock);
-  while (!t->done) {
-    t->joiner = self;
-    pthread_mutex_unlock(&rt->tree_lock);
-    int err = rt_wait(self, ASX_UNLIMITED);
+  /* TS_DONE is stored (release) under tree_lock after the task's last write of rc/outcome, and
+   * t cannot go away while we hold the handle: seeing it lock-free is enough. The completer wakes
+   * the registered joiner under tree_lock, which the joiner's own completion needs too, so a
+   * joiner that leaves on seeing DONE gets at most a spurious wakeup later, never a stale one. */
+  if (atomic_load_explicit(&t->state, memory_order_acquire) != TS_DONE) {
     pthread_mutex_lock(&rt->tree_lock);
-    if (t->joiner == self) t->joiner = NULL;
-    if (err && !t->done) {
+    while (!t->done) {
+      t->joiner = self;
       pthread_mutex_unlock(&rt->tree_lock);
-      return err;
+      int err = rt_wait_unlimited(self);
+      if (atomic_load_explicit(&t->state, memory_order_acquire) == TS_DONE) goto done;
+      pthread_mutex_lock(&rt->tree_lock);
+      if (t->joiner == self) t->joiner = NULL;
+      if (err && !t->done) {
+        pthread_mutex_unlock(&rt->tree_lock);
+        return err;
+      }
     }
+    pthread_mutex_unlock(&rt->tree_lock);
   }
-  pthread_mutex_unlock(&rt->tree_lock);
+done:
   if (rc) *rc = t->rc;
   if (outcome) *outcome = t->outcome;
-  rt_task_unref(t);
+  rt_task_unref(t, self->worker);
   return 0;
 }
 
@@ -223,7 +259,7 @@ void asx_task_wake(asx_task *t) {
 }
 
 void asx_task_release(asx_task *t) {
-  if (t) rt_task_unref(t);
+  if (t) rt_task_unref(t, NULL);
 }
 
 void rt_budget_exhausted(asx_task *t, asx_cancel_kind k) {
@@ -244,7 +280,7 @@ int rt_checkpoint(asx_task *t, bool force_yield) {
     rt_budget_exhausted(t, ASX_CANCEL_DEADLINE);
   if (force_yield || ++t->polls >= t->rt->cfg.poll_budget) {
     t->polls = 0;
-    rt_switch_out(t, SW_YIELD);
+    rt_yield(t);
   }
   return rt_cancel_observable(t) ? ASX_ECANCELED : 0;
 }

@@ -12,6 +12,7 @@ static char dir[64];
 
 static void setup(void) {
   cr_assert_eq(asx_lab_register_demos(), 0);
+  cr_assert_eq(asx_lab_register_net_demos(), 0);
   strcpy(dir, "/tmp/asx-lab-cli-XXXXXX");
   cr_assert_not_null(mkdtemp(dir));
 }
@@ -109,4 +110,41 @@ Test(lab_cli, run_recreates_an_explored_trace) {
   cr_assert_eq(memcmp(t, t2, l), 0);
   free(t);
   free(t2);
+}
+
+static int labv(int argc, const char **args) {
+  char *argv[16] = {"asx-lab"};
+  for (int i = 0; i < argc && i < 14; i++) argv[i + 1] = (char *)args[i];
+  fflush(stdout);
+  return asx_lab_main(argc + 1, argv);
+}
+
+/* The new options: oracles and network faults go through run/explore, into the trace header
+ * (replay re-creates them), and bad values are usage errors. */
+Test(lab_cli, oracle_and_fault_options) {
+  char t[128], m[128];
+  path(t, "fl.trace");
+  path(m, "fl.min");
+  const char *a1[] = {"explore", "futurelock", "--futurelock", "400", "--check-every-step", "-o", t};
+  cr_assert_eq(labv(7, a1), 1);
+  cr_assert_eq(lab("replay", t, NULL, NULL, NULL), 1);
+  cr_assert_eq(lab("dump", t, NULL, NULL, NULL), 0);
+  const char *a2[] = {"minimize", t, "-o", m, "--max-runs", "50"};
+  cr_assert_eq(labv(6, a2), 0);
+  cr_assert_eq(lab("replay", m, NULL, NULL, NULL), 1);
+  path(t, "bw.trace");
+  const char *a3[] = {"explore", "busy_wait", "--lost-wakeup", "100", "--runs", "100", "-o", t};
+  cr_assert_eq(labv(8, a3), 1);
+  cr_assert_eq(lab("replay", t, NULL, NULL, NULL), 1);
+  path(t, "ne.trace");
+  const char *a4[] = {"run", "net_echo", "--net-delay", "1000000", "--net-partial", "300",
+                      "--net-reset", "10", "-o", t};
+  cr_assert_eq(labv(10, a4), 0);
+  cr_assert_eq(lab("replay", t, NULL, NULL, NULL), 0);
+  const char *a5[] = {"run", "net_echo", "--net-partial", "1001"};
+  cr_assert_eq(labv(4, a5), 2);
+  const char *a6[] = {"run", "net_echo", "--futurelock", "x"};
+  cr_assert_eq(labv(4, a6), 2);
+  const char *a7[] = {"explore", "net_echo_bug", "--net-partial", "300", "--runs", "50", "-o", t};
+  cr_assert_eq(labv(8, a7), 1);
 }

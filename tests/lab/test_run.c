@@ -338,8 +338,10 @@ Test(lab_run, deadlock_names_the_blocked_tasks) {
   cr_assert_eq(asx_lab_explore(&c, 200, &v, &seed, &done, NULL, NULL), 1);
   cr_assert_eq(v.oracle, ASX_LAB_ORACLE_DEADLOCK);
   cr_assert_eq(v.ntasks, 3); /* main (closing the region) and both lockers */
-  cr_assert(strstr(v.detail, "locker-a\" last event: lock m2") != NULL, "%s", v.detail);
-  cr_assert(strstr(v.detail, "locker-b\" last event: lock m1") != NULL, "%s", v.detail);
+  cr_assert(strstr(v.detail, "locker-a\" waits in mutex_lock at src/demos.c:") != NULL, "%s", v.detail);
+  cr_assert(strstr(v.detail, "last event: lock m2") != NULL, "%s", v.detail);
+  cr_assert(strstr(v.detail, "locker-b\" waits in mutex_lock at src/demos.c:") != NULL, "%s", v.detail);
+  cr_assert(strstr(v.detail, "\"main\" waits in region_close at src/demos.c:") != NULL, "%s", v.detail);
 }
 
 Test(lab_run, records_cover_driver_and_net_events) {

@@ -216,10 +216,10 @@ Test(lab_trace, version_and_magic) {
   uint8_t *p = build(3, &len, d);
   asx_lab_trace *t;
   asx_lab_trace_error e;
-  p[8] = 2; /* version varint */
+  p[8] = 3; /* version varint */
   cr_assert_eq(asx_lab_trace_parse(NULL, p, len, NULL, &t, &e), ASX_EUNSUPPORTED);
   cr_assert_eq(e.record, -1);
-  p[8] = 1;
+  p[8] = ASX_LAB_TRACE_VERSION;
   p[0] = 'X';
   cr_assert_eq(asx_lab_trace_parse(NULL, p, len, NULL, &t, &e), ASX_EPROTO);
   cr_assert_eq(asx_lab_trace_parse(NULL, p, 0, NULL, &t, &e), ASX_EPROTO);

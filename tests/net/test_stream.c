@@ -4,6 +4,7 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -169,6 +170,7 @@ typedef struct cancel_env {
   size_t got, written;
   int rc;
   uint64_t waited_ns;
+  _Atomic int writing;    /* the writer reached write_all */
 } cancel_env;
 
 static int blocked_reader(asx_cx *cx, void *arg) {
@@ -221,6 +223,7 @@ static int blocked_writer(asx_cx *cx, void *arg) {
   cancel_env *e = arg;
   char *buf = malloc(BIG);
   memset(buf, 'w', BIG);
+  atomic_store(&e->writing, 1);
   e->rc = asx_stream_write_all(cx, e->cli, buf, BIG, &e->written);
   free(buf);
   asx_stream_shutdown(cx, e->cli);
@@ -232,7 +235,11 @@ static int cancel_write_main(asx_cx *cx, void *arg) {
   connect_pair(cx, e);
   asx_task *t;
   cr_assert_eq(asx_spawn(cx, NULL, blocked_writer, e, NULL, &t), 0);
-  cr_assert_eq(asx_sleep(cx, 150 * MS), 0); /* the peer reads nothing: the writer blocks */
+  /* Wait until the writer is really writing (filling 64 MiB can take long under load), then give
+   * it time to fill the socket buffers: the peer reads nothing, so the writer blocks. */
+  for (int i = 0; i < 30000 && !atomic_load(&e->writing); i++) cr_assert_eq(asx_sleep(cx, 1 * MS), 0);
+  cr_assert(atomic_load(&e->writing), "writer never started");
+  cr_assert_eq(asx_sleep(cx, 150 * MS), 0);
   asx_task_cancel(t, ASX_CANCEL_USER);
   cr_assert_eq(asx_task_join(cx, t, NULL, NULL), 0);
   /* The peer must receive exactly what the writer said was written. */

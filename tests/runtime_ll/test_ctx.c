@@ -334,3 +334,90 @@ Test(ctx, impl_name_matches_build) {
   cr_assert_str_eq(name, "aarch64-asm");
 #endif
 }
+
+/* ---- the restore skips the control-word loads only when they match -------------------------- */
+#if defined(__x86_64__)
+static void set_x87_rounding_up_only(void) {
+  uint16_t cw;
+  __asm__ volatile("fnstcw %0" : "=m"(cw));
+  cw = (uint16_t)((cw & ~0x0c00u) | 0x0800u); /* x87 round up; MXCSR untouched */
+  __asm__ volatile("fldcw %0" : : "m"(cw));
+}
+
+struct fp_x87 {
+  asx_ctx main, task;
+  int ok;
+};
+
+static void fp_x87_entry(void *p) {
+  struct fp_x87 *f = p;
+  set_x87_rounding_up_only();
+  for (int i = 0; i < 3; i++) {
+    asx_ctx_switch(&f->task, &f->main);
+    if (x87_rounding() != 2u || sse_rounding() != 0u) f->ok = 0;
+  }
+  asx_ctx_switch_final(&f->task, &f->main);
+}
+
+/* Only the x87 control word differs between the contexts (MXCSR equal, sticky flags set by a
+ * division): the restore must still load it in both directions. */
+Test(ctx, x87_control_word_alone_is_restored) {
+  struct fp_x87 f = {.ok = 1};
+  void *stk = stack_alloc(STACK_SIZE);
+  fesetround(FE_TONEAREST);
+  volatile double third = 1.0;
+  third /= 3.0; /* sets MXCSR's inexact flag: status, must not matter */
+  asx_ctx_init_thread(&f.main);
+  asx_ctx_init(&f.task, stk, STACK_SIZE, fp_x87_entry, &f);
+  for (int i = 0; i < 4; i++) {
+    asx_ctx_switch(&f.main, &f.task);
+    cr_assert_eq(x87_rounding(), 0u, "task's x87 rounding leaked");
+    cr_assert_eq(sse_rounding(), 0u);
+  }
+  cr_assert(f.ok, "task's x87 rounding was not restored");
+  munmap(stk, STACK_SIZE);
+}
+#endif
+
+/* ---- asx_ctx_switch_same_site: interchangeable with asx_ctx_switch ---------------------------- */
+#define SAME_SITE_N 3
+#define SAME_SITE_ROUNDS 50
+struct same_site {
+  asx_ctx main, task[SAME_SITE_N];
+  int order[SAME_SITE_N * SAME_SITE_ROUNDS + 1];
+  int n;
+};
+
+static struct same_site *same_site_of;
+
+static void same_site_entry(void *arg) {
+  int me = (int)(intptr_t)arg;
+  struct same_site *s = same_site_of;
+  for (int r = 0; r < SAME_SITE_ROUNDS; r++) {
+    s->order[s->n++] = me;
+    /* Tasks hand over to each other through the "same site" switch; the last one goes back to
+     * main through the ordinary switch, so both kinds resume contexts saved by the other. */
+    if (me + 1 < SAME_SITE_N)
+      asx_ctx_switch_same_site(&s->task[me], &s->task[me + 1]);
+    else
+      asx_ctx_switch(&s->task[me], &s->main);
+  }
+  asx_ctx_switch_final(&s->task[me], &s->main);
+}
+
+Test(ctx, same_site_switch_mixes_with_ordinary_switch) {
+  static struct same_site s;
+  same_site_of = &s;
+  void *stk[SAME_SITE_N];
+  asx_ctx_init_thread(&s.main);
+  for (int i = 0; i < SAME_SITE_N; i++) {
+    stk[i] = stack_alloc(STACK_SIZE);
+    asx_ctx_init(&s.task[i], stk[i], STACK_SIZE, same_site_entry, (void *)(intptr_t)i);
+  }
+  for (int r = 0; r < SAME_SITE_ROUNDS; r++) asx_ctx_switch_same_site(&s.main, &s.task[0]);
+  cr_assert_eq(s.n, SAME_SITE_N * SAME_SITE_ROUNDS);
+  for (int i = 0; i < s.n; i++) cr_assert_eq(s.order[i], i % SAME_SITE_N, "step %d", i);
+  /* Let every task reach its final switch. */
+  for (int i = 0; i < SAME_SITE_N; i++) asx_ctx_switch(&s.main, &s.task[i]);
+  for (int i = 0; i < SAME_SITE_N; i++) munmap(stk[i], STACK_SIZE);
+}

@@ -39,7 +39,13 @@ typedef enum asx_lab_rec_type {
   ASX_LAB_REC_NET_DELIVER = 18,    /* reserved for net/: a = stream id, b = bytes delivered */
   ASX_LAB_REC_NET_FAULT = 19,      /* reserved for net/: a = stream id, b = fault kind, code = arg */
   ASX_LAB_REC_RUN_END = 20,        /* code = main rc, a = steps, b = root outcome, region = -run error */
-  ASX_LAB_REC_TYPE_MAX = 20
+  /* Version 2 */
+  ASX_LAB_REC_WAIT_SITE = 21,      /* task (blocked at a deadlock/futurelock), b = line, text = what
+                                      ("chan_recv", ...), text2 = file ("" when never noted) */
+  ASX_LAB_REC_LOST_WAKEUP = 22,    /* task, a = consecutive steps it was ready and not chosen */
+  ASX_LAB_REC_FUTURELOCK = 23,     /* task, a = steps since it last ran, b = line, text = obligation
+                                      kind, text2 = reserve file */
+  ASX_LAB_REC_TYPE_MAX = 23
 } asx_lab_rec_type;
 
 /* A decoded record; text slices point into the trace (or the writer's caller) and are not
@@ -59,7 +65,7 @@ int asx_lab_record_format(const asx_lab_record *r, char *buf, size_t n);
 
 /* ======================= Trace header ======================= */
 
-#define ASX_LAB_TRACE_VERSION 1u
+#define ASX_LAB_TRACE_VERSION 2u /* the reader also accepts version 1 */
 #define ASX_LAB_NAME_MAX 63 /* scenario name bytes */
 #define ASX_LAB_DIGEST_LEN 32
 
@@ -80,6 +86,13 @@ typedef struct asx_lab_trace_header {
   uint64_t max_steps;    /* soft step limit (0 = none) */
   uint32_t poll_budget;  /* runtime poll budget (affects forced yields) */
   char scenario[ASX_LAB_NAME_MAX + 1];
+  /* Version 2 (0 in a version-1 trace): oracle thresholds and simulated-network fault rates. */
+  uint64_t lost_wakeup_steps;
+  uint64_t futurelock_steps;
+  uint32_t check_every_step;
+  uint64_t net_delay_ns;
+  uint32_t net_partial_permille;
+  uint32_t net_reset_permille;
 } asx_lab_trace_header;
 
 /* Thread-safe, pure: "random", "pct", "guided". */
@@ -164,7 +177,8 @@ asx_lab_scenario_fn asx_lab_find(const char *name, const char **description);
 /* Not thread-safe: the i-th registered scenario (NULL past the end). */
 const char *asx_lab_scenario_name(size_t i, const char **description);
 /* Not thread-safe: registers the built-in demos "clean", "pingpong", "lost_update",
- * "oblig_leak", "deadlock", "order_violation" (see docs/lab.md). Idempotent. */
+ * "oblig_leak", "deadlock", "order_violation", "busy_wait", "futurelock" (see docs/lab.md).
+ * Idempotent. */
 int asx_lab_register_demos(void);
 /* Task-only: the ping-pong demo's body with a chosen number of round trips (benchmarks). */
 int asx_lab_demo_pingpong(asx_cx *cx, int rounds);
@@ -179,6 +193,23 @@ void asx_lab_net_event(asx_lab_ctx *lab, asx_lab_rec_type type, uint64_t stream,
 /* The run's seed (for scenario-level randomness prefer asx_random, which is recorded). */
 uint64_t asx_lab_seed(const asx_lab_ctx *lab);
 
+/* Simulated-network fault rates of the run (asx_lab_config net_*), for a scenario to put into
+ * its asx_sim_opts (max_delay_ns, partial_permille, reset_permille). */
+typedef struct asx_lab_net_faults {
+  uint64_t max_delay_ns;
+  uint32_t partial_permille;
+  uint32_t reset_permille;
+} asx_lab_net_faults;
+/* Any task of the run. */
+asx_lab_net_faults asx_lab_faults(const asx_lab_ctx *lab);
+/* Fault kinds of ASX_LAB_REC_NET_FAULT records written by scenarios (b field). */
+enum { ASX_LAB_FAULT_RESET = 1, ASX_LAB_FAULT_PIPE = 2, ASX_LAB_FAULT_TIMEOUT = 3 };
+
+/* Not thread-safe: registers the simulated-network demos "net_echo" (the net server helper echoing
+ * for several clients over a simulated listener, faults from the config; must pass) and
+ * "net_echo_bug" (a client that assumes one read returns a whole line). Idempotent. */
+int asx_lab_register_net_demos(void);
+
 /* ======================= Runs and oracles ======================= */
 
 typedef enum asx_lab_oracle {
@@ -192,7 +223,9 @@ typedef enum asx_lab_oracle {
   ASX_LAB_ORACLE_REGION_LEAK,     /* a task ended without closing a region it opened */
   ASX_LAB_ORACLE_STEP_LIMIT,      /* the step limit was reached (livelock or too small a limit) */
   ASX_LAB_ORACLE_SCENARIO,        /* asx_lab_fail */
-  ASX_LAB_ORACLE_RUN_ERROR        /* asx_runtime_run failed */
+  ASX_LAB_ORACLE_RUN_ERROR,       /* asx_runtime_run failed */
+  ASX_LAB_ORACLE_LOST_WAKEUP,     /* a task ready for more than lost_wakeup_steps steps in a row, never chosen */
+  ASX_LAB_ORACLE_FUTURELOCK       /* a task holding an obligation did not run for futurelock_steps */
 } asx_lab_oracle;
 /* Thread-safe, pure: "quiescence", "obligation_leak", ... */
 const char *asx_lab_oracle_name(asx_lab_oracle o);
@@ -231,6 +264,15 @@ typedef struct asx_lab_config {
   const asx_allocator *alloc;
   size_t max_trace_bytes;       /* 0 = 256 MiB */
   size_t stack_size;            /* task stacks; 0 = 256 KiB (replay and minimize use the default) */
+  /* Oracles off by default (0); see docs/lab.md "Oracles" for the exact definitions. */
+  uint64_t lost_wakeup_steps;   /* > this many consecutive steps ready and not chosen: lost_wakeup */
+  uint64_t futurelock_steps;    /* holding an obligation, not run for this many steps: futurelock */
+  bool check_every_step;        /* futurelock checked at every step (not every N/8) and the
+                                   runtime's scheduling-invariant counter read at every step */
+  /* Simulated-network faults handed to scenarios (asx_lab_faults); recorded in the trace. */
+  uint64_t net_delay_ns;
+  uint32_t net_partial_permille;
+  uint32_t net_reset_permille;
 } asx_lab_config;
 /* Thread-safe, pure. */
 void asx_lab_config_default(asx_lab_config *cfg);
@@ -266,9 +308,11 @@ typedef struct asx_lab_min_stats {
   uint64_t runs;                /* lab runs the minimizer made */
   uint64_t steps_before, steps_after;
   uint64_t preemptions_before, preemptions_after;
+  asx_lab_net_faults faults_before, faults_after; /* simulated-network fault rates */
 } asx_lab_min_stats;
-/* Shrinks a failing trace: searches for a shorter prefix of its choices after which "keep
- * running the current task" still fails with the same key, then drops preemptions one by one.
+/* Shrinks a failing trace: first lowers its simulated-network fault rates (reset, delay, partial:
+ * to 0, else halved) while the same key still fails; then searches for a shorter prefix of its
+ * choices after which "keep running the current task" still fails, then drops preemptions.
  * max_runs bounds the work (0 = 2000). Returns 0 with *out (caller frees) = the smallest failing
  * trace found (it may be the input re-recorded), ASX_ESTATE if the input trace does not fail,
  * or a trace/lookup error. */

@@ -1,7 +1,6 @@
 /* Encoders: commands (arrays of bulk strings) for clients and every reply type for servers.
  * Each public function is all-or-nothing on the output buffer. */
 #include <inttypes.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "redis_internal.h"
@@ -11,11 +10,23 @@
 
 static int put(asx_buf *out, const void *p, size_t n) { return asx_buf_append(out, p, n); }
 
-/* Type byte + decimal number + CRLF, e.g. "$5\r\n". */
+/* Type byte + decimal number + CRLF, e.g. "$5\r\n". Formatted by hand: snprintf showed up as ~10%
+ * of a pipelining client's CPU time. */
 static int put_header(asx_buf *out, char type, int64_t v) {
   char tmp[32];
-  int n = snprintf(tmp, sizeof tmp, "%c%" PRId64 "\r\n", type, v);
-  return put(out, tmp, (size_t)n);
+  char *end = tmp + sizeof tmp;
+  char *p = end;
+  *--p = '\n';
+  *--p = '\r';
+  /* Work on the magnitude as unsigned so INT64_MIN does not overflow. */
+  uint64_t mag = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+  do {
+    *--p = (char)('0' + mag % 10);
+    mag /= 10;
+  } while (mag);
+  if (v < 0) *--p = '-';
+  *--p = type;
+  return put(out, p, (size_t)(end - p));
 }
 
 /* Restores the buffer when a multi-part write fails. */

@@ -96,7 +96,9 @@ typedef enum asx_trace_type {
   ASX_TRACE_SCHED_CHOICE,    /* deterministic driver: `value` = index chosen, `code` = ready count */
   ASX_TRACE_USER,            /* asx_trace_user: `message`, `value` */
   ASX_TRACE_TIMER_FIRED,     /* a task's timer fired: `value` = its deadline */
-  ASX_TRACE_RANDOM           /* asx_random: `value` = the number drawn */
+  ASX_TRACE_RANDOM,          /* asx_random: `value` = the number drawn */
+  ASX_TRACE_WAIT_SITE        /* cfg.wait_sites: a task is entering a call that may block: `name` =
+                              * what ("chan_recv", "mutex_lock", ...), `file`:`line` = call site */
 } asx_trace_type;
 
 typedef struct asx_trace_event {
@@ -157,6 +159,9 @@ typedef struct asx_runtime_config {
   /* DETERMINISTIC (lab): task switches after which the run is abandoned: asx_runtime_run returns
    * ASX_ETIMEDOUT and tasks still live are leaked (only asx_runtime_free may follow). 0 = none. */
   uint64_t max_steps;
+  /* Any driver with `trace` set: emit ASX_TRACE_WAIT_SITE before each call that may block (lab:
+   * the deadlock and futurelock oracles name what every blocked task waits on). 0 = off. */
+  int wait_sites;
   const asx_allocator *alloc;  /* NULL = libc */
   uint32_t poll_budget;        /* checkpoints before a forced yield; 0 = 61 */
   uint64_t cleanup_budget_ns[ASX_CANCEL_KIND_COUNT]; /* per kind; 0 = built-in default */
@@ -377,8 +382,9 @@ int asx_sleep_until(asx_cx *cx, uint64_t when);
  * ASX_ECANCELED, ASX_EPANIC (every child panicked: no winner). */
 int asx_race(asx_cx *cx, size_t n, const asx_task_fn *fns, void *const *args, size_t *winner,
              int *winner_rc);
-/* Task-only. Runs fn(arg) with a time limit. Returns fn's result, or ASX_ETIMEDOUT after
- * cancelling it (timeout) and draining it, ASX_EPANIC if it panicked, ASX_ECANCELED. */
+/* Task-only. Runs fn(arg) with a time limit. Returns fn's result if fn finished first, else
+ * ASX_ETIMEDOUT after cancelling (timeout) and draining it, whatever fn then returned;
+ * ASX_ECANCELED if the caller was cancelled first; ASX_EPANIC if fn panicked. */
 int asx_timeout(asx_cx *cx, uint64_t ns, asx_task_fn fn, void *arg);
 
 /* ---- Bounded MPSC channel with two-phase send ---- */
@@ -467,6 +473,50 @@ int asx_sem_acquire_at(asx_cx *cx, asx_sem *s, asx_sem_permit *p, const char *fi
 void asx_sem_release(asx_sem_permit *p);
 /* Thread-safe: permits available now. */
 uint64_t asx_sem_available(asx_sem *s);
+
+/* ---- Wait sites and introspection (lab/, debugging) ---- */
+/* Task-only: notes that the calling task is about to enter a call that may block (`what`, a
+ * static string, at file:line; emitted as ASX_TRACE_WAIT_SITE when cfg.wait_sites is on) and
+ * returns cx. The blocking calls below are wrapped by macros that call it with the caller's
+ * __FILE__/__LINE__; define ASX_NO_WAIT_SITES before including this header to get the plain
+ * functions (the runtime's own sources do). Each macro evaluates its arguments once. */
+asx_cx *asx_wait_site_note(asx_cx *cx, const char *what, const char *file, int line);
+
+/* One obligation a task holds (strings borrowed: static kind, reserve site). */
+typedef struct asx_obligation_info {
+  const char *kind;
+  const char *file;
+  int line;
+} asx_obligation_info;
+/* Deterministic driver only, on the run's thread while no task runs (e.g. from cfg.choose): the
+ * obligations task `task_id` holds, oldest first, into out[0..max). Returns how many it holds
+ * (0 when the task is unknown or ended). O(live tasks): for occasional checks. */
+size_t asx_runtime_task_obligations(asx_runtime *rt, uint64_t task_id, asx_obligation_info *out,
+                                    size_t max);
+
+#ifndef ASX_NO_WAIT_SITES
+#define ASX_WAIT_NOTE_(cx, what) asx_wait_site_note((cx), (what), __FILE__, __LINE__)
+#define asx_chan_recv(cx, ch, elem) (asx_chan_recv)(ASX_WAIT_NOTE_(cx, "chan_recv"), (ch), (elem))
+#define asx_chan_select_recv(cx, n, chans, outs, index) \
+  (asx_chan_select_recv)(ASX_WAIT_NOTE_(cx, "chan_select_recv"), (n), (chans), (outs), (index))
+#define asx_oneshot_recv(cx, o, value) (asx_oneshot_recv)(ASX_WAIT_NOTE_(cx, "oneshot_recv"), (o), (value))
+#define asx_sleep(cx, ns) (asx_sleep)(ASX_WAIT_NOTE_(cx, "sleep"), (ns))
+#define asx_sleep_until(cx, when) (asx_sleep_until)(ASX_WAIT_NOTE_(cx, "sleep_until"), (when))
+#define asx_task_join(cx, t, rc, outcome) (asx_task_join)(ASX_WAIT_NOTE_(cx, "task_join"), (t), (rc), (outcome))
+#define asx_region_close(cx, r, outcome) (asx_region_close)(ASX_WAIT_NOTE_(cx, "region_close"), (r), (outcome))
+#define asx_park(cx, until) (asx_park)(ASX_WAIT_NOTE_(cx, "park"), (until))
+#define asx_race(cx, n, fns, args, winner, winner_rc) \
+  (asx_race)(ASX_WAIT_NOTE_(cx, "race"), (n), (fns), (args), (winner), (winner_rc))
+#define asx_timeout(cx, ns, fn, arg) (asx_timeout)(ASX_WAIT_NOTE_(cx, "timeout"), (ns), (fn), (arg))
+#undef asx_chan_reserve
+#define asx_chan_reserve(cx, ch, p) asx_chan_reserve_at(ASX_WAIT_NOTE_(cx, "chan_reserve"), (ch), (p), __FILE__, __LINE__)
+#undef asx_chan_send
+#define asx_chan_send(cx, ch, elem) asx_chan_send_at(ASX_WAIT_NOTE_(cx, "chan_send"), (ch), (elem), __FILE__, __LINE__)
+#undef asx_mutex_lock
+#define asx_mutex_lock(cx, m) asx_mutex_lock_at(ASX_WAIT_NOTE_(cx, "mutex_lock"), (m), __FILE__, __LINE__)
+#undef asx_sem_acquire
+#define asx_sem_acquire(cx, s, p) asx_sem_acquire_at(ASX_WAIT_NOTE_(cx, "sem_acquire"), (s), (p), __FILE__, __LINE__)
+#endif
 
 #ifdef __cplusplus
 }

@@ -91,8 +91,14 @@ __attribute__((visibility("hidden"))) extern char asx__ctx_trampoline[];
  * The swap ends with pop + indirect jmp instead of ret: a ret would always be mispredicted (the
  * return-stack predictor expects the caller of *this* context), and on this machine that single
  * misprediction tripled the cost of a switch (measured: ~12 ns with ret, ~4 ns with jmp). The
- * unconditional ldmxcsr/fldcw cost ~2 ns; a compare-and-skip variant measured bimodal (3-7 ns),
- * so the plain version stays. Incompatible with user-space CET shadow stacks (as is any
+ * ldmxcsr/fldcw pair is expensive (fldcw is microcoded; perf put ~a fifth of a spawn+join on it)
+ * and the control words almost never differ between contexts, so the restore compares the target
+ * frame's saved words with the ones just saved from the running thread (rax = the `from` frame)
+ * and skips both loads when they match: still exact, since the thread already holds those values.
+ * MXCSR's six sticky exception flags (bits 0-5) are status, not control, and caller-saved in the
+ * ABI: they are ignored by the compare (any floating-point division in the program sets the
+ * inexact flag, which would otherwise defeat the skip). The compares read back exactly the 4- and 2-byte stores just made, so store forwarding works (one
+ * 8-byte load over both stores would stall on a forwarding failure). Incompatible with user-space CET shadow stacks (as is any
  * stack-switching ret); Linux does not enable them for a process unless it opts in. */
 #define ASX_X86_SAVE                                                                                \
   "  pushq %rbp\n  pushq %rbx\n  pushq %r12\n  pushq %r13\n  pushq %r14\n  pushq %r15\n"            \
@@ -100,11 +106,22 @@ __attribute__((visibility("hidden"))) extern char asx__ctx_trampoline[];
   "  stmxcsr (%rsp)\n"                                                                              \
   "  fnstcw 4(%rsp)\n"                                                                              \
   "  movq %rsp, %rax\n"
-#define ASX_X86_RESTORE                                                                             \
+#define ASX_X86_RESTORE_REGS                                                                        \
+  "  movl (%rsp), %ecx\n"                                                                           \
+  "  xorl (%rax), %ecx\n"                                                                           \
+  "  testl $0xffffffc0, %ecx\n"                                                                     \
+  "  jnz 2f\n"                                                                                      \
+  "  movzwl 4(%rsp), %ecx\n"                                                                        \
+  "  cmpw 4(%rax), %cx\n"                                                                           \
+  "  je 1f\n"                                                                                       \
+  "2:\n"                                                                                            \
   "  ldmxcsr (%rsp)\n"                                                                              \
   "  fldcw 4(%rsp)\n"                                                                               \
+  "1:\n"                                                                                            \
   "  addq $8, %rsp\n"                                                                               \
-  "  popq %r15\n  popq %r14\n  popq %r13\n  popq %r12\n  popq %rbx\n  popq %rbp\n"                  \
+  "  popq %r15\n  popq %r14\n  popq %r13\n  popq %r12\n  popq %rbx\n  popq %rbp\n"
+#define ASX_X86_RESTORE                                                                             \
+  ASX_X86_RESTORE_REGS                                                                              \
   "  popq %rdx\n"                                                                                   \
   "  jmpq *%rdx\n"
 
@@ -137,6 +154,17 @@ __asm__(".text\n"
         ASX_X86_RESTORE
         ".size asx_ctx_switch, .-asx_ctx_switch\n"
         ".size asx_ctx_switch_final, .-asx_ctx_switch_final\n"
+        "\n"
+        ".globl asx_ctx_switch_same_site\n"
+        ".type asx_ctx_switch_same_site,%function\n"
+        ".p2align 4\n"
+        "asx_ctx_switch_same_site:\n" /* ends with ret: see ctx.h */
+        ASX_X86_SAVE
+        "  movq %rax, (%rdi)\n"
+        "  movq (%rsi), %rsp\n"
+        ASX_X86_RESTORE_REGS
+        "  ret\n"
+        ".size asx_ctx_switch_same_site, .-asx_ctx_switch_same_site\n"
 #endif
         "\n"
         ".globl asx__ctx_trampoline\n"
@@ -261,6 +289,8 @@ void asx_ctx_switch_final(asx_ctx *from, asx_ctx *to) {
   asx__ctx_swap(&from->sp, to->sp);
   abort(); /* a finished context was resumed: a scheduler bug */
 }
+
+void asx_ctx_switch_same_site(asx_ctx *from, asx_ctx *to) { asx_ctx_switch(from, to); }
 #endif
 
 #if defined(__x86_64__)
@@ -307,6 +337,8 @@ void asx_ctx_switch_final(asx_ctx *from, asx_ctx *to) {
   swapcontext(&from->uc, &to->uc);
   abort();
 }
+
+void asx_ctx_switch_same_site(asx_ctx *from, asx_ctx *to) { asx_ctx_switch(from, to); }
 
 const char *asx_ctx_impl_name(void) { return "ucontext"; }
 

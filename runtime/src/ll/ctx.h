@@ -39,6 +39,12 @@ void asx_ctx_init(asx_ctx *c, void *stack_lo, size_t stack_size, void (*entry)(v
  * another thread at the same time. */
 void asx_ctx_switch(asx_ctx *from, asx_ctx *to);
 
+/* Exactly asx_ctx_switch, tuned for a `to` that is most likely suspended at the same call site
+ * as this call (e.g. task-to-task yields): the x86_64 version returns with `ret`, which the CPU's
+ * return-stack predictor then gets right, and so every later return of `to`'s call chain too
+ * (asx_ctx_switch's indirect jmp leaves the predictor one entry off, so all of them miss). */
+void asx_ctx_switch_same_site(asx_ctx *from, asx_ctx *to);
+
 /* Like asx_ctx_switch, but `from` will never be resumed; its stack may be reused once `to` runs. */
 void asx_ctx_switch_final(asx_ctx *from, asx_ctx *to);
 

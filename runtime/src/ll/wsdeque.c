@@ -60,6 +60,14 @@ void *asx_wsdeque_pop(asx_wsdeque *d) {
   return item;
 }
 
+void *asx_wsdeque_pop_unshared(asx_wsdeque *d) {
+  int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed);
+  int64_t t = atomic_load_explicit(&d->top, memory_order_relaxed);
+  if (t >= b) return NULL;
+  atomic_store_explicit(&d->bottom, b - 1, memory_order_relaxed);
+  return atomic_load_explicit(&d->buf[(b - 1) & d->mask], memory_order_relaxed);
+}
+
 /* One steal attempt: 1 = got *out, 0 = empty, -1 = lost a race (retry). */
 static int steal_one(asx_wsdeque *d, void **out) {
   int64_t t = atomic_load_explicit(&d->top, memory_order_acquire);

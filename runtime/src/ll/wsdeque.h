@@ -32,6 +32,9 @@ void asx_wsdeque_destroy(asx_wsdeque *d);
 bool asx_wsdeque_push(asx_wsdeque *d, void *item);
 /* Owner thread only: the most recently pushed item, NULL when empty. */
 void *asx_wsdeque_pop(asx_wsdeque *d);
+/* Owner thread only, and only while no other thread can steal from d (e.g. a one-worker
+ * scheduler): like asx_wsdeque_pop without the fence and CAS that only guard against thieves. */
+void *asx_wsdeque_pop_unshared(asx_wsdeque *d);
 /* Any thread: moves about half of victim's items (oldest first) into dst, which the caller owns
  * and which should be empty, and returns one more stolen item for the caller to run now; NULL if
  * nothing could be stolen. */

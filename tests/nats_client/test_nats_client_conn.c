@@ -1,0 +1,298 @@
+/* NATS client connection behaviour against a real nats-server: flush, server PINGs answered,
+ * our keepalive, the server's max_payload honoured, authentication errors, refused connects and
+ * a cancelled consumer. Every test ends with no live task, region or obligation (ncl_run). */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ncl_util.h"
+
+TestSuite(nats_client_conn, .timeout = 60, .fini = ncl_cleanup);
+
+typedef struct env {
+  nt_peer srv;
+  asx_nats_sub *sub;
+} env;
+
+static int ping_main(asx_cx *cx, void *arg) {
+  env *e = arg;
+  /* The server skips its PING while the client is active: first a quiet client. */
+  asx_nats_client_opts o = ncl_opts(&e->srv);
+  o.ping_interval_ns = 0;
+  asx_nats_client *c = NULL;
+  cr_assert_eq(asx_nats_client_connect(cx, &o, &c, NULL, 0), 0);
+  asx_nats_client_stats st;
+  for (int i = 0; i < 200; i++) { /* the server pings every 100 ms, drops us after 2 misses */
+    asx_sleep(cx, 50 * MS);
+    asx_nats_client_stats_get(c, &st);
+    if (st.pings_answered >= 3) break;
+  }
+  cr_expect_geq(st.pings_answered, 3, "server PINGs answered: %llu", (unsigned long long)st.pings_answered);
+  cr_expect_eq(asx_nats_client_status(c), 0);
+  cr_expect_eq(asx_nats_flush(cx, c, 2000 * MS), 0);
+  asx_nats_client_close(cx, c);
+  /* Our own keepalive: a PING every 50 ms, each answered. */
+  o.ping_interval_ns = 50 * MS;
+  cr_assert_eq(asx_nats_client_connect(cx, &o, &c, NULL, 0), 0);
+  for (int i = 0; i < 200; i++) {
+    asx_sleep(cx, 50 * MS);
+    asx_nats_client_stats_get(c, &st);
+    if (st.pongs >= 3) break;
+  }
+  cr_expect_geq(st.pongs, 3, "keepalive PONGs: %llu", (unsigned long long)st.pongs);
+  cr_expect_eq(asx_nats_client_status(c), 0);
+  asx_nats_client_close(cx, c);
+  return 0;
+}
+
+Test(nats_client_conn, server_pings_answered_and_keepalive) {
+  env e = {0};
+  ncl_start_conf(&e.srv, "ping_interval: \"100ms\"\nping_max: 2\n");
+  cr_expect_eq(ncl_run(2, ping_main, &e), 0);
+  ncl_stop(&e.srv);
+}
+
+static int payload_main(asx_cx *cx, void *arg) {
+  env *e = arg;
+  asx_nats_client *c = ncl_connect(cx, &e->srv);
+  cr_expect_eq(asx_nats_client_max_payload(c), 1024);
+  static char big[2048];
+  memset(big, 'x', sizeof(big));
+  asx_nats_sub *s;
+  cr_assert_eq(asx_nats_subscribe(cx, c, "p", NULL, NULL, &s), 0);
+  cr_expect_eq(asx_nats_publish(cx, c, "p", NULL, NULL, big, 1025), ASX_ELIMIT);
+  cr_expect_eq(asx_nats_publish(cx, c, "p", NULL, NULL, big, 1024), 0);
+  asx_nats_msg *m;
+  cr_assert_eq(asx_nats_sub_next(cx, s, &m), 0);
+  cr_expect_eq(m->len, 1024);
+  asx_nats_msg_free(m);
+  cr_expect_eq(asx_nats_client_status(c), 0);
+  asx_nats_sub_free(s);
+  asx_nats_client_close(cx, c);
+  return 0;
+}
+
+Test(nats_client_conn, server_max_payload_honoured) {
+  env e = {0};
+  ncl_start_conf(&e.srv, "max_payload: 1024\n");
+  cr_expect_eq(ncl_run(2, payload_main, &e), 0);
+  ncl_stop(&e.srv);
+}
+
+static int auth_main(asx_cx *cx, void *arg) {
+  env *e = arg;
+  asx_nats_client_opts o = ncl_opts(&e->srv);
+  asx_nats_client *c = NULL;
+  char err[256];
+  cr_expect_eq(asx_nats_client_connect(cx, &o, &c, err, sizeof(err)), ASX_EPROTO);
+  cr_expect(strstr(err, "Authorization Violation") != NULL, "%s", err);
+  o.user = "alice";
+  o.pass = "wonder";
+  cr_assert_eq(asx_nats_client_connect(cx, &o, &c, err, sizeof(err)), 0, "%s", err);
+  cr_expect_eq(asx_nats_flush(cx, c, 2000 * MS), 0);
+  asx_nats_client_close(cx, c);
+  o.port = 1; /* nothing listens there */
+  c = NULL;
+  cr_expect_eq(asx_nats_client_connect(cx, &o, &c, err, sizeof(err)), ASX_ECONNRESET);
+  cr_expect_null(c);
+  return 0;
+}
+
+Test(nats_client_conn, auth_error_and_refused) {
+  env e = {0};
+  ncl_start_conf(&e.srv, "authorization {\n user: alice\n password: wonder\n}\n");
+  cr_expect_eq(ncl_run(2, auth_main, &e), 0);
+  ncl_stop(&e.srv);
+}
+
+static int waiter(asx_cx *cx, void *arg) {
+  env *e = arg;
+  asx_nats_msg *m = NULL;
+  return asx_nats_sub_next(cx, e->sub, &m);
+}
+
+static int cancel_main(asx_cx *cx, void *arg) {
+  env *e = arg;
+  asx_nats_client *c = ncl_connect(cx, &e->srv);
+  cr_assert_eq(asx_nats_subscribe(cx, c, "never", NULL, NULL, &e->sub), 0);
+  asx_task *t;
+  cr_assert_eq(asx_spawn(cx, NULL, waiter, e, NULL, &t), 0);
+  asx_sleep(cx, 30 * MS);
+  asx_task_cancel(t, ASX_CANCEL_USER);
+  int rc = 0;
+  asx_task_join(cx, t, &rc, NULL);
+  cr_expect_eq(rc, ASX_ECANCELED);
+  /* The subscription still works for the next consumer. */
+  cr_assert_eq(asx_nats_publish(cx, c, "never", NULL, NULL, "now", 3), 0);
+  asx_nats_msg *m;
+  cr_assert_eq(asx_nats_sub_next(cx, e->sub, &m), 0);
+  cr_expect_str_eq((const char *)m->data, "now");
+  asx_nats_msg_free(m);
+  /* A consumer blocked when the client closes sees ASX_ECLOSED. */
+  cr_assert_eq(asx_spawn(cx, NULL, waiter, e, NULL, &t), 0);
+  asx_sleep(cx, 30 * MS);
+  asx_nats_client_close(cx, c);
+  asx_task_join(cx, t, &rc, NULL);
+  cr_expect_eq(rc, ASX_ECLOSED);
+  asx_nats_sub_free(e->sub);
+  return 0;
+}
+
+Test(nats_client_conn, cancelled_consumer_and_close) {
+  env e = {0};
+  ncl_start(&e.srv);
+  cr_expect_eq(ncl_run(2, cancel_main, &e), 0);
+  ncl_stop(&e.srv);
+}
+
+/* Server killed: waiting flushes and requests fail with the connection error. */
+static int killed_main(asx_cx *cx, void *arg) {
+  env *e = arg;
+  asx_nats_client *c = ncl_connect(cx, &e->srv);
+  cr_assert_eq(asx_nats_subscribe(cx, c, "svc", NULL, NULL, &e->sub), 0); /* never answers */
+  ncl_stop(&e->srv);
+  asx_nats_msg *r = NULL;
+  int rc = asx_nats_request(cx, c, "svc", NULL, "x", 1, 5000 * MS, &r);
+  cr_expect(rc == ASX_ECLOSED || rc == ASX_ECONNRESET || rc == ASX_EPIPE, "%s", asx_strerror(rc));
+  cr_expect_neq(asx_nats_client_status(c), 0);
+  cr_expect_neq(asx_nats_flush(cx, c, 1000 * MS), 0);
+  asx_nats_msg *m;
+  cr_expect_eq(asx_nats_sub_next(cx, e->sub, &m), ASX_ECLOSED);
+  asx_nats_client_close(cx, c);
+  asx_nats_sub_free(e->sub);
+  return 0;
+}
+
+Test(nats_client_conn, server_killed_fails_waiters) {
+  env e = {0};
+  ncl_start(&e.srv);
+  cr_expect_eq(ncl_run(2, killed_main, &e), 0);
+  ncl_stop(&e.srv);
+}
+
+/* ---- allocation failure at every index ---- */
+
+#include "test_alloc.h"
+
+typedef struct alloc_env {
+  nt_peer srv;
+  test_alloc ta;
+  long failing_runs;
+} alloc_env;
+
+static bool ok_or(int rc, int alt) { return rc == 0 || rc == ASX_ENOMEM || rc == alt; }
+
+static void alloc_life(asx_cx *cx, alloc_env *e) {
+  asx_nats_client_opts o = ncl_opts(&e->srv);
+  o.alloc = &e->ta.base;
+  asx_nats_client *c = NULL;
+  int rc = asx_nats_client_connect(cx, &o, &c, NULL, 0);
+  cr_assert(ok_or(rc, 0), "connect: %s", asx_strerror(rc));
+  if (rc) return;
+  asx_nats_sub *s = NULL;
+  rc = asx_nats_subscribe(cx, c, "a", NULL, NULL, &s);
+  cr_assert(ok_or(rc, 0), "subscribe: %s", asx_strerror(rc));
+  rc = asx_nats_publish(cx, c, "a", NULL, NULL, "x", 1);
+  cr_assert(ok_or(rc, 0), "publish: %s", asx_strerror(rc));
+  if (s) {
+    asx_nats_msg *m = NULL;
+    /* Either the message, or the connection ended (ENOMEM in the reader closes the channel). */
+    rc = asx_nats_sub_next(cx, s, &m);
+    cr_assert(ok_or(rc, ASX_ECLOSED), "next: %s", asx_strerror(rc));
+    asx_nats_msg_free(m);
+  }
+  asx_nats_msg *r = NULL;
+  rc = asx_nats_request(cx, c, "nobody", NULL, "q", 1, 2000 * MS, &r);
+  cr_assert(ok_or(rc, ASX_ENOTFOUND), "request: %s", asx_strerror(rc));
+  cr_assert_neq(rc, 0);
+  rc = asx_nats_flush(cx, c, 2000 * MS);
+  cr_assert(ok_or(rc, 0), "flush: %s", asx_strerror(rc));
+  asx_nats_client_close(cx, c);
+  asx_nats_sub_free(s);
+}
+
+static int alloc_main(asx_cx *cx, void *arg) {
+  alloc_env *e = arg;
+  for (long n = 0;; n++) {
+    test_alloc_init(&e->ta);
+    test_alloc_fail_after(&e->ta, n);
+    alloc_life(cx, e);
+    cr_assert_eq(e->ta.live, 0, "fail_after %ld: %ld blocks leaked", n, e->ta.live);
+    if (e->ta.failures == 0) break;
+    e->failing_runs++;
+  }
+  return 0;
+}
+
+Test(nats_client_conn, failing_allocator_every_index) {
+  alloc_env e = {0};
+  ncl_start(&e.srv);
+  cr_expect_eq(ncl_run(1, alloc_main, &e), 0); /* one worker: test_alloc is not thread-safe */
+  cr_expect_gt(e.failing_runs, 10);
+  ncl_stop(&e.srv);
+}
+
+/* ---- a server that stops answering PINGs: the keepalive declares the connection stale ---- */
+
+typedef struct fake_env {
+  asx_listener *l;
+  int server_rc;
+} fake_env;
+
+/* Sends INFO, answers the handshake PING, then reads and ignores everything until EOF. */
+static int mute_server(asx_cx *cx, void *arg) {
+  fake_env *f = arg;
+  asx_stream *s = NULL;
+  int rc = asx_listener_accept(cx, f->l, &s);
+  if (rc) return rc;
+  const char *info = "INFO {\"server_id\":\"fake\",\"version\":\"2.9.0\",\"proto\":1,"
+                     "\"headers\":true,\"max_payload\":1048576}\r\n";
+  rc = asx_stream_write_all(cx, s, info, strlen(info), NULL);
+  char buf[512];
+  size_t have = 0;
+  while (rc == 0) { /* until the handshake's PING */
+    size_t n = 0;
+    rc = asx_stream_read(cx, s, buf + have, sizeof(buf) - 1 - have, &n);
+    have += n;
+    buf[have] = 0;
+    if (strstr(buf, "PING\r\n")) break;
+    if (have == sizeof(buf) - 1) rc = ASX_ELIMIT;
+  }
+  if (rc == 0) rc = asx_stream_write_all(cx, s, "PONG\r\n", 6, NULL);
+  while (rc == 0) { /* mute from now on */
+    size_t n = 0;
+    rc = asx_stream_read(cx, s, buf, sizeof(buf), &n);
+  }
+  asx_stream_close(s);
+  return rc == ASX_ECLOSED || rc == ASX_ECONNRESET ? 0 : rc;
+}
+
+static int stale_main(asx_cx *cx, void *arg) {
+  fake_env *f = arg;
+  cr_assert_eq(asx_tcp_listen("127.0.0.1", 0, NULL, &f->l), 0);
+  asx_task *srv;
+  cr_assert_eq(asx_spawn(cx, NULL, mute_server, f, NULL, &srv), 0);
+  asx_nats_client_opts o;
+  asx_nats_client_opts_default(&o);
+  o.port = asx_listener_port(f->l);
+  o.ping_interval_ns = 30 * MS;
+  o.max_pings_out = 2;
+  asx_nats_client *c = NULL;
+  cr_assert_eq(asx_nats_client_connect(cx, &o, &c, NULL, 0), 0);
+  uint64_t t0 = asx_now(cx);
+  /* A flush can never complete: it ends when the keepalive gives up on the connection. */
+  cr_expect_eq(asx_nats_flush(cx, c, 0), ASX_ETIMEDOUT);
+  cr_expect_geq(asx_now(cx) - t0, 60 * MS);
+  cr_expect_eq(asx_nats_client_status(c), ASX_ETIMEDOUT);
+  cr_expect_eq(asx_nats_publish(cx, c, "x", NULL, NULL, "y", 1), ASX_ETIMEDOUT);
+  asx_nats_client_close(cx, c);
+  asx_task_join(cx, srv, &f->server_rc, NULL);
+  asx_listener_close(f->l);
+  return 0;
+}
+
+Test(nats_client_conn, keepalive_detects_stale_connection) {
+  fake_env f = {0};
+  cr_expect_eq(ncl_run(2, stale_main, &f), 0);
+  cr_expect_eq(f.server_rc, 0);
+}
