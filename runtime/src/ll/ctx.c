@@ -201,14 +201,20 @@ static void build_initial_frame(asx_ctx *c, uintptr_t top) {
 
 #elif defined(__aarch64__)
 #define ASX_CTX_SWITCH_IN_ASM 0
-/* Frame layout (low to high): x19..x28, x29 (fp), x30 (lr), d8..d15: 160 bytes, 16-byte aligned. */
+/* Frame layout (low to high): x19..x28, x29 (fp), x30 (lr), d8..d15, fpcr, pad: 176 bytes,
+ * 16-byte aligned. FPCR (rounding mode, flush-to-zero, default NaN) is per context, as MXCSR and
+ * the x87 control word are on x86_64 and as glibc's ucontext keeps it: without it a task's
+ * fesetround() leaked into the scheduler (found by scripts/check-aarch64.sh under qemu). FPSR holds
+ * only sticky status flags and is not saved. `msr fpcr` can be slow (it may synchronise the FP
+ * pipeline), and FPCR almost never differs between contexts, so the restore compares the target's
+ * saved value with the one just read (x10) and writes only when they differ. */
 __asm__(".text\n"
         ".globl asx__ctx_swap\n"
         ".hidden asx__ctx_swap\n"
         ".type asx__ctx_swap,%function\n"
         ".p2align 4\n"
         "asx__ctx_swap:\n"
-        "  sub sp, sp, #160\n"
+        "  sub sp, sp, #176\n"
         "  stp x19, x20, [sp, #0]\n"
         "  stp x21, x22, [sp, #16]\n"
         "  stp x23, x24, [sp, #32]\n"
@@ -219,9 +225,16 @@ __asm__(".text\n"
         "  stp d10, d11, [sp, #112]\n"
         "  stp d12, d13, [sp, #128]\n"
         "  stp d14, d15, [sp, #144]\n"
+        "  mrs x10, fpcr\n"
+        "  str x10, [sp, #160]\n"
         "  mov x9, sp\n"
         "  str x9, [x0]\n"
         "  mov sp, x1\n"
+        "  ldr x11, [sp, #160]\n"
+        "  cmp x11, x10\n"
+        "  b.eq 1f\n"
+        "  msr fpcr, x11\n"
+        "1:\n"
         "  ldp x19, x20, [sp, #0]\n"
         "  ldp x21, x22, [sp, #16]\n"
         "  ldp x23, x24, [sp, #32]\n"
@@ -232,7 +245,7 @@ __asm__(".text\n"
         "  ldp d10, d11, [sp, #112]\n"
         "  ldp d12, d13, [sp, #128]\n"
         "  ldp d14, d15, [sp, #144]\n"
-        "  add sp, sp, #160\n"
+        "  add sp, sp, #176\n"
         "  ret\n"
         ".size asx__ctx_swap, .-asx__ctx_swap\n"
         "\n"
@@ -249,15 +262,18 @@ __asm__(".text\n"
         "  .cfi_endproc\n"
         ".size asx__ctx_trampoline, .-asx__ctx_trampoline\n");
 
-enum { FRAME_WORDS = 20 };
+enum { FRAME_WORDS = 22 };
 
 static void build_initial_frame(asx_ctx *c, uintptr_t top) {
+  uint64_t fpcr;
+  __asm__ volatile("mrs %0, fpcr" : "=r"(fpcr));
   /* After the swap pops the frame, sp == top (16-byte aligned) when the trampoline runs. */
   uint64_t *sp = (uint64_t *)(top - FRAME_WORDS * sizeof(uint64_t));
   memset(sp, 0, FRAME_WORDS * sizeof(uint64_t));
   sp[0] = (uint64_t)(uintptr_t)c;  /* x19 */
   sp[10] = 0;                      /* x29: end of the frame-pointer chain */
   sp[11] = (uint64_t)(uintptr_t)asx__ctx_trampoline; /* x30 */
+  sp[20] = fpcr;                   /* a new context starts with its creator's FP modes */
   c->sp = sp;
 }
 #endif
