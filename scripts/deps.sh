@@ -11,4 +11,4 @@ $SUDO apt-get install -y -q --no-install-recommends \
   libwslay-dev libcriterion-dev zlib1g-dev liblz4-dev libzstd-dev libuv1-dev \
   afl++ clang libclang-rt-14-dev valgrind wrk curl redis-server redis-tools \
   nats-server libnats-dev librdkafka-dev kcat python3 python3-grpcio python3-h2 \
-  python3-websockets
+  python3-websockets nginx
