@@ -76,16 +76,46 @@ uint64_t lc_hash(const void *p, size_t n);
 extern unsigned lc_resets_seen, lc_runs;
 
 /* Criterion-side checks (call from a Test). */
-/* Runs `scenario` for seeds first..first+n-1 (random scheduling; see test_lab_pct_spin_bug.c):
+/* Runs `scenario` for seeds first..first+n-1 (odd seeds PCT, even seeds random scheduling):
  * every oracle passes and main returns 0. The first `ndet` seeds are also run a second time
  * (identical trace bytes) and replayed (identical final digest). */
 void lc_check_seeds(const char *scenario, uint64_t first, unsigned n, unsigned ndet);
 
-/* asx_lab_explore over `runs` seeds from `first` (random strategy; PCT waits for the lab fix). */
+/* asx_lab_explore over `runs` seeds from `first`, with each strategy (random and PCT). */
 void lc_check_explore(const char *scenario, uint64_t first, uint64_t runs);
 /* Negative control: runs `scenario` once with one bit of the client's first write of 40+ bytes
  * flipped on its way to the stream; some oracle (normally the scenario's own transcript or
  * decode assertion) must fail, proving the transcript checks are live. */
 void lc_check_detects(const char *scenario, uint64_t seed);
+
+/* The five tests every codec runs, built on the file's `static int scenario(asx_cx *, asx_lab_ctx *,
+ * lc_mode)`: it registers the plain, reset and cancel variants as PLAIN (e.g. "http1_pipeline"),
+ * PREFIX "_reset" and PREFIX "_cancel". Include <criterion/criterion.h> before this header. */
+#define LC_CODEC_SUITE(SUITE, PLAIN, PREFIX, DESC)                                                   \
+  static int sc_plain(asx_cx *cx, asx_lab_ctx *lab) { return scenario(cx, lab, LC_PLAIN); }       \
+  static int sc_reset(asx_cx *cx, asx_lab_ctx *lab) { return scenario(cx, lab, LC_RESET); }       \
+  static int sc_cancel(asx_cx *cx, asx_lab_ctx *lab) { return scenario(cx, lab, LC_CANCEL); }     \
+  static void setup(void) {                                                                       \
+    asx_lab_register(PLAIN, sc_plain, DESC);                                                      \
+    asx_lab_register(PREFIX "_reset", sc_reset, "the same with resets injected");                 \
+    asx_lab_register(PREFIX "_cancel", sc_cancel, "the same, cancelled at a random moment");      \
+  }                                                                                               \
+  TestSuite(SUITE, .init = setup, .timeout = 240);                                                \
+  Test(SUITE, fifty_seeds_oracles_determinism_replay) { lc_check_seeds(PLAIN, 1, 50, 50); }       \
+  Test(SUITE, resets_end_cleanly) {                                                               \
+    lc_resets_seen = lc_runs = 0;                                                                 \
+    lc_check_seeds(PREFIX "_reset", 1000, 50, 50);                                                \
+    cr_log_info("%u of %u conversations ended by a reset", lc_resets_seen, lc_runs);              \
+    cr_assert_gt(lc_resets_seen, 0, "no run saw a reset: the variant tests nothing");             \
+    cr_assert_lt(lc_resets_seen, lc_runs, "every run was reset: none finished under the reset rate"); \
+  }                                                                                               \
+  Test(SUITE, flipped_bit_is_caught) { lc_check_detects(PLAIN, 7); }                              \
+  Test(SUITE, explore_200_more_seeds) { lc_check_explore(PLAIN, 100, 200); }                      \
+  Test(SUITE, cancel_at_random_moment_ends_cleanly) {                                             \
+    lc_resets_seen = lc_runs = 0;                                                                 \
+    lc_check_seeds(PREFIX "_cancel", 2000, 50, 50);                                               \
+    cr_log_info("%u of %u conversations cut by the cancellation", lc_resets_seen, lc_runs);       \
+    cr_assert_gt(lc_resets_seen, 0, "no run was cut: the variant tests nothing");                 \
+  }
 
 #endif /* LAB_CODEC_UTIL_H */

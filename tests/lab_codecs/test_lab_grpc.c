@@ -283,35 +283,4 @@ static int scenario(asx_cx *cx, asx_lab_ctx *lab, lc_mode mode) {
     asx_lab_fail(lab, cx, "transcript", "incomplete exchange");
   return rc;
 }
-static int sc_plain(asx_cx *cx, asx_lab_ctx *lab) { return scenario(cx, lab, LC_PLAIN); }
-static int sc_reset(asx_cx *cx, asx_lab_ctx *lab) { return scenario(cx, lab, LC_RESET); }
-static int sc_cancel(asx_cx *cx, asx_lab_ctx *lab) { return scenario(cx, lab, LC_CANCEL); }
-
-static void setup(void) {
-  asx_lab_register("grpc_calls", sc_plain, "four concurrent gRPC calls over HTTP/2");
-  asx_lab_register("grpc_reset", sc_reset, "the same with resets injected");
-  asx_lab_register("grpc_cancel", sc_cancel, "the same, cancelled at a random moment");
-}
-
-TestSuite(lab_grpc, .init = setup, .timeout = 240);
-
-Test(lab_grpc, fifty_seeds_oracles_determinism_replay) { lc_check_seeds("grpc_calls", 1, 50, 50); }
-
-Test(lab_grpc, resets_end_cleanly) {
-  lc_resets_seen = lc_runs = 0;
-  lc_check_seeds("grpc_reset", 1000, 50, 50);
-  cr_log_info("%u of %u conversations ended by a reset", lc_resets_seen, lc_runs);
-  cr_assert_gt(lc_resets_seen, 0, "no run saw a reset: the variant tests nothing");
-  cr_assert_lt(lc_resets_seen, lc_runs, "every run was reset: none finished under the reset rate");
-}
-
-Test(lab_grpc, flipped_bit_is_caught) { lc_check_detects("grpc_calls", 7); }
-
-Test(lab_grpc, explore_200_more_seeds) { lc_check_explore("grpc_calls", 100, 200); }
-
-Test(lab_grpc, cancel_at_random_moment_ends_cleanly) {
-  lc_resets_seen = lc_runs = 0;
-  lc_check_seeds("grpc_cancel", 2000, 50, 50);
-  cr_log_info("%u of %u conversations cut by the cancellation", lc_resets_seen, lc_runs);
-  cr_assert_gt(lc_resets_seen, 0, "no run was cut: the variant tests nothing");
-}
+LC_CODEC_SUITE(lab_grpc, "grpc_calls", "grpc", "four concurrent gRPC calls over HTTP/2")

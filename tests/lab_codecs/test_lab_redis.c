@@ -218,35 +218,4 @@ static int scenario(asx_cx *cx, asx_lab_ctx *lab, lc_mode mode) {
     asx_lab_fail(lab, cx, "transcript", "incomplete exchange");
   return rc;
 }
-static int sc_plain(asx_cx *cx, asx_lab_ctx *lab) { return scenario(cx, lab, LC_PLAIN); }
-static int sc_reset(asx_cx *cx, asx_lab_ctx *lab) { return scenario(cx, lab, LC_RESET); }
-static int sc_cancel(asx_cx *cx, asx_lab_ctx *lab) { return scenario(cx, lab, LC_CANCEL); }
-
-static void setup(void) {
-  asx_lab_register("redis_pipeline", sc_plain, "pipelined Redis commands, RESP3 replies");
-  asx_lab_register("redis_reset", sc_reset, "the same with resets injected");
-  asx_lab_register("redis_cancel", sc_cancel, "the same, cancelled at a random moment");
-}
-
-TestSuite(lab_redis, .init = setup, .timeout = 240);
-
-Test(lab_redis, fifty_seeds_oracles_determinism_replay) { lc_check_seeds("redis_pipeline", 1, 50, 50); }
-
-Test(lab_redis, resets_end_cleanly) {
-  lc_resets_seen = lc_runs = 0;
-  lc_check_seeds("redis_reset", 1000, 50, 50);
-  cr_log_info("%u of %u conversations ended by a reset", lc_resets_seen, lc_runs);
-  cr_assert_gt(lc_resets_seen, 0, "no run saw a reset: the variant tests nothing");
-  cr_assert_lt(lc_resets_seen, lc_runs, "every run was reset: none finished under the reset rate");
-}
-
-Test(lab_redis, flipped_bit_is_caught) { lc_check_detects("redis_pipeline", 7); }
-
-Test(lab_redis, explore_200_more_seeds) { lc_check_explore("redis_pipeline", 100, 200); }
-
-Test(lab_redis, cancel_at_random_moment_ends_cleanly) {
-  lc_resets_seen = lc_runs = 0;
-  lc_check_seeds("redis_cancel", 2000, 50, 50);
-  cr_log_info("%u of %u conversations cut by the cancellation", lc_resets_seen, lc_runs);
-  cr_assert_gt(lc_resets_seen, 0, "no run was cut: the variant tests nothing");
-}
+LC_CODEC_SUITE(lab_redis, "redis_pipeline", "redis", "pipelined Redis commands, RESP3 replies")
