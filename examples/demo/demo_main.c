@@ -51,7 +51,8 @@ static int parse_args(int argc, char **argv, demo_args *a) {
   strcpy(a->host, "127.0.0.1");
   a->port = 8080;
   a->grace_s = 5.0;
-  for (int i = 1; i < argc; i++) {
+  /* Every option but --help takes one value: step over the pair. */
+  for (int i = 1; i < argc; i += 2) {
     const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(o, "--help") || !strcmp(o, "-h")) {
       usage(stdout);
@@ -72,7 +73,6 @@ static int parse_args(int argc, char **argv, demo_args *a) {
     } else {
       return -1;
     }
-    i++;
   }
   if (!a->cert != !a->key) return -1;
   return 0;

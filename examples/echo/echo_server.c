@@ -77,7 +77,8 @@ int main(int argc, char **argv) {
   unsigned port = 7007, workers = 0;
   size_t max_conns = 1024;
   double read_timeout = 10;
-  for (int i = 1; i < argc; i++) {
+  /* Every option takes one value: step over the pair. */
+  for (int i = 1; i < argc; i += 2) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!v) usage();
     if (!strcmp(a, "--host")) host = v;
@@ -90,7 +91,6 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--read-timeout")) read_timeout = atof(v);
     else if (!strcmp(a, "--workers")) workers = (unsigned)atoi(v);
     else usage();
-    i++;
   }
   asx_tls_config *tls = NULL;
   if (cert || key) {

@@ -42,7 +42,7 @@ __attribute__((visibility("hidden"), noreturn, used)) void asx__ctx_first_entry(
  * of the stack it is about to run on). A thread's own context starts with unknown bounds; they are
  * learned the first time that thread switches away (finish_switch_fiber reports the stack we came
  * from), which always happens before anything switches back to it. */
-static inline void asan_before_switch(asx_ctx *from, asx_ctx *to, int final) {
+__attribute__((unused)) static inline void asan_before_switch(asx_ctx *from, asx_ctx *to, int final) {
 #if ASX_CTX_ASAN
   to->resumed_by = from;
   __sanitizer_start_switch_fiber(final ? NULL : &from->asan_fake_stack, to->stack_lo, to->stack_size);
@@ -53,7 +53,7 @@ static inline void asan_before_switch(asx_ctx *from, asx_ctx *to, int final) {
 #endif
 }
 
-static inline void asan_after_switch(asx_ctx *self, void *fake_stack) {
+__attribute__((unused)) static inline void asan_after_switch(asx_ctx *self, void *fake_stack) {
 #if ASX_CTX_ASAN
   const void *prev_lo = NULL;
   size_t prev_size = 0;
