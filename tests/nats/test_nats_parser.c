@@ -603,8 +603,8 @@ Test(nats_parser, allocation_failure_at_every_index_loses_nothing) {
 
 Test(nats_parser, every_doc_example_split_everywhere) {
   const char *examples[] = {
-      "INFO {\"server_id\":\"Zk0GQ3JBSrg3oyxCRRlE09\",\"version\":\"1.2.0\",\"proto\":1,\"go\":\"go1.10.3\","
-      "\"host\":\"0.0.0.0\",\"port\":4222,\"max_payload\":1048576,\"client_id\":2392}\r\n",
+      ("INFO {\"server_id\":\"Zk0GQ3JBSrg3oyxCRRlE09\",\"version\":\"1.2.0\",\"proto\":1,\"go\":\"go1.10.3\","
+       "\"host\":\"0.0.0.0\",\"port\":4222,\"max_payload\":1048576,\"client_id\":2392}\r\n"),
       "MSG FOO.BAR 9 11\r\nHello World\r\n",
       "MSG FOO.BAR 9 INBOX.34 11\r\nHello World\r\n",
       "HMSG FOO.BAR 9 34 45\r\nNATS/1.0\r\nFoodGroup: vegetable\r\n\r\nHello World\r\n",
