@@ -39,6 +39,7 @@ typedef struct thr_worker {
   _Atomic int in_io; /* sleeping inside cfg.io.wait rather than on the parker */
   asx_rng rng;
   pthread_t thread;
+  pthread_t self_thread; /* set by the worker itself: pthread_create does not start w[0] */
   uint64_t steals, parks;
 } thr_worker;
 
@@ -55,6 +56,7 @@ struct thr_driver {
   _Atomic size_t ntimed;
   _Atomic unsigned nsleeping;
   _Atomic int io_owner; /* one worker at a time waits for / polls I/O readiness */
+  _Atomic(thr_worker *) poller; /* the worker blocked in cfg.io.wait (idle), else NULL */
   _Atomic int stop;
   pthread_mutex_t timer_lock;
   asx_timer_heap timers;
@@ -114,6 +116,17 @@ static void notify_one(thr_driver *d, thr_worker *self) {
   /* One worker and the caller is it: it is running, so nobody is asleep (nor in cfg.io.wait)
    * to tell, and the Dekker fence below would be pure cost on every spawn and wake. */
   if (self && d->n == 1) return;
+  /* Called by the poller itself (wakes from cfg.io.wait arrive with no worker): the task is
+   * already queued where this thread looks first when io.wait returns (inject, cancel or timed
+   * lane), so for the first such wake nobody needs telling. Taking our own `sleeping` flag marks
+   * that; later wakes of the same poll see it taken and notify another worker as usual. Only
+   * the polling thread can pass the pthread_equal test, so a foreign wake is never skipped. */
+  if (!self) {
+    thr_worker *p = atomic_load_explicit(&d->poller, memory_order_relaxed);
+    if (p && pthread_equal(p->self_thread, pthread_self()) &&
+        atomic_exchange(&p->sleeping, 0) == 1)
+      return;
+  }
   atomic_thread_fence(memory_order_seq_cst);
   if (atomic_load_explicit(&d->nsleeping, memory_order_relaxed) == 0) return;
   for (unsigned i = 0; i < d->n; i++) {
@@ -365,9 +378,11 @@ static void idle(thr_driver *d, thr_worker *w) {
   if (!work_visible(d, w) && (next == ASX_UNLIMITED || next > now)) {
     w->parks++;
     int64_t timeout = next == ASX_UNLIMITED ? -1 : (int64_t)(next - now);
-    if (io_role)
+    if (io_role) {
+      atomic_store_explicit(&d->poller, w, memory_order_relaxed);
       io->wait(io->ud, timeout);
-    else
+      atomic_store_explicit(&d->poller, NULL, memory_order_relaxed);
+    } else
       asx_parker_park(&w->parker, timeout);
   }
   atomic_store(&w->sleeping, 0);
@@ -380,6 +395,7 @@ static void idle(thr_driver *d, thr_worker *w) {
 
 static void worker_loop(thr_worker *w) {
   thr_driver *d = w->d;
+  w->self_thread = pthread_self();
   asx_ctx_init_thread(&w->base.sched_ctx);
   asx_overflow_thread_init();
   while (!atomic_load_explicit(&d->stop, memory_order_acquire)) {
