@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cl_pump.h"
 #include "nats_client_internal.h"
 
 void asx_nats_client_opts_default(asx_nats_client_opts *o) {
@@ -166,27 +167,8 @@ static int reader_task(asx_cx *cx, void *arg) {
 
 static int writer_task(asx_cx *cx, void *arg) {
   asx_nats_client *c = arg;
-  asx_buf mine;
-  asx_buf_init(&mine, c->alloc, 0);
-  int rc = 0;
-  for (;;) {
-    pthread_mutex_lock(&c->mu);
-    while (rc == 0 && c->err == 0 && c->out.len == 0) rc = cl_wait(cx, &c->mu, &c->writer_wq, ASX_UNLIMITED);
-    if (rc || c->err) {
-      pthread_mutex_unlock(&c->mu);
-      break;
-    }
-    asx_buf t = c->out;
-    c->out = mine;
-    mine = t;
-    cl_wake_all(&c->space_wq);
-    pthread_mutex_unlock(&c->mu);
-    atomic_fetch_add(&c->st_bytes_out, mine.len);
-    rc = asx_stream_write_all(cx, c->stream, mine.data, mine.len, NULL);
-    if (rc) break;
-    asx_buf_reset(&mine);
-  }
-  asx_buf_free(&mine);
+  cl_pump p = {c->stream, &c->mu, &c->out, &c->err, &c->writer_wq, &c->space_wq, NULL, &c->st_bytes_out, c->alloc};
+  int rc = cl_pump_run(cx, &p);
   nc_fail(c, rc == 0 || rc == ASX_ECANCELED ? ASX_ECLOSED : rc);
   return 0;
 }

@@ -5,6 +5,7 @@
  * read and dropped, so later replies stay matched. */
 #include <string.h>
 
+#include "cl_pump.h"
 #include "redis_client_internal.h"
 
 #define READ_CHUNK 16384
@@ -167,27 +168,8 @@ static int reader_task(asx_cx *cx, void *arg) {
 
 static int writer_task(asx_cx *cx, void *arg) {
   asx_redis_client *c = arg;
-  asx_buf mine;
-  asx_buf_init(&mine, c->alloc, 0);
-  int rc = 0;
-  for (;;) {
-    pthread_mutex_lock(&c->mu);
-    while (rc == 0 && c->err == 0 && c->out.len == 0) rc = cl_wait(cx, &c->mu, &c->writer_wq, ASX_UNLIMITED);
-    if (rc || c->err) {
-      pthread_mutex_unlock(&c->mu);
-      break;
-    }
-    /* Take everything queued so far: one write for many commands. */
-    asx_buf t = c->out;
-    c->out = mine;
-    mine = t;
-    pthread_mutex_unlock(&c->mu);
-    atomic_fetch_add(&c->st_batches, 1);
-    rc = asx_stream_write_all(cx, c->stream, mine.data, mine.len, NULL);
-    if (rc) break;
-    asx_buf_reset(&mine);
-  }
-  asx_buf_free(&mine);
+  cl_pump p = {c->stream, &c->mu, &c->out, &c->err, &c->writer_wq, NULL, &c->st_batches, NULL, c->alloc};
+  int rc = cl_pump_run(cx, &p);
   rc_fail(c, rc == 0 || rc == ASX_ECANCELED ? ASX_ECLOSED : rc);
   return 0;
 }
