@@ -71,7 +71,7 @@ int asx_kafka_decode_metadata_response(asx_kafka_decoder *d, int16_t v, const ui
   memset(out, 0, sizeof *out);
   bool f = asx_kafka_is_flexible(ASX_KAFKA_METADATA, v);
   if (v >= 3) out->throttle_time_ms = asx_kafka_read_int32(&r, "throttle_time_ms");
-  int32_t nb = kr_arr(&r, f, f ? 10 : 10, "brokers");
+  int32_t nb = kr_arr(&r, f, 10, "brokers");
   asx_kafka_metadata_broker *bs = asx_kafka_arena_array(d, &r, nb, sizeof *bs, "brokers");
   for (int32_t i = 0; i < nb && !r.err; i++) {
     bs[i].node_id = asx_kafka_read_int32(&r, "brokers.node_id");

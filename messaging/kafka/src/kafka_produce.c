@@ -42,7 +42,7 @@ static void decode_partition(asx_kafka_decoder *d, asx_kafka_reader *r, int16_t 
   p->log_start_offset = v >= 5 ? asx_kafka_read_int64(r, "partition_responses.log_start_offset") : -1;
   p->error_message = (asx_kafka_str){NULL, -1};
   if (v >= 8) {
-    int32_t n = kr_arr(r, f, f ? 6 : 6, "record_errors");
+    int32_t n = kr_arr(r, f, 6, "record_errors");
     asx_kafka_produce_record_error *es = asx_kafka_arena_array(d, r, n, sizeof *es, "record_errors");
     for (int32_t i = 0; i < n && !r->err; i++) {
       es[i].batch_index = asx_kafka_read_int32(r, "record_errors.batch_index");
