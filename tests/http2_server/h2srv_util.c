@@ -1,7 +1,7 @@
 #include "h2srv_util.h"
+#include "test_fds.h"
 
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,17 +11,6 @@
 void h2t_msleep(unsigned ms) {
   struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
   nanosleep(&ts, NULL);
-}
-
-int h2t_count_fds(void) {
-  DIR *dir = opendir("/proc/self/fd");
-  if (!dir) return -1;
-  int n = 0;
-  struct dirent *e;
-  while ((e = readdir(dir)))
-    if (e->d_name[0] != '.') n++;
-  closedir(dir);
-  return n - 1;
 }
 
 int h2t_sh(char *out, size_t cap, const char *fmt, ...) {
@@ -70,7 +59,7 @@ static void *thread_main(void *arg) {
 }
 
 void h2t_start(h2t_server *t) {
-  t->fds_before = h2t_count_fds();
+  t->fds_before = test_count_fds();
   asx_runtime_config rc;
   asx_runtime_config_default(&rc);
   rc.workers = t->workers ? t->workers : 2;
@@ -99,7 +88,7 @@ void h2t_stop(h2t_server *t) {
 }
 
 void h2t_check_fds(h2t_server *t) {
-  cr_assert_eq(h2t_count_fds(), t->fds_before, "descriptor leak");
+  cr_assert_eq(test_count_fds(), t->fds_before, "descriptor leak");
 }
 
 void h2t_halt(h2t_server *t) {

@@ -38,8 +38,6 @@ void h2t_check_fds(h2t_server *t);
 /* Runs a shell command (printf-style), captures stdout+stderr into out (NUL-terminated, may be
  * NULL); returns the exit status. */
 int h2t_sh(char *out, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* Number of open descriptors. */
-int h2t_count_fds(void);
 /* Sleeps ms milliseconds (test thread). */
 void h2t_msleep(unsigned ms);
 

@@ -1,7 +1,6 @@
 #include "nats_peer.h"
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -117,12 +116,3 @@ bool nt_peer_stop(nt_peer *peer) {
   return waitpid(pid, NULL, 0) == pid;
 }
 
-int nt_open_fds(void) {
-  DIR *d = opendir("/proc/self/fd");
-  if (!d) return -1;
-  int n = 0;
-  struct dirent *e;
-  while ((e = readdir(d)) != NULL) n += e->d_name[0] != '.';
-  closedir(d);
-  return n;
-}

@@ -26,7 +26,4 @@ bool nt_peer_stop(nt_peer *peer);
  * -1 on failure. */
 int nt_connect_loopback(int port, int timeout_ms);
 
-/* Number of open descriptors of this process (to prove a test left none behind). */
-int nt_open_fds(void);
-
 #endif

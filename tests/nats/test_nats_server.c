@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "asx/nats.h"
+#include "test_fds.h"
 #include "nats_peer.h"
 #include "nats_testutil.h"
 
@@ -92,7 +93,7 @@ static void close_conn(conn *c) {
 
 Test(nats_server, pub_sub_headers_and_no_responders) {
   if (!nt_nats_server_path()) cr_skip_test("nats-server is not installed");
-  int fds_before = nt_open_fds();
+  int fds_before = test_count_fds();
   nt_peer peer;
   cr_assert_eq(nt_peer_start_nats(&peer, 5000), 0, "nats-server did not start");
   conn c;
@@ -191,12 +192,12 @@ Test(nats_server, pub_sub_headers_and_no_responders) {
   free(big);
   close_conn(&c);
   cr_assert(nt_peer_stop(&peer), "nats-server was not reaped");
-  cr_assert_eq(nt_open_fds(), fds_before, "a descriptor was left open");
+  cr_assert_eq(test_count_fds(), fds_before, "a descriptor was left open");
 }
 
 Test(nats_server, pedantic_violation_is_an_err_event) {
   if (!nt_nats_server_path()) cr_skip_test("nats-server is not installed");
-  int fds_before = nt_open_fds();
+  int fds_before = test_count_fds();
   nt_peer peer;
   cr_assert_eq(nt_peer_start_nats(&peer, 5000), 0, "nats-server did not start");
   conn c;
@@ -217,5 +218,5 @@ Test(nats_server, pedantic_violation_is_an_err_event) {
   cr_assert_eq(ev.op, ASX_NATS_OP_PONG);
   close_conn(&c);
   cr_assert(nt_peer_stop(&peer), "nats-server was not reaped");
-  cr_assert_eq(nt_open_fds(), fds_before, "a descriptor was left open");
+  cr_assert_eq(test_count_fds(), fds_before, "a descriptor was left open");
 }

@@ -1,4 +1,5 @@
 #include "ncl_util.h"
+#include "test_fds.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -69,7 +70,7 @@ int ncl_run(unsigned workers, asx_task_fn fn, void *arg) {
   asx_runtime_config cfg;
   asx_runtime_config_default(&cfg);
   cfg.workers = workers;
-  int fds_before = nt_open_fds();
+  int fds_before = test_count_fds();
   asx_net_reactor *re = NULL;
   cr_assert_eq(asx_net_reactor_new(NULL, &re), 0);
   asx_net_reactor_configure(re, &cfg);
@@ -87,7 +88,7 @@ int ncl_run(unsigned workers, asx_task_fn fn, void *arg) {
   cr_expect_eq(st.panics, 0);
   asx_runtime_free(rt);
   asx_net_reactor_free(re);
-  cr_expect_eq(nt_open_fds(), fds_before, "descriptors leaked");
+  cr_expect_eq(test_count_fds(), fds_before, "descriptors leaked");
   return rc;
 }
 

@@ -1,7 +1,6 @@
 #include "net_testutil.h"
 
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,17 +63,6 @@ const net_pki *net_pki_get(void) {
   snprintf(pki.client_key, sizeof(pki.client_key), "%s/client.key", d);
   pki_ready = true;
   return &pki;
-}
-
-int net_count_fds(void) {
-  DIR *dir = opendir("/proc/self/fd");
-  if (!dir) return -1;
-  int n = 0;
-  struct dirent *e;
-  while ((e = readdir(dir)))
-    if (e->d_name[0] != '.') n++;
-  closedir(dir);
-  return n - 1; /* the DIR's own descriptor */
 }
 
 void net_mem_pump(asx_tls_conn *from, asx_tls_conn *to) {

@@ -20,8 +20,6 @@ typedef struct net_pki {
 
 /* Creates the PKI once per process (cached in a temp dir; removed at exit). */
 const net_pki *net_pki_get(void);
-/* Number of open descriptors of this process (/proc/self/fd). */
-int net_count_fds(void);
 /* Runs `cmd` through /bin/sh with output discarded; returns the exit status. */
 int net_sh(const char *cmd);
 

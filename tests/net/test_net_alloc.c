@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "net_testutil.h"
+#include "test_fds.h"
 #include "test_alloc.h"
 
 TestSuite(net_alloc, .timeout = 60);
@@ -69,7 +70,7 @@ static int dummy_handler(asx_cx *cx, asx_stream *s, void *arg) {
 }
 
 Test(net_alloc, listeners_server_and_fd_streams) {
-  int fds = net_count_fds();
+  int fds = test_count_fds();
   char path[128];
   snprintf(path, sizeof(path), "/tmp/asx-net-alloc-%d.sock", (int)getpid());
   for (int kind = 0; kind < 2; kind++) {
@@ -84,7 +85,7 @@ Test(net_alloc, listeners_server_and_fd_streams) {
       int rc = kind ? asx_unix_listen(path, &lo, &l) : asx_tcp_listen("127.0.0.1", 0, &lo, &l);
       if (rc == ASX_ENOMEM) {
         cr_assert_eq(ta.live, 0);
-        cr_assert_eq(net_count_fds(), fds);
+        cr_assert_eq(test_count_fds(), fds);
         cr_assert_eq(access(path, F_OK), -1, "socket file left after a failed listen");
         continue;
       }
@@ -97,7 +98,7 @@ Test(net_alloc, listeners_server_and_fd_streams) {
       asx_server *srv = NULL;
       cr_assert_eq(asx_server_new(l, &so, dummy_handler, NULL, &srv), ASX_ENOMEM);
       cr_assert_eq(ta.live, 0);
-      cr_assert_eq(net_count_fds(), fds);
+      cr_assert_eq(test_count_fds(), fds);
       break;
     }
   }
@@ -110,5 +111,5 @@ Test(net_alloc, listeners_server_and_fd_streams) {
   cr_assert_null(s);
   close(sv[0]); /* still ours after the failure */
   close(sv[1]);
-  cr_assert_eq(net_count_fds(), fds);
+  cr_assert_eq(test_count_fds(), fds);
 }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "net_testutil.h"
+#include "test_fds.h"
 
 #define MS 1000000ull
 
@@ -175,7 +176,7 @@ static int many_main(asx_cx *cx, void *arg) {
 }
 
 Test(server, many_concurrent_connections_echo) {
-  int fds = net_count_fds();
+  int fds = test_count_fds();
   asx_server_opts o;
   asx_server_opts_default(&o);
   o.max_conns = 2 * MANY_CONNS;
@@ -191,11 +192,11 @@ Test(server, many_concurrent_connections_echo) {
   cr_assert_eq(st.accepted, MANY_CONNS);
   cr_assert_eq(st.completed, MANY_CONNS);
   cr_assert_eq(st.active, 0);
-  cr_assert_eq(net_count_fds(), fds);
+  cr_assert_eq(test_count_fds(), fds);
 }
 
 Test(server, unix_socket_server) {
-  int fds = net_count_fds();
+  int fds = test_count_fds();
   char path[128];
   snprintf(path, sizeof(path), "/tmp/asx-net-srv-%d.sock", (int)getpid());
   unlink(path);
@@ -214,12 +215,12 @@ Test(server, unix_socket_server) {
   cr_assert_eq(net_sh(cmd), 0);
   net_bg_stop(&bg, NULL);
   cr_assert_eq(access(path, F_OK), -1, "socket file left behind");
-  cr_assert_eq(net_count_fds(), fds);
+  cr_assert_eq(test_count_fds(), fds);
 }
 
 /* ---- connection cap ---- */
 Test(server, max_conns_holds_extra_clients_in_the_backlog) {
-  int fds = net_count_fds();
+  int fds = test_count_fds();
   asx_server_opts o;
   asx_server_opts_default(&o);
   o.max_conns = 2;
@@ -241,12 +242,12 @@ Test(server, max_conns_holds_extra_clients_in_the_backlog) {
   asx_server_stats st;
   net_bg_stop(&bg, &st);
   cr_assert_eq(st.accepted, 3);
-  cr_assert_eq(net_count_fds(), fds);
+  cr_assert_eq(test_count_fds(), fds);
 }
 
 /* ---- slowloris ---- */
 Test(server, slowloris_is_cut_at_the_read_timeout) {
-  int fds = net_count_fds();
+  int fds = test_count_fds();
   asx_server_opts o;
   asx_server_opts_default(&o);
   o.read_timeout_ns = 1000 * MS;
@@ -286,12 +287,12 @@ Test(server, slowloris_is_cut_at_the_read_timeout) {
   cr_assert_eq(send_line_recv(again, "still\n", buf, sizeof(buf), 2000), 6, "server stopped serving");
   close(again);
   net_bg_stop(&bg, NULL);
-  cr_assert_eq(net_count_fds(), fds);
+  cr_assert_eq(test_count_fds(), fds);
 }
 
 /* ---- graceful shutdown ---- */
 Test(server, graceful_shutdown_drains_in_flight_echoes) {
-  int fds = net_count_fds();
+  int fds = test_count_fds();
   asx_server_opts o;
   asx_server_opts_default(&o);
   hcfg h = {.delay_ns = 3000 * MS}; /* far longer than the test: only shutdown ends it */
@@ -321,7 +322,7 @@ Test(server, graceful_shutdown_drains_in_flight_echoes) {
   cr_assert_eq(st.completed, 4);
   /* Stopped accepting: the port refuses connections now. */
   cr_assert_lt(net_blocking_connect(port), 0);
-  cr_assert_eq(net_count_fds(), fds);
+  cr_assert_eq(test_count_fds(), fds);
 }
 
 static int stubborn(asx_cx *cx, asx_stream *s, void *arg) {
@@ -337,7 +338,7 @@ static int stubborn(asx_cx *cx, asx_stream *s, void *arg) {
 }
 
 Test(server, grace_period_cuts_stubborn_connections) {
-  int fds = net_count_fds();
+  int fds = test_count_fds();
   asx_server_opts o;
   asx_server_opts_default(&o);
   o.grace_ns = 200 * MS;
@@ -352,11 +353,11 @@ Test(server, grace_period_cuts_stubborn_connections) {
   net_bg_stop(&bg, &st);
   cr_assert_eq(st.forced_closes, 1);
   close(fd);
-  cr_assert_eq(net_count_fds(), fds);
+  cr_assert_eq(test_count_fds(), fds);
 }
 
 Test(server, many_concurrent_tls_connections_echo) {
-  int fds = net_count_fds();
+  int fds = test_count_fds();
   const net_pki *p = net_pki_get();
   asx_tls_options to;
   asx_tls_options_default(&to, ASX_TLS_SERVER);
@@ -382,7 +383,7 @@ Test(server, many_concurrent_tls_connections_echo) {
   cr_assert_eq(st.handshake_failures, 0);
   asx_tls_config_free(scfg);
   asx_tls_config_free(ccfg);
-  cr_assert_eq(net_count_fds(), fds);
+  cr_assert_eq(test_count_fds(), fds);
 }
 
 /* ---- TLS against real peers ---- */
@@ -416,7 +417,7 @@ static void tls_server_start(net_bg *bg, asx_tls_config *cfg, asx_conn_fn fn, ui
 }
 
 Test(server, tls_handshake_timeout_cuts_silent_clients) {
-  int fds = net_count_fds();
+  int fds = test_count_fds();
   asx_tls_config *cfg = tls_server_cfg(false, NULL, 0);
   asx_server_opts o;
   asx_server_opts_default(&o);
@@ -435,11 +436,11 @@ Test(server, tls_handshake_timeout_cuts_silent_clients) {
   net_bg_stop(&bg, &st);
   cr_assert_eq(st.handshake_failures, 1);
   asx_tls_config_free(cfg);
-  cr_assert_eq(net_count_fds(), fds);
+  cr_assert_eq(test_count_fds(), fds);
 }
 
 Test(server, openssl_s_client_alpn_and_refusals) {
-  int fds = net_count_fds();
+  int fds = test_count_fds();
   const net_pki *p = net_pki_get();
   asx_tls_config *cfg = tls_server_cfg(false, ALPN_H2, 2);
   uint16_t port;
@@ -473,11 +474,11 @@ Test(server, openssl_s_client_alpn_and_refusals) {
   net_bg_stop(&bg, &st);
   cr_assert_geq(st.handshake_failures, 1);
   asx_tls_config_free(cfg);
-  cr_assert_eq(net_count_fds(), fds);
+  cr_assert_eq(test_count_fds(), fds);
 }
 
 Test(server, openssl_s_client_mtls) {
-  int fds = net_count_fds();
+  int fds = test_count_fds();
   const net_pki *p = net_pki_get();
   asx_tls_config *cfg = tls_server_cfg(true, NULL, 0);
   uint16_t port;
@@ -495,11 +496,11 @@ Test(server, openssl_s_client_mtls) {
   cr_assert_eq(net_sh(cmd), 0, "mTLS client with a certificate failed");
   net_bg_stop(&bg, NULL);
   asx_tls_config_free(cfg);
-  cr_assert_eq(net_count_fds(), fds);
+  cr_assert_eq(test_count_fds(), fds);
 }
 
 Test(server, curl_over_tls) {
-  int fds = net_count_fds();
+  int fds = test_count_fds();
   const net_pki *p = net_pki_get();
   asx_tls_config *cfg = tls_server_cfg(false, ALPN_H1, 1);
   uint16_t port;
@@ -528,11 +529,11 @@ Test(server, curl_over_tls) {
   cr_assert_eq(net_sh(cmd), 0, "curl by IP address (IP SAN) failed");
   net_bg_stop(&bg, NULL);
   asx_tls_config_free(cfg);
-  cr_assert_eq(net_count_fds(), fds);
+  cr_assert_eq(test_count_fds(), fds);
 }
 
 Test(server, curl_mtls) {
-  int fds = net_count_fds();
+  int fds = test_count_fds();
   const net_pki *p = net_pki_get();
   asx_tls_config *cfg = tls_server_cfg(true, ALPN_H1, 1);
   uint16_t port;
@@ -548,5 +549,5 @@ Test(server, curl_mtls) {
   cr_assert_eq(net_sh(cmd), 0, "curl with a client cert failed");
   net_bg_stop(&bg, NULL);
   asx_tls_config_free(cfg);
-  cr_assert_eq(net_count_fds(), fds);
+  cr_assert_eq(test_count_fds(), fds);
 }

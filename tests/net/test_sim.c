@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "net_testutil.h"
+#include "test_fds.h"
 
 #define MS 1000000ull
 
@@ -209,7 +210,7 @@ static void env_init(sim_env *e) {
 }
 
 Test(sim, echo_is_reproducible_per_seed) {
-  int fds = net_count_fds();
+  int fds = test_count_fds();
   static sim_env a, b, c;
   env_init(&a);
   env_init(&b);
@@ -231,7 +232,7 @@ Test(sim, echo_is_reproducible_per_seed) {
   free(ca);
   free(cb);
   free(cc);
-  cr_assert_eq(net_count_fds(), fds, "simulated streams must not use descriptors");
+  cr_assert_eq(test_count_fds(), fds, "simulated streams must not use descriptors");
 }
 
 Test(sim, resets_are_reported_not_lost) {

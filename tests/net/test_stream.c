@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "net_testutil.h"
+#include "test_fds.h"
 
 #define MS 1000000ull
 
@@ -122,7 +123,7 @@ static int echo_main(asx_cx *cx, void *arg) {
 }
 
 static void echo_round(const char *family, size_t size, unsigned workers) {
-  int fds = net_count_fds();
+  int fds = test_count_fds();
   echo_env e;
   memset(&e, 0, sizeof(e));
   e.family = family;
@@ -153,7 +154,7 @@ static void echo_round(const char *family, size_t size, unsigned workers) {
   asx_listener_close(e.l);
   asx_tls_config_free(e.scfg);
   asx_tls_config_free(e.ccfg);
-  cr_assert_eq(net_count_fds(), fds, "descriptor leak");
+  cr_assert_eq(test_count_fds(), fds, "descriptor leak");
 }
 
 Test(stream, echo_tcp4) { echo_round("tcp4", 1 << 20, 2); }
@@ -208,13 +209,13 @@ static int cancel_read_main(asx_cx *cx, void *arg) {
 }
 
 Test(stream, cancel_blocked_read_reports_bytes) {
-  int fds = net_count_fds();
+  int fds = test_count_fds();
   cancel_env e;
   memset(&e, 0, sizeof(e));
   cr_assert_eq(net_run(2, cancel_read_main, &e), 0);
   cr_assert_eq(e.rc, ASX_ECANCELED);
   cr_assert_eq(e.got, 4);
-  cr_assert_eq(net_count_fds(), fds);
+  cr_assert_eq(test_count_fds(), fds);
 }
 
 #define BIG (64u << 20)
@@ -260,14 +261,14 @@ static int cancel_write_main(asx_cx *cx, void *arg) {
 }
 
 Test(stream, cancel_blocked_write_reports_bytes) {
-  int fds = net_count_fds();
+  int fds = test_count_fds();
   cancel_env e;
   memset(&e, 0, sizeof(e));
   cr_assert_eq(net_run(2, cancel_write_main, &e), 0);
   cr_assert_eq(e.rc, ASX_ECANCELED);
   cr_assert_gt(e.written, 0);
   cr_assert_lt(e.written, BIG);
-  cr_assert_eq(net_count_fds(), fds);
+  cr_assert_eq(test_count_fds(), fds);
 }
 
 /* ---- timeouts and budgets ---- */
@@ -294,11 +295,11 @@ static int timeouts_main(asx_cx *cx, void *arg) {
 }
 
 Test(stream, idle_timeout_and_read_deadline) {
-  int fds = net_count_fds();
+  int fds = test_count_fds();
   cancel_env e;
   memset(&e, 0, sizeof(e));
   cr_assert_eq(net_run(2, timeouts_main, &e), 0);
-  cr_assert_eq(net_count_fds(), fds);
+  cr_assert_eq(test_count_fds(), fds);
 }
 
 static int budget_reader(asx_cx *cx, void *arg) {
@@ -356,9 +357,9 @@ static int connect_errors_main(asx_cx *cx, void *arg) {
 }
 
 Test(stream, connect_errors_and_reuseport) {
-  int fds = net_count_fds();
+  int fds = test_count_fds();
   cr_assert_eq(net_run(1, connect_errors_main, NULL), 0);
-  cr_assert_eq(net_count_fds(), fds);
+  cr_assert_eq(test_count_fds(), fds);
 }
 
 static int do_accept(asx_cx *cx, void *arg) {
@@ -378,9 +379,9 @@ static int accept_timeout_main(asx_cx *cx, void *arg) {
 }
 
 Test(stream, blocked_accept_is_cancellable) {
-  int fds = net_count_fds();
+  int fds = test_count_fds();
   cr_assert_eq(net_run(2, accept_timeout_main, NULL), 0);
-  cr_assert_eq(net_count_fds(), fds);
+  cr_assert_eq(test_count_fds(), fds);
 }
 
 /* Connect timeout: a listener that never accepts fills its backlog; the kernel then drops SYNs
@@ -407,11 +408,11 @@ static int connect_timeout_main(asx_cx *cx, void *arg) {
 }
 
 Test(stream, connect_timeout) {
-  int fds = net_count_fds();
+  int fds = test_count_fds();
   int timeouts = 0;
   cr_assert_eq(net_run(2, connect_timeout_main, &timeouts), 0);
   cr_assert_eq(timeouts, 1);
-  cr_assert_eq(net_count_fds(), fds);
+  cr_assert_eq(test_count_fds(), fds);
 }
 
 /* Without the reactor (or on the deterministic driver, which never polls it) socket waits are
@@ -425,7 +426,7 @@ static int no_reactor_main(asx_cx *cx, void *arg) {
 }
 
 Test(stream, without_reactor_is_unsupported) {
-  int fds = net_count_fds();
+  int fds = test_count_fds();
   asx_listener *l;
   cr_assert_eq(asx_tcp_listen("127.0.0.1", 0, NULL, &l), 0);
   asx_net_reactor *re;
@@ -445,7 +446,7 @@ Test(stream, without_reactor_is_unsupported) {
   }
   asx_net_reactor_free(re);
   asx_listener_close(l);
-  cr_assert_eq(net_count_fds(), fds);
+  cr_assert_eq(test_count_fds(), fds);
 }
 
 /* One waiter per direction per descriptor. */
@@ -478,12 +479,12 @@ static int busy_main(asx_cx *cx, void *arg) {
 }
 
 Test(stream, one_waiter_per_direction) {
-  int fds = net_count_fds();
+  int fds = test_count_fds();
   cancel_env e;
   memset(&e, 0, sizeof(e));
   cr_assert_eq(net_run(2, busy_main, &e), 0);
   cr_assert_eq(e.got, 4);
-  cr_assert_eq(net_count_fds(), fds);
+  cr_assert_eq(test_count_fds(), fds);
 }
 
 /* Full duplex on one TLS stream: a writer task and a reader task on two workers at once (the
@@ -544,7 +545,7 @@ static int duplex_main(asx_cx *cx, void *arg) {
 }
 
 Test(stream, tls_full_duplex_two_tasks) {
-  int fds = net_count_fds();
+  int fds = test_count_fds();
   const net_pki *p = net_pki_get();
   duplex_env e;
   memset(&e, 0, sizeof(e));
@@ -571,5 +572,5 @@ Test(stream, tls_full_duplex_two_tasks) {
   asx_listener_close(e.l);
   asx_tls_config_free(e.scfg);
   asx_tls_config_free(e.ccfg);
-  cr_assert_eq(net_count_fds(), fds);
+  cr_assert_eq(test_count_fds(), fds);
 }

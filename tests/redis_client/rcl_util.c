@@ -1,7 +1,7 @@
 #include "rcl_util.h"
+#include "test_fds.h"
 
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -73,21 +73,11 @@ void rcl_server_stop(rcl_server *s) {
   s->pid = -1;
 }
 
-/* Open descriptors of this process (to prove a run left none behind). */
-static int rcl_open_fds(void) {
-  DIR *d = opendir("/proc/self/fd");
-  if (!d) return -1;
-  int n = 0;
-  while (readdir(d)) n++;
-  closedir(d);
-  return n;
-}
-
 int rcl_run(unsigned workers, asx_task_fn fn, void *arg) {
   asx_runtime_config cfg;
   asx_runtime_config_default(&cfg);
   cfg.workers = workers;
-  int fds_before = rcl_open_fds();
+  int fds_before = test_count_fds();
   asx_net_reactor *re = NULL;
   cr_assert_eq(asx_net_reactor_new(NULL, &re), 0);
   asx_net_reactor_configure(re, &cfg);
@@ -105,7 +95,7 @@ int rcl_run(unsigned workers, asx_task_fn fn, void *arg) {
   cr_expect_eq(st.panics, 0);
   asx_runtime_free(rt);
   asx_net_reactor_free(re);
-  cr_expect_eq(rcl_open_fds(), fds_before, "descriptors leaked");
+  cr_expect_eq(test_count_fds(), fds_before, "descriptors leaked");
   return rc;
 }
 
