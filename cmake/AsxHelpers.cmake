@@ -30,11 +30,12 @@ function(asx_module_library target)
   endif()
 endfunction()
 
-# asx_test(<name> SOURCES ... [LIBS ...] [TIMEOUT seconds])
+# asx_test(<name> SOURCES ... [LIBS ...] [TIMEOUT seconds] [BOTH_REACTOR_MODES])
 # A Criterion test binary registered with CTest. Every test also carries a Criterion .timeout;
 # the CTest TIMEOUT is the outer bound so a deadlock fails fast instead of hanging CI.
+# BOTH_REACTOR_MODES also registers <name>_edge: the same binary with ASX_REACTOR=edge.
 function(asx_test name)
-  cmake_parse_arguments(T "" "TIMEOUT" "SOURCES;LIBS" ${ARGN})
+  cmake_parse_arguments(T "BOTH_REACTOR_MODES" "TIMEOUT" "SOURCES;LIBS" ${ARGN})
   if(NOT T_TIMEOUT)
     set(T_TIMEOUT 180)
   endif()
@@ -43,6 +44,11 @@ function(asx_test name)
   asx_warnings(${name})
   add_test(NAME ${name} COMMAND ${name} --jobs=2)
   set_tests_properties(${name} PROPERTIES TIMEOUT ${T_TIMEOUT})
+  if(T_BOTH_REACTOR_MODES)
+    # Socket suites run again with the edge-triggered reactor (ASX_REACTOR, see docs/net.md).
+    add_test(NAME ${name}_edge COMMAND ${name} --jobs=2)
+    set_tests_properties(${name}_edge PROPERTIES TIMEOUT ${T_TIMEOUT} ENVIRONMENT ASX_REACTOR=edge)
+  endif()
 endfunction()
 
 # asx_fuzz(<target> SOURCES ... [LIBS ...])

@@ -18,6 +18,7 @@ struct asx_listener {
   char *path; /* Unix: unlinked at close */
   const asx_allocator *alloc;
   sim_listener *sim; /* a simulated listener: fd is -1 */
+  asx_net_reactor *edge; /* the EDGE-mode reactor fd is registered with, forgotten at close */
 };
 
 int net_listener_from_sim(sim_listener *sl, const asx_allocator *alloc, asx_listener **out) {
@@ -188,6 +189,7 @@ int asx_listener_accept(asx_cx *cx, asx_listener *l, asx_stream **out) {
     int e = errno;
     if (e == EINTR || e == ECONNABORTED) continue; /* the client gave up: not our error */
     if (e != EAGAIN && e != EWOULDBLOCK) return net_errno_to_asx(e);
+    if (!l->edge) l->edge = net_reactor_edge(cx);
     rc = asx_io_wait(cx, l->fd, ASX_IO_READ, ASX_UNLIMITED);
     if (rc) return rc;
   }
@@ -195,8 +197,12 @@ int asx_listener_accept(asx_cx *cx, asx_listener *l, asx_stream **out) {
 
 void asx_listener_close(asx_listener *l) {
   if (!l) return;
-  if (l->sim) net_sim_listener_free(l->sim);
-  else close(l->fd);
+  if (l->sim) {
+    net_sim_listener_free(l->sim);
+  } else {
+    net_reactor_forget(l->edge, l->fd);
+    close(l->fd);
+  }
   if (l->path) {
     unlink(l->path);
     asx_free(l->alloc, l->path);
@@ -266,7 +272,12 @@ static int connect_any(asx_cx *cx, int family, const struct sockaddr *sa, sockle
     if (family != AF_UNIX && o->nodelay) net_sock_nodelay(fd);
     rc = asx_stream_from_fd(fd, o->alloc, out);
   }
-  if (rc) close(fd);
+  if (rc == 0) {
+    net_sock_stream_set_reactor(*out, net_reactor_edge(cx)); /* connect_finish may have registered fd */
+  } else {
+    asx_io_forget(cx, fd);
+    close(fd);
+  }
   return rc;
 }
 

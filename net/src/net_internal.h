@@ -68,6 +68,16 @@ sim_listener *net_listener_sim(asx_listener *l);
 /* Thread-safe hard stop of a stream (see stream_ops.abort). */
 void net_stream_abort(asx_stream *s);
 
+/* reactor.c. The runtime's reactor when it runs in EDGE mode, else NULL: what a socket owner keeps
+ * to call net_reactor_forget when it closes the descriptor (not needed, and not kept, in ONESHOT
+ * mode, so the default mode adds no lifetime rule between sockets and the reactor). */
+asx_net_reactor *net_reactor_edge(asx_cx *cx);
+/* Any thread; r may be NULL (no-op). Drops fd's EDGE registration before the caller closes it. */
+void net_reactor_forget(asx_net_reactor *r, int fd);
+/* sock.c: tells a socket stream the reactor its descriptor may already be registered with (a
+ * connect waited on it), so closing the stream forgets it. r may be NULL. */
+void net_sock_stream_set_reactor(asx_stream *s, asx_net_reactor *r);
+
 /* Initialises the generic part of a stream. */
 void net_stream_init(asx_stream *s, const stream_ops *ops, const asx_allocator *alloc);
 /* Maps an errno from a socket call to an ASX_E* code. */

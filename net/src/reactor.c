@@ -2,14 +2,25 @@
  * worker (one at a time) calls reactor_wait instead of sleeping on its futex, and
  * reactor_interrupt (an eventfd write) gets it out when work arrives for it.
  *
- * Registrations are EPOLLONESHOT, re-armed by every wait with EPOLL_CTL_MOD (ADD on ENOENT, so a
- * recycled descriptor number just works). MOD re-checks readiness, so bytes that arrived between
- * the failed syscall and the wait are never missed. A table indexed by fd holds the waiting
- * reader/writer under one mutex; the poller wakes a task while holding it, and asx_io_wait
- * withdraws its registration under it before returning, so the poller never touches a task that
- * moved on. A stale event at worst wakes a later wait spuriously; callers retry the syscall. */
+ * A table indexed by fd holds the waiting reader/writer under one mutex; the poller wakes a task
+ * while holding it, and asx_io_wait withdraws its registration under it before returning, so the
+ * poller never touches a task that moved on. A stale event at worst wakes a later wait
+ * spuriously; callers retry the syscall. Two registration modes (docs/net.md, "Reactor modes"):
+ *
+ * ONESHOT: every wait re-arms with EPOLL_CTL_MOD (ADD on ENOENT, so a recycled descriptor number
+ * just works). MOD re-checks readiness, so bytes that arrived between the failed syscall and the
+ * wait are never missed.
+ *
+ * EDGE: the first wait adds the fd for both directions with EPOLLET and it stays registered until
+ * asx_io_forget (the kernel drops a closed fd silently, so a reused number would otherwise look
+ * registered and never fire). An edge that arrives while nobody waits is latched in the slot;
+ * the next wait in that direction consumes it and returns at once, which closes the race between
+ * the caller's EAGAIN and its registration (at the price of one spurious retry when the latched
+ * edge was already consumed by a read). */
 #include <errno.h>
 #include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -21,10 +32,13 @@
 
 typedef struct io_slot {
   asx_task *rd, *wr;
+  uint8_t registered; /* EDGE: in the epoll set */
+  uint8_t latched;    /* EDGE: ASX_IO_READ/WRITE edges seen with nobody waiting */
 } io_slot;
 
 struct asx_net_reactor {
   const asx_allocator *alloc;
+  asx_net_reactor_mode mode;
   int epfd, evfd;
   pthread_mutex_t lock;
   io_slot *slots;
@@ -34,12 +48,24 @@ struct asx_net_reactor {
 static void reactor_wait(void *ud, int64_t timeout_ns);
 static void reactor_interrupt(void *ud);
 
+/* ASX_REACTOR=oneshot|edge picks the initial mode (how CI runs the socket suites in both). */
+static int mode_from_env(asx_net_reactor_mode *m) {
+  const char *v = getenv("ASX_REACTOR");
+  if (!v || !*v || strcmp(v, "oneshot") == 0) *m = ASX_REACTOR_ONESHOT;
+  else if (strcmp(v, "edge") == 0) *m = ASX_REACTOR_EDGE;
+  else return ASX_EINVAL;
+  return 0;
+}
+
 int asx_net_reactor_new(const asx_allocator *a, asx_net_reactor **out) {
   if (!out) return ASX_EINVAL;
   *out = NULL;
+  asx_net_reactor_mode mode;
+  if (mode_from_env(&mode) != 0) return ASX_EINVAL;
   asx_net_reactor *r = asx_calloc(a, 1, sizeof(*r));
   if (!r) return ASX_ENOMEM;
   r->alloc = a;
+  r->mode = mode;
   r->epfd = epoll_create1(EPOLL_CLOEXEC);
   r->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   struct epoll_event ev = {.events = EPOLLIN, .data.u64 = WAKE_TAG};
@@ -54,6 +80,14 @@ int asx_net_reactor_new(const asx_allocator *a, asx_net_reactor **out) {
   *out = r;
   return 0;
 }
+
+int asx_net_reactor_set_mode(asx_net_reactor *r, asx_net_reactor_mode mode) {
+  if (!r || (mode != ASX_REACTOR_ONESHOT && mode != ASX_REACTOR_EDGE)) return ASX_EINVAL;
+  r->mode = mode;
+  return 0;
+}
+
+asx_net_reactor_mode asx_net_reactor_get_mode(const asx_net_reactor *r) { return r->mode; }
 
 void asx_net_reactor_configure(asx_net_reactor *r, asx_runtime_config *cfg) {
   cfg->io.wait = reactor_wait;
@@ -70,7 +104,23 @@ void asx_net_reactor_free(asx_net_reactor *r) {
   asx_free(r->alloc, r);
 }
 
-/* Lock held. Arms the descriptor for the directions that still have a waiter. */
+static int epoll_errno_to_asx(int e) { return e == ENOMEM || e == ENOSPC ? ASX_ENOMEM : ASX_EINVAL; }
+
+/* Lock held. EDGE: puts fd in the epoll set for both directions, once. EEXIST means a caller
+ * closed a descriptor without asx_io_forget while a dup of it kept the old registration alive;
+ * MOD takes it over for the descriptor now behind this number. */
+static int edge_register(asx_net_reactor *r, int fd, io_slot *s) {
+  if (s->registered) return 0;
+  struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.u64 = (uint64_t)fd};
+  if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev) != 0 &&
+      (errno != EEXIST || epoll_ctl(r->epfd, EPOLL_CTL_MOD, fd, &ev) != 0))
+    return epoll_errno_to_asx(errno);
+  s->registered = 1;
+  s->latched = 0; /* ADD reports the current readiness as a fresh edge */
+  return 0;
+}
+
+/* Lock held. ONESHOT: arms the descriptor for the directions that still have a waiter. */
 static int arm(asx_net_reactor *r, int fd, const io_slot *s) {
   uint32_t want = 0;
   if (s->rd) want |= EPOLLIN | EPOLLRDHUP;
@@ -79,22 +129,31 @@ static int arm(asx_net_reactor *r, int fd, const io_slot *s) {
   struct epoll_event ev = {.events = want | EPOLLONESHOT, .data.u64 = (uint64_t)fd};
   if (epoll_ctl(r->epfd, EPOLL_CTL_MOD, fd, &ev) == 0) return 0;
   if (errno == ENOENT && epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev) == 0) return 0;
-  return errno == ENOMEM || errno == ENOSPC ? ASX_ENOMEM : ASX_EINVAL;
+  return epoll_errno_to_asx(errno);
 }
+
+/* Lock held. Grows the table so fd has a slot. */
+static int ensure_slot(asx_net_reactor *r, int fd) {
+  if ((size_t)fd < r->nslots) return 0;
+  size_t n = r->nslots ? r->nslots : 64;
+  while (n <= (size_t)fd) n *= 2;
+  io_slot *s = asx_realloc(r->alloc, r->slots, n * sizeof(*s));
+  if (!s) return ASX_ENOMEM;
+  memset(s + r->nslots, 0, (n - r->nslots) * sizeof(*s));
+  r->slots = s;
+  r->nslots = n;
+  return 0;
+}
+
+/* 0: t now waits; READY_NOW (EDGE): an edge latched for `events` was consumed, do not park. */
+enum { READY_NOW = 1 };
 
 static int reactor_register(asx_net_reactor *r, int fd, unsigned events, asx_task *t) {
   pthread_mutex_lock(&r->lock);
-  if ((size_t)fd >= r->nslots) {
-    size_t n = r->nslots ? r->nslots : 64;
-    while (n <= (size_t)fd) n *= 2;
-    io_slot *s = asx_realloc(r->alloc, r->slots, n * sizeof(*s));
-    if (!s) {
-      pthread_mutex_unlock(&r->lock);
-      return ASX_ENOMEM;
-    }
-    for (size_t i = r->nslots; i < n; i++) s[i].rd = s[i].wr = NULL;
-    r->slots = s;
-    r->nslots = n;
+  int err = ensure_slot(r, fd);
+  if (err) {
+    pthread_mutex_unlock(&r->lock);
+    return err;
   }
   io_slot *s = &r->slots[fd];
   if (((events & ASX_IO_READ) && s->rd && s->rd != t) ||
@@ -102,10 +161,22 @@ static int reactor_register(asx_net_reactor *r, int fd, unsigned events, asx_tas
     pthread_mutex_unlock(&r->lock);
     return ASX_EBUSY;
   }
+  if (r->mode == ASX_REACTOR_EDGE) {
+    err = edge_register(r, fd, s);
+    if (!err && (s->latched & events)) {
+      s->latched &= (uint8_t)~events;
+      err = READY_NOW;
+    } else if (!err) {
+      if (events & ASX_IO_READ) s->rd = t;
+      if (events & ASX_IO_WRITE) s->wr = t;
+    }
+    pthread_mutex_unlock(&r->lock);
+    return err;
+  }
   io_slot before = *s;
   if (events & ASX_IO_READ) s->rd = t;
   if (events & ASX_IO_WRITE) s->wr = t;
-  int err = arm(r, fd, s);
+  err = arm(r, fd, s);
   if (err) *s = before;
   pthread_mutex_unlock(&r->lock);
   return err;
@@ -148,13 +219,21 @@ static void reactor_wait(void *ud, int64_t timeout_ns) {
     io_slot *s = &r->slots[fd];
     uint32_t e = evs[i].events;
     bool err = (e & (EPOLLERR | EPOLLHUP)) != 0;
-    if (s->rd && (err || (e & (EPOLLIN | EPOLLRDHUP)))) {
+    unsigned ready = (err || (e & (EPOLLIN | EPOLLRDHUP)) ? ASX_IO_READ : 0u) |
+                     (err || (e & EPOLLOUT) ? ASX_IO_WRITE : 0u);
+    if (s->rd && (ready & ASX_IO_READ)) {
       asx_task_wake(s->rd);
       s->rd = NULL;
+      ready &= ~ASX_IO_READ;
     }
-    if (s->wr && (err || (e & EPOLLOUT))) {
+    if (s->wr && (ready & ASX_IO_WRITE)) {
       asx_task_wake(s->wr);
       s->wr = NULL;
+      ready &= ~ASX_IO_WRITE;
+    }
+    if (r->mode == ASX_REACTOR_EDGE) {
+      if (s->registered) s->latched |= (uint8_t)ready; /* nobody waited: keep the edge */
+      continue;
     }
     /* Oneshot disarmed the whole descriptor: re-arm for a direction still waiting. */
     if ((s->rd || s->wr) && arm(r, fd, s) != 0) {
@@ -174,13 +253,41 @@ static void reactor_interrupt(void *ud) {
   (void)rc;
 }
 
+static asx_net_reactor *reactor_of(asx_cx *cx) {
+  const asx_io_hooks *h = asx_cx_io(cx);
+  return h->wait == reactor_wait ? h->ud : NULL;
+}
+
+asx_net_reactor *net_reactor_edge(asx_cx *cx) {
+  asx_net_reactor *r = reactor_of(cx);
+  return r && r->mode == ASX_REACTOR_EDGE ? r : NULL;
+}
+
+void net_reactor_forget(asx_net_reactor *r, int fd) {
+  if (!r || fd < 0) return;
+  pthread_mutex_lock(&r->lock);
+  if ((size_t)fd < r->nslots) {
+    io_slot *s = &r->slots[fd];
+    /* DEL, not just forgetting: a dup of fd would keep the registration (and its events) alive. */
+    if (s->registered) epoll_ctl(r->epfd, EPOLL_CTL_DEL, fd, NULL);
+    /* A task still waiting on a descriptor being closed is woken to find it gone. */
+    if (s->rd) asx_task_wake(s->rd);
+    if (s->wr && s->wr != s->rd) asx_task_wake(s->wr);
+    memset(s, 0, sizeof(*s));
+  }
+  pthread_mutex_unlock(&r->lock);
+}
+
+/* ONESHOT keeps nothing between waits: nothing to forget. */
+void asx_io_forget(asx_cx *cx, int fd) { net_reactor_forget(net_reactor_edge(cx), fd); }
+
 int asx_io_wait(asx_cx *cx, int fd, unsigned events, uint64_t deadline) {
   if (fd < 0 || events == 0 || (events & ~(ASX_IO_READ | ASX_IO_WRITE)) != 0) return ASX_EINVAL;
-  const asx_io_hooks *h = asx_cx_io(cx);
-  if (h->wait != reactor_wait) return ASX_EUNSUPPORTED;
-  asx_net_reactor *r = h->ud;
+  asx_net_reactor *r = reactor_of(cx);
+  if (!r) return ASX_EUNSUPPORTED;
   asx_task *t = asx_cx_task(cx);
   int err = reactor_register(r, fd, events, t);
+  if (err == READY_NOW) return asx_checkpoint(cx); /* still a cancellation checkpoint */
   if (err) return err;
   /* Woken by readiness, or spuriously (a stale wake from an earlier wait): either way the
    * caller retries its operation and, on EAGAIN, waits again. */

@@ -13,10 +13,17 @@
 typedef struct sock_stream {
   asx_stream base;
   int fd;
+  asx_net_reactor *edge; /* the EDGE-mode reactor fd is registered with, forgotten at close */
 } sock_stream;
 
+static int sock_wait(asx_cx *cx, sock_stream *ss, unsigned events, uint64_t until) {
+  if (!ss->edge) ss->edge = net_reactor_edge(cx);
+  return asx_io_wait(cx, ss->fd, events, until);
+}
+
 static int sock_read(asx_cx *cx, asx_stream *s, void *buf, size_t cap, size_t *n, uint64_t until) {
-  int fd = ((sock_stream *)s)->fd;
+  sock_stream *ss = (sock_stream *)s;
+  int fd = ss->fd;
   for (;;) {
     ssize_t r = recv(fd, buf, cap, 0);
     if (r > 0) {
@@ -27,14 +34,15 @@ static int sock_read(asx_cx *cx, asx_stream *s, void *buf, size_t cap, size_t *n
     int e = errno; /* read at once: errno's address changes when the task migrates */
     if (e == EINTR) continue;
     if (e != EAGAIN && e != EWOULDBLOCK) return net_errno_to_asx(e);
-    int rc = asx_io_wait(cx, fd, ASX_IO_READ, until);
+    int rc = sock_wait(cx, ss, ASX_IO_READ, until);
     if (rc) return rc;
   }
 }
 
 static int sock_writev(asx_cx *cx, asx_stream *s, const struct iovec *iov, int iovcnt, size_t *n,
                        uint64_t until) {
-  int fd = ((sock_stream *)s)->fd;
+  sock_stream *ss = (sock_stream *)s;
+  int fd = ss->fd;
   struct msghdr msg;
   memset(&msg, 0, sizeof(msg));
   msg.msg_iov = (struct iovec *)iov;
@@ -49,7 +57,7 @@ static int sock_writev(asx_cx *cx, asx_stream *s, const struct iovec *iov, int i
     int e = errno;
     if (e == EINTR) continue;
     if (e != EAGAIN && e != EWOULDBLOCK) return net_errno_to_asx(e);
-    int rc = asx_io_wait(cx, fd, ASX_IO_WRITE, until);
+    int rc = sock_wait(cx, ss, ASX_IO_WRITE, until);
     if (rc) return rc;
   }
 }
@@ -62,6 +70,7 @@ static int sock_shutdown(asx_cx *cx, asx_stream *s) {
 
 static void sock_close(asx_stream *s) {
   sock_stream *ss = (sock_stream *)s;
+  net_reactor_forget(ss->edge, ss->fd);
   close(ss->fd);
   asx_free(s->alloc, ss);
 }
@@ -95,6 +104,10 @@ int asx_stream_from_fd(int fd, const asx_allocator *alloc, asx_stream **out) {
   ss->fd = fd;
   *out = &ss->base;
   return 0;
+}
+
+void net_sock_stream_set_reactor(asx_stream *s, asx_net_reactor *r) {
+  if (s && s->ops == &sock_ops) ((sock_stream *)s)->edge = r;
 }
 
 void net_sock_nodelay(int fd) {
