@@ -208,10 +208,15 @@ static int run_main(asx_cx *cx, void *arg) {
   return rc;
 }
 
+/* The reactor mode of the asx runs: edge (the default) for the main lines, oneshot for the
+ * *_oneshot lines. */
+static asx_net_reactor_mode reactor_mode = ASX_REACTOR_EDGE;
+
 /* A THREADS runtime with WORKERS workers and the reactor; runs fn(arg) to quiescence. */
 static int run_on_runtime(asx_task_fn fn, void *arg, const char *what) {
   asx_net_reactor *re;
   if (asx_net_reactor_new(NULL, &re) != 0) return 1;
+  asx_net_reactor_set_mode(re, reactor_mode);
   asx_runtime_config cfg;
   asx_runtime_config_default(&cfg);
   cfg.workers = WORKERS;
@@ -321,16 +326,32 @@ static double job_units(const struct net_job *j) {
 
 static double job_rate(const struct net_job *j) { return j->best_ns > 0 ? job_units(j) / (j->best_ns / 1e9) : 0; }
 
-/* Runs one job on asx and on each peer and prints one line per peer. */
+/* Runs one job on asx (edge-triggered reactor, the default) and on each peer and prints one line
+ * per peer, after "<name>_oneshot": asx with the oneshot reactor against the edge run. */
 static int run_job(const char *name, const char *what, struct net_job j) {
   char unit[64];
   rate_unit(what, unit, sizeof unit);
-  struct net_job a = j, t = j;
+  struct net_job a = j, t = j, o = j;
+  /* ASX_BENCH_REACTOR=oneshot|edge: that mode only, no peers (for perf/strace of one mode). */
+  const char *only = getenv("ASX_BENCH_REACTOR");
+  if (only && *only) {
+    reactor_mode = strcmp(only, "oneshot") == 0 ? ASX_REACTOR_ONESHOT : ASX_REACTOR_EDGE;
+    int orc = net_asx_run(&a);
+    bench_emit(reactor_mode == ASX_REACTOR_EDGE ? "edge" : "oneshot", orc ? 0 : job_rate(&a), unit, NULL, 0);
+    reactor_mode = ASX_REACTOR_EDGE;
+    return orc;
+  }
   if (net_asx_run(&a) != 0) return 1;
-  int rc = 0;
+  reactor_mode = ASX_REACTOR_ONESHOT;
+  int orc = net_asx_run(&o);
+  reactor_mode = ASX_REACTOR_EDGE;
+  char oneshot_name[96];
+  snprintf(oneshot_name, sizeof oneshot_name, "%s_oneshot", name);
+  bench_emit(oneshot_name, orc ? 0 : job_rate(&o), unit, "asx_reactor_edge", job_rate(&a));
+  int rc = orc;
   if (!bench_peers_enabled()) {
     bench_emit(name, job_rate(&a), unit, NULL, 0);
-    return 0;
+    return rc;
   }
   rc |= net_thr_run(&t);
   bench_emit(name, job_rate(&a), unit, "pthread_blocking_thread_per_conn", rc ? 0 : job_rate(&t));

@@ -33,7 +33,8 @@ endfunction()
 # asx_test(<name> SOURCES ... [LIBS ...] [TIMEOUT seconds] [BOTH_REACTOR_MODES])
 # A Criterion test binary registered with CTest. Every test also carries a Criterion .timeout;
 # the CTest TIMEOUT is the outer bound so a deadlock fails fast instead of hanging CI.
-# BOTH_REACTOR_MODES also registers <name>_edge: the same binary with ASX_REACTOR=edge.
+# BOTH_REACTOR_MODES also registers <name>_oneshot: the same binary with ASX_REACTOR=oneshot
+# (the default reactor mode is edge).
 function(asx_test name)
   cmake_parse_arguments(T "BOTH_REACTOR_MODES" "TIMEOUT" "SOURCES;LIBS" ${ARGN})
   if(NOT T_TIMEOUT)
@@ -45,9 +46,9 @@ function(asx_test name)
   add_test(NAME ${name} COMMAND ${name} --jobs=2)
   set_tests_properties(${name} PROPERTIES TIMEOUT ${T_TIMEOUT})
   if(T_BOTH_REACTOR_MODES)
-    # Socket suites run again with the edge-triggered reactor (ASX_REACTOR, see docs/net.md).
-    add_test(NAME ${name}_edge COMMAND ${name} --jobs=2)
-    set_tests_properties(${name}_edge PROPERTIES TIMEOUT ${T_TIMEOUT} ENVIRONMENT ASX_REACTOR=edge)
+    # Socket suites run again with the oneshot reactor (ASX_REACTOR, see docs/net.md).
+    add_test(NAME ${name}_oneshot COMMAND ${name} --jobs=2)
+    set_tests_properties(${name}_oneshot PROPERTIES TIMEOUT ${T_TIMEOUT} ENVIRONMENT ASX_REACTOR=oneshot)
   endif()
 endfunction()
 

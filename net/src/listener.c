@@ -189,8 +189,7 @@ int asx_listener_accept(asx_cx *cx, asx_listener *l, asx_stream **out) {
     int e = errno;
     if (e == EINTR || e == ECONNABORTED) continue; /* the client gave up: not our error */
     if (e != EAGAIN && e != EWOULDBLOCK) return net_errno_to_asx(e);
-    if (!l->edge) l->edge = net_reactor_edge(cx);
-    rc = asx_io_wait(cx, l->fd, ASX_IO_READ, ASX_UNLIMITED);
+    rc = net_io_wait_owned(cx, l->fd, ASX_IO_READ, ASX_UNLIMITED, &l->edge);
     if (rc) return rc;
   }
 }
@@ -211,9 +210,9 @@ void asx_listener_close(asx_listener *l) {
 }
 
 /* Completes a non-blocking connect: wait for writability, then read the verdict. */
-static int connect_finish(asx_cx *cx, int fd, uint64_t until) {
+static int connect_finish(asx_cx *cx, int fd, uint64_t until, asx_net_reactor **edge) {
   for (;;) {
-    int rc = asx_io_wait(cx, fd, ASX_IO_WRITE, until);
+    int rc = net_io_wait_owned(cx, fd, ASX_IO_WRITE, until, edge);
     if (rc) return rc;
     int soerr = 0;
     socklen_t sl = sizeof(soerr);
@@ -247,12 +246,13 @@ static int connect_any(asx_cx *cx, int family, const struct sockaddr *sa, sockle
   }
   int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return net_errno_to_asx(errno);
+  asx_net_reactor *edge = NULL;
   for (;;) {
     if (connect(fd, sa, len) == 0) break;
     int e = errno;
     if (e == EINTR) continue;
     if (e == EINPROGRESS) {
-      rc = connect_finish(cx, fd, until);
+      rc = connect_finish(cx, fd, until, &edge);
       break;
     }
     if (e == EAGAIN && family == AF_UNIX) {
@@ -273,9 +273,9 @@ static int connect_any(asx_cx *cx, int family, const struct sockaddr *sa, sockle
     rc = asx_stream_from_fd(fd, o->alloc, out);
   }
   if (rc == 0) {
-    net_sock_stream_set_reactor(*out, net_reactor_edge(cx)); /* connect_finish may have registered fd */
+    net_sock_stream_set_reactor(*out, edge); /* connect_finish may have registered fd */
   } else {
-    asx_io_forget(cx, fd);
+    net_reactor_forget(edge, fd);
     close(fd);
   }
   return rc;

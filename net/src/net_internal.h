@@ -68,11 +68,11 @@ sim_listener *net_listener_sim(asx_listener *l);
 /* Thread-safe hard stop of a stream (see stream_ops.abort). */
 void net_stream_abort(asx_stream *s);
 
-/* reactor.c. The runtime's reactor when it runs in EDGE mode, else NULL: what a socket owner keeps
- * to call net_reactor_forget when it closes the descriptor (not needed, and not kept, in ONESHOT
- * mode, so the default mode adds no lifetime rule between sockets and the reactor). */
-asx_net_reactor *net_reactor_edge(asx_cx *cx);
-/* Any thread; r may be NULL (no-op). Drops fd's EDGE registration before the caller closes it. */
+/* reactor.c. asx_io_wait for a descriptor net/ owns and will close through net_reactor_forget:
+ * in EDGE mode it may stay registered edge-triggered, and *owner is set to the reactor (left
+ * alone in ONESHOT mode, where nothing is kept between waits). Same results as asx_io_wait. */
+int net_io_wait_owned(asx_cx *cx, int fd, unsigned events, uint64_t deadline, asx_net_reactor **owner);
+/* Any thread; r may be NULL (no-op). Drops what the reactor keeps about fd; before closing it. */
 void net_reactor_forget(asx_net_reactor *r, int fd);
 /* sock.c: tells a socket stream the reactor its descriptor may already be registered with (a
  * connect waited on it), so closing the stream forgets it. r may be NULL. */

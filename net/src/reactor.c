@@ -11,9 +11,11 @@
  * just works). MOD re-checks readiness, so bytes that arrived between the failed syscall and the
  * wait are never missed.
  *
- * EDGE: the first wait adds the fd for both directions with EPOLLET and it stays registered until
- * asx_io_forget (the kernel drops a closed fd silently, so a reused number would otherwise look
- * registered and never fire). An edge that arrives while nobody waits is latched in the slot;
+ * EDGE (default): descriptors net/ owns (streams, listeners, connects) are added for both
+ * directions with EPOLLET at their first wait and stay registered until their owner closes them
+ * (net_reactor_forget: the kernel drops a closed fd silently, so a reused number would otherwise
+ * look registered and never fire). A caller's own descriptor passed to asx_io_wait has no close
+ * hook, so it is waited on oneshot unless its owner registered it already. An edge that arrives while nobody waits is latched in the slot;
  * the next wait in that direction consumes it and returns at once, which closes the race between
  * the caller's EAGAIN and its registration (at the price of one spurious retry when the latched
  * edge was already consumed by a read). */
@@ -51,7 +53,8 @@ static void reactor_interrupt(void *ud);
 /* ASX_REACTOR=oneshot|edge picks the initial mode (how CI runs the socket suites in both). */
 static int mode_from_env(asx_net_reactor_mode *m) {
   const char *v = getenv("ASX_REACTOR");
-  if (!v || !*v || strcmp(v, "oneshot") == 0) *m = ASX_REACTOR_ONESHOT;
+  if (!v || !*v) return 0;
+  if (strcmp(v, "oneshot") == 0) *m = ASX_REACTOR_ONESHOT;
   else if (strcmp(v, "edge") == 0) *m = ASX_REACTOR_EDGE;
   else return ASX_EINVAL;
   return 0;
@@ -60,7 +63,7 @@ static int mode_from_env(asx_net_reactor_mode *m) {
 int asx_net_reactor_new(const asx_allocator *a, asx_net_reactor **out) {
   if (!out) return ASX_EINVAL;
   *out = NULL;
-  asx_net_reactor_mode mode;
+  asx_net_reactor_mode mode = ASX_REACTOR_EDGE;
   if (mode_from_env(&mode) != 0) return ASX_EINVAL;
   asx_net_reactor *r = asx_calloc(a, 1, sizeof(*r));
   if (!r) return ASX_ENOMEM;
@@ -106,9 +109,9 @@ void asx_net_reactor_free(asx_net_reactor *r) {
 
 static int epoll_errno_to_asx(int e) { return e == ENOMEM || e == ENOSPC ? ASX_ENOMEM : ASX_EINVAL; }
 
-/* Lock held. EDGE: puts fd in the epoll set for both directions, once. EEXIST means a caller
- * closed a descriptor without asx_io_forget while a dup of it kept the old registration alive;
- * MOD takes it over for the descriptor now behind this number. */
+/* Lock held. EDGE: puts fd in the epoll set for both directions, once. EEXIST: an earlier oneshot
+ * wait on fd (a caller's asx_io_wait before wrapping it in a stream) left its disarmed
+ * registration; MOD turns it into this one. */
 static int edge_register(asx_net_reactor *r, int fd, io_slot *s) {
   if (s->registered) return 0;
   struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.u64 = (uint64_t)fd};
@@ -148,7 +151,10 @@ static int ensure_slot(asx_net_reactor *r, int fd) {
 /* 0: t now waits; READY_NOW (EDGE): an edge latched for `events` was consumed, do not park. */
 enum { READY_NOW = 1 };
 
-static int reactor_register(asx_net_reactor *r, int fd, unsigned events, asx_task *t) {
+/* owned: the caller (a stream, listener or connect of net/) forgets fd before closing it, so in
+ * EDGE mode fd may stay registered; a descriptor of unknown lifetime is waited on oneshot, unless
+ * its owner has already registered it edge-triggered. */
+static int reactor_register(asx_net_reactor *r, int fd, unsigned events, asx_task *t, bool owned) {
   pthread_mutex_lock(&r->lock);
   int err = ensure_slot(r, fd);
   if (err) {
@@ -161,7 +167,7 @@ static int reactor_register(asx_net_reactor *r, int fd, unsigned events, asx_tas
     pthread_mutex_unlock(&r->lock);
     return ASX_EBUSY;
   }
-  if (r->mode == ASX_REACTOR_EDGE) {
+  if (s->registered || (owned && r->mode == ASX_REACTOR_EDGE)) {
     err = edge_register(r, fd, s);
     if (!err && (s->latched & events)) {
       s->latched &= (uint8_t)~events;
@@ -231,8 +237,8 @@ static void reactor_wait(void *ud, int64_t timeout_ns) {
       s->wr = NULL;
       ready &= ~ASX_IO_WRITE;
     }
-    if (r->mode == ASX_REACTOR_EDGE) {
-      if (s->registered) s->latched |= (uint8_t)ready; /* nobody waited: keep the edge */
+    if (s->registered) {
+      s->latched |= (uint8_t)ready; /* nobody waited: keep the edge */
       continue;
     }
     /* Oneshot disarmed the whole descriptor: re-arm for a direction still waiting. */
@@ -258,11 +264,6 @@ static asx_net_reactor *reactor_of(asx_cx *cx) {
   return h->wait == reactor_wait ? h->ud : NULL;
 }
 
-asx_net_reactor *net_reactor_edge(asx_cx *cx) {
-  asx_net_reactor *r = reactor_of(cx);
-  return r && r->mode == ASX_REACTOR_EDGE ? r : NULL;
-}
-
 void net_reactor_forget(asx_net_reactor *r, int fd) {
   if (!r || fd < 0) return;
   pthread_mutex_lock(&r->lock);
@@ -278,15 +279,15 @@ void net_reactor_forget(asx_net_reactor *r, int fd) {
   pthread_mutex_unlock(&r->lock);
 }
 
-/* ONESHOT keeps nothing between waits: nothing to forget. */
-void asx_io_forget(asx_cx *cx, int fd) { net_reactor_forget(net_reactor_edge(cx), fd); }
-
-int asx_io_wait(asx_cx *cx, int fd, unsigned events, uint64_t deadline) {
+/* owner: NULL for a caller's descriptor; else where an owner keeps the reactor to forget fd
+ * with (set before registering, so a failed wait is forgotten too). */
+static int io_wait(asx_cx *cx, int fd, unsigned events, uint64_t deadline, asx_net_reactor **owner) {
   if (fd < 0 || events == 0 || (events & ~(ASX_IO_READ | ASX_IO_WRITE)) != 0) return ASX_EINVAL;
   asx_net_reactor *r = reactor_of(cx);
   if (!r) return ASX_EUNSUPPORTED;
+  if (owner && r->mode == ASX_REACTOR_EDGE) *owner = r;
   asx_task *t = asx_cx_task(cx);
-  int err = reactor_register(r, fd, events, t);
+  int err = reactor_register(r, fd, events, t, owner != NULL);
   if (err == READY_NOW) return asx_checkpoint(cx); /* still a cancellation checkpoint */
   if (err) return err;
   /* Woken by readiness, or spuriously (a stale wake from an earlier wait): either way the
@@ -296,4 +297,12 @@ int asx_io_wait(asx_cx *cx, int fd, unsigned events, uint64_t deadline) {
   if (err == ASX_ECANCELED || err == ASX_ENOMEM) return err;
   if (fired) return 0;
   return err;
+}
+
+int asx_io_wait(asx_cx *cx, int fd, unsigned events, uint64_t deadline) {
+  return io_wait(cx, fd, events, deadline, NULL);
+}
+
+int net_io_wait_owned(asx_cx *cx, int fd, unsigned events, uint64_t deadline, asx_net_reactor **owner) {
+  return io_wait(cx, fd, events, deadline, owner);
 }

@@ -17,8 +17,7 @@ typedef struct sock_stream {
 } sock_stream;
 
 static int sock_wait(asx_cx *cx, sock_stream *ss, unsigned events, uint64_t until) {
-  if (!ss->edge) ss->edge = net_reactor_edge(cx);
-  return asx_io_wait(cx, ss->fd, events, until);
+  return net_io_wait_owned(cx, ss->fd, events, until, &ss->edge);
 }
 
 static int sock_read(asx_cx *cx, asx_stream *s, void *buf, size_t cap, size_t *n, uint64_t until) {

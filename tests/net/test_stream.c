@@ -3,6 +3,7 @@
  * with no live task/region/obligation (net_run) and no leaked descriptor. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdatomic.h>
@@ -597,5 +598,73 @@ Test(stream, tls_full_duplex_two_tasks) {
   asx_listener_close(e.l);
   asx_tls_config_free(e.scfg);
   asx_tls_config_free(e.ccfg);
+  cr_assert_eq(test_count_fds(), fds);
+}
+
+/* ---- reactor registrations across descriptor reuse ---- */
+
+static int delayed_write_z(asx_cx *cx, void *arg) {
+  asx_sleep(cx, 5 * MS);
+  return asx_stream_write_all(cx, arg, "z", 1, NULL);
+}
+
+/* One echo exchange on a fresh connection, each end blocking in a read first, so every
+ * descriptor is registered with the reactor before it is closed. */
+static int exchange_once(asx_cx *cx) {
+  cancel_env e;
+  memset(&e, 0, sizeof(e));
+  connect_pair(cx, &e);
+  asx_task *t;
+  cr_assert_eq(asx_spawn(cx, NULL, blocked_reader, &e, NULL, &t), 0);
+  cr_assert_eq(asx_sleep(cx, 2 * MS), 0); /* the reader is parked in its wait */
+  cr_assert_eq(asx_stream_write_all(cx, e.peer, "abcd", 4, NULL), 0);
+  asx_stream_shutdown(cx, e.peer); /* read_exact(100) then ends with ECLOSED after 4 bytes */
+  cr_assert_eq(asx_task_join(cx, t, NULL, NULL), 0);
+  cr_assert_eq(e.rc, ASX_ECLOSED);
+  cr_assert_eq(e.got, 4);
+  asx_stream_close(e.cli);
+  asx_stream_close(e.peer);
+  asx_listener_close(e.l);
+  return 0;
+}
+
+static int reuse_main(asx_cx *cx, void *arg) {
+  (void)arg;
+  /* Closing forgets each registration: the next connection gets the same descriptor numbers
+   * (the lowest free ones) and must be woken, not mistaken for the closed one. */
+  for (int i = 0; i < 40; i++) exchange_once(cx);
+  /* A caller's own descriptor waited on with asx_io_wait (no close hook: oneshot), closed, then
+   * its number reused by a stream; and a waited-on descriptor wrapped into a stream. */
+  int p[2];
+  cr_assert_eq(pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
+  cr_assert_eq(write(p[1], "x", 1), 1);
+  cr_assert_eq(asx_io_wait(cx, p[0], ASX_IO_READ, ASX_UNLIMITED), 0);
+  close(p[0]);
+  close(p[1]);
+  exchange_once(cx);
+  int q[2];
+  cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, q), 0);
+  cr_assert_eq(write(q[1], "y", 1), 1);
+  cr_assert_eq(asx_io_wait(cx, q[0], ASX_IO_READ, ASX_UNLIMITED), 0);
+  asx_stream *a, *b;
+  cr_assert_eq(asx_stream_from_fd(q[0], NULL, &a), 0);
+  cr_assert_eq(asx_stream_from_fd(q[1], NULL, &b), 0);
+  char c[2];
+  cr_assert_eq(asx_stream_read_exact(cx, a, c, 1, NULL), 0);
+  cr_assert_eq(c[0], 'y');
+  /* Now empty: the next read waits through the stream's own registration. */
+  asx_task *w;
+  cr_assert_eq(asx_spawn(cx, NULL, delayed_write_z, b, NULL, &w), 0);
+  cr_assert_eq(asx_stream_read_exact(cx, a, c, 1, NULL), 0);
+  cr_assert_eq(c[0], 'z');
+  cr_assert_eq(asx_task_join(cx, w, NULL, NULL), 0);
+  asx_stream_close(a);
+  asx_stream_close(b);
+  return 0;
+}
+
+Test(stream, descriptor_reuse_after_close) {
+  int fds = test_count_fds();
+  cr_assert_eq(net_run(2, reuse_main, NULL), 0);
   cr_assert_eq(test_count_fds(), fds);
 }

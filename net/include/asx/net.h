@@ -25,22 +25,21 @@ extern "C" {
  * asx_runtime_new; an idle worker then waits in epoll instead of its futex (one at a time) and an
  * eventfd interrupts it. Socket calls on a runtime without it return ASX_EUNSUPPORTED. */
 typedef struct asx_net_reactor asx_net_reactor;
-/* Any thread. Caller owns *out. The mode (below) is ONESHOT, or what the environment variable
+/* Any thread. Caller owns *out. The mode (below) is EDGE, or what the environment variable
  * ASX_REACTOR=oneshot|edge says. 0, ASX_ENOMEM, ASX_EIO (epoll/eventfd could not be created),
  * ASX_EINVAL (ASX_REACTOR has another value). */
 int asx_net_reactor_new(const asx_allocator *a, asx_net_reactor **out);
 /* Not thread-safe: sets cfg->io to this reactor (one reactor per runtime). */
 void asx_net_reactor_configure(asx_net_reactor *r, asx_runtime_config *cfg);
-/* After the runtime using it was freed (EDGE mode: and after every stream and listener that
- * waited through it was closed). NULL ignored. */
+/* After the runtime using it was freed, and (EDGE mode) after every stream and listener that
+ * waited through it was closed. NULL ignored. */
 void asx_net_reactor_free(asx_net_reactor *r);
 
 /* How descriptors are registered with epoll (docs/net.md, "Reactor modes", has the measurements).
- * ONESHOT (default): re-armed by every wait with one epoll_ctl; nothing is kept between waits, so
- *   a caller may close a descriptor it waited on at any time.
- * EDGE: registered once (EPOLLET, both directions) at the first wait and kept until
- *   asx_io_forget; no epoll_ctl per wait. asx streams and listeners forget their descriptor when
- *   closed; a caller waiting on its own descriptors must call asx_io_forget before closing one. */
+ * EDGE (default): the descriptors of asx streams and listeners are registered once (EPOLLET, both
+ *   directions) at their first wait and dropped when the stream or listener is closed: no
+ *   epoll_ctl per wait. A caller's own descriptor passed to asx_io_wait is waited on as in ONESHOT.
+ * ONESHOT: every wait re-arms its descriptor with one epoll_ctl; nothing is kept between waits. */
 typedef enum asx_net_reactor_mode { ASX_REACTOR_ONESHOT = 0, ASX_REACTOR_EDGE = 1 } asx_net_reactor_mode;
 /* Not thread-safe: before the runtime using r is created. 0 or ASX_EINVAL (unknown mode). */
 int asx_net_reactor_set_mode(asx_net_reactor *r, asx_net_reactor_mode mode);
@@ -52,15 +51,11 @@ asx_net_reactor_mode asx_net_reactor_get_mode(const asx_net_reactor *r);
 /* Task-only: waits until the non-blocking descriptor fd is ready for `events`, the absolute
  * runtime time `deadline` (ASX_UNLIMITED = none) or the budget's deadline passes, or the task is
  * cancelled (a cancellation checkpoint). One task per direction per fd at a time. Call it after
- * the operation failed with EAGAIN: in EDGE mode only changes of readiness wake a wait, so a wait
- * on a descriptor that is already ready may sleep until the next change. After 0, retry the
- * operation: readiness may be spurious. 0, ASX_ETIMEDOUT, ASX_ECANCELED, ASX_EBUSY,
+ * the operation failed with EAGAIN: on the descriptor of an asx stream in EDGE mode only changes
+ * of readiness wake a wait, so a wait on a descriptor already ready may sleep until the next
+ * change. After 0, retry the operation: readiness may be spurious. 0, ASX_ETIMEDOUT, ASX_ECANCELED, ASX_EBUSY,
  * ASX_EINVAL (fd cannot be polled), ASX_ENOMEM, ASX_EUNSUPPORTED (runtime without the reactor). */
 int asx_io_wait(asx_cx *cx, int fd, unsigned events, uint64_t deadline);
-/* Task-only: the reactor drops what it keeps about fd (EDGE mode: its registration; a task still
- * waiting on fd is woken and retries). Call it before closing a descriptor you passed to
- * asx_io_wait yourself; a no-op in ONESHOT mode and for descriptors never waited on. */
-void asx_io_forget(asx_cx *cx, int fd);
 
 /* =============================== TLS configuration =============================== */
 
