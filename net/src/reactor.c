@@ -45,6 +45,10 @@ struct asx_net_reactor {
   pthread_mutex_t lock;
   io_slot *slots;
   size_t nslots;
+  /* EDGE: streams and listeners that keep this reactor to forget their fd at close. The memory
+   * lives until the last of them is closed, so closing one after asx_net_reactor_free is safe. */
+  size_t owners;
+  bool freed;
 };
 
 static void reactor_wait(void *ud, int64_t timeout_ns);
@@ -98,13 +102,22 @@ void asx_net_reactor_configure(asx_net_reactor *r, asx_runtime_config *cfg) {
   cfg->io.ud = r;
 }
 
-void asx_net_reactor_free(asx_net_reactor *r) {
-  if (!r) return;
-  close(r->epfd);
-  close(r->evfd);
+static void reactor_destroy(asx_net_reactor *r) {
   pthread_mutex_destroy(&r->lock);
   asx_free(r->alloc, r->slots);
   asx_free(r->alloc, r);
+}
+
+void asx_net_reactor_free(asx_net_reactor *r) {
+  if (!r) return;
+  pthread_mutex_lock(&r->lock);
+  close(r->epfd);
+  close(r->evfd);
+  r->epfd = r->evfd = -1; /* a later forget must not touch a number reused by someone else */
+  r->freed = true;
+  bool last = r->owners == 0;
+  pthread_mutex_unlock(&r->lock);
+  if (last) reactor_destroy(r);
 }
 
 static int epoll_errno_to_asx(int e) { return e == ENOMEM || e == ENOSPC ? ASX_ENOMEM : ASX_EINVAL; }
@@ -265,18 +278,31 @@ static asx_net_reactor *reactor_of(asx_cx *cx) {
 }
 
 void net_reactor_forget(asx_net_reactor *r, int fd) {
-  if (!r || fd < 0) return;
+  if (!r) return;
   pthread_mutex_lock(&r->lock);
-  if ((size_t)fd < r->nslots) {
+  if (fd >= 0 && (size_t)fd < r->nslots) {
     io_slot *s = &r->slots[fd];
     /* DEL, not just forgetting: a dup of fd would keep the registration (and its events) alive. */
-    if (s->registered) epoll_ctl(r->epfd, EPOLL_CTL_DEL, fd, NULL);
+    if (s->registered && r->epfd >= 0) epoll_ctl(r->epfd, EPOLL_CTL_DEL, fd, NULL);
     /* A task still waiting on a descriptor being closed is woken to find it gone. */
     if (s->rd) asx_task_wake(s->rd);
     if (s->wr && s->wr != s->rd) asx_task_wake(s->wr);
     memset(s, 0, sizeof(*s));
   }
+  bool last = --r->owners == 0 && r->freed;
   pthread_mutex_unlock(&r->lock);
+  if (last) reactor_destroy(r);
+}
+
+/* EDGE: makes *owner hold r (one reference, dropped by net_reactor_forget). A descriptor moved to
+ * another runtime's reactor first forgets the old one. */
+static void owner_attach(asx_net_reactor *r, asx_net_reactor **owner, int fd) {
+  if (*owner == r) return;
+  net_reactor_forget(*owner, fd);
+  pthread_mutex_lock(&r->lock);
+  r->owners++;
+  pthread_mutex_unlock(&r->lock);
+  *owner = r;
 }
 
 /* owner: NULL for a caller's descriptor; else where an owner keeps the reactor to forget fd
@@ -285,7 +311,7 @@ static int io_wait(asx_cx *cx, int fd, unsigned events, uint64_t deadline, asx_n
   if (fd < 0 || events == 0 || (events & ~(ASX_IO_READ | ASX_IO_WRITE)) != 0) return ASX_EINVAL;
   asx_net_reactor *r = reactor_of(cx);
   if (!r) return ASX_EUNSUPPORTED;
-  if (owner && r->mode == ASX_REACTOR_EDGE) *owner = r;
+  if (owner && r->mode == ASX_REACTOR_EDGE) owner_attach(r, owner, fd);
   asx_task *t = asx_cx_task(cx);
   int err = reactor_register(r, fd, events, t, owner != NULL);
   if (err == READY_NOW) return asx_checkpoint(cx); /* still a cancellation checkpoint */

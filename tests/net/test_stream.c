@@ -668,3 +668,44 @@ Test(stream, descriptor_reuse_after_close) {
   cr_assert_eq(net_run(2, reuse_main, NULL), 0);
   cr_assert_eq(test_count_fds(), fds);
 }
+
+/* Streams and a listener that waited through an edge-mode reactor, closed after the runtime and
+ * the reactor were freed (ASan: no use after free; descriptors all closed). */
+typedef struct late_env {
+  cancel_env e;
+} late_env;
+
+static int late_main(asx_cx *cx, void *arg) {
+  late_env *le = arg;
+  connect_pair(cx, &le->e);
+  asx_task *t;
+  cr_assert_eq(asx_spawn(cx, NULL, blocked_reader, &le->e, NULL, &t), 0);
+  cr_assert_eq(asx_sleep(cx, 2 * MS), 0);
+  cr_assert_eq(asx_stream_write_all(cx, le->e.peer, "abcd", 4, NULL), 0);
+  asx_stream_shutdown(cx, le->e.peer);
+  cr_assert_eq(asx_task_join(cx, t, NULL, NULL), 0);
+  return 0;
+}
+
+Test(stream, close_after_reactor_free) {
+  int fds = test_count_fds();
+  late_env le;
+  memset(&le, 0, sizeof(le));
+  asx_net_reactor *re;
+  cr_assert_eq(asx_net_reactor_new(NULL, &re), 0);
+  cr_assert_eq(asx_net_reactor_set_mode(re, ASX_REACTOR_EDGE), 0);
+  asx_runtime_config cfg;
+  asx_runtime_config_default(&cfg);
+  cfg.workers = 2;
+  asx_net_reactor_configure(re, &cfg);
+  asx_runtime *rt;
+  cr_assert_eq(asx_runtime_new(&cfg, &rt), 0);
+  cr_assert_eq(asx_runtime_run(rt, late_main, &le, NULL, NULL), 0);
+  asx_runtime_free(rt);
+  asx_net_reactor_free(re);
+  cr_assert_eq(le.e.got, 4);
+  asx_stream_close(le.e.cli);
+  asx_stream_close(le.e.peer);
+  asx_listener_close(le.e.l);
+  cr_assert_eq(test_count_fds(), fds);
+}

@@ -31,8 +31,8 @@ typedef struct asx_net_reactor asx_net_reactor;
 int asx_net_reactor_new(const asx_allocator *a, asx_net_reactor **out);
 /* Not thread-safe: sets cfg->io to this reactor (one reactor per runtime). */
 void asx_net_reactor_configure(asx_net_reactor *r, asx_runtime_config *cfg);
-/* After the runtime using it was freed, and (EDGE mode) after every stream and listener that
- * waited through it was closed. NULL ignored. */
+/* After the runtime using it was freed. Streams and listeners that waited through it may still be
+ * closed afterwards (EDGE mode keeps what they need until the last is closed). NULL ignored. */
 void asx_net_reactor_free(asx_net_reactor *r);
 
 /* How descriptors are registered with epoll (docs/net.md, "Reactor modes", has the measurements).
