@@ -16,6 +16,7 @@ void asx_http1_server_config_default(asx_http1_server_config *cfg) {
   cfg->read_chunk = 16 * 1024;
   cfg->max_upgrade_body = 64 * 1024;
   cfg->max_drain_body = 1024 * 1024;
+  cfg->date_header = true;
 }
 
 /* ---- byte movement ---- */
@@ -181,6 +182,7 @@ int asx_http1_serve(asx_cx *cx, asx_stream *s, const asx_http1_server_config *cf
   c->cx = cx;
   c->s = s;
   c->cfg = cfg;
+  c->date_sec = UINT64_MAX;
   c->in_cap = cfg->read_chunk ? cfg->read_chunk : 16 * 1024;
   if (pre_len > c->in_cap) c->in_cap = pre_len;
   size_t field_max = cfg->limits.max_target + cfg->limits.max_header_block + 1024;

@@ -62,6 +62,8 @@ struct h1conn {
   int io_err;           /* sticky stream error: the connection is finished */
   asx_http1_req req;
   asx_http1_resp resp;
+  uint64_t date_sec;    /* the second `date` was formatted for (UINT64_MAX = none yet) */
+  char date[ASX_IMF_FIXDATE_LEN + 1];
 };
 
 /* server_conn.c */
@@ -74,6 +76,8 @@ int h1_write_direct(h1conn *c, const struct iovec *iov, int iovcnt);
 void h1_resp_reset(asx_http1_resp *r, h1conn *c);
 /* Called after the handler: completes or abandons the response; false = close the connection. */
 bool h1_resp_complete(asx_http1_resp *r, int handler_rc);
+/* The Date value for a response now (formatted at most once per second per connection). */
+asx_slice h1_date(h1conn *c);
 /* Queues a minimal error response with Connection: close. */
 int h1_send_error(h1conn *c, int code);
 

@@ -13,6 +13,24 @@
 
 static asx_slice cstr(const char *s) { return (asx_slice){(const uint8_t *)s, strlen(s)}; }
 
+asx_slice h1_date(h1conn *c) {
+  uint64_t sec = asx_wall_now(c->cx) / 1000000000ull;
+  if (sec != c->date_sec) {
+    asx_imf_fixdate(sec, c->date);
+    c->date_sec = sec;
+  }
+  return (asx_slice){(const uint8_t *)c->date, ASX_IMF_FIXDATE_LEN};
+}
+
+/* True when the handler set a field named `name` itself. */
+static bool resp_has_field(const asx_http1_resp *r, const char *name) {
+  for (size_t i = 0; i < r->field_count; i++) {
+    asx_slice n = {r->store.data + r->fields[i].name.off, r->fields[i].name.len};
+    if (asx_slice_eq_nocase(n, name)) return true;
+  }
+  return false;
+}
+
 void h1_resp_reset(asx_http1_resp *r, h1conn *c) {
   asx_buf store = r->store;
   memset(r, 0, sizeof *r);
@@ -91,7 +109,7 @@ int asx_http1_resp_start(asx_cx *cx, asx_http1_resp *r, int64_t content_length) 
     r->close_delimited = true;
     r->close_after = true;
   }
-  asx_http1_header hdrs[H1_MAX_RESP_HEADERS + 2];
+  asx_http1_header hdrs[H1_MAX_RESP_HEADERS + 3];
   size_t n = 0;
   for (size_t i = 0; i < r->field_count; i++) {
     hdrs[n].name = (asx_slice){r->store.data + r->fields[i].name.off, r->fields[i].name.len};
@@ -99,6 +117,7 @@ int asx_http1_resp_start(asx_cx *cx, asx_http1_resp *r, int64_t content_length) 
     n++;
   }
   if (c->cfg->server_header) hdrs[n++] = (asx_http1_header){LIT("Server"), cstr(c->cfg->server_header)};
+  if (c->cfg->date_header && !resp_has_field(r, "Date")) hdrs[n++] = (asx_http1_header){LIT("Date"), h1_date(c)};
   if (r->close_after)
     hdrs[n++] = (asx_http1_header){LIT("Connection"), LIT("close")};
   else if (req->minor == 0)
@@ -185,10 +204,11 @@ int h1_send_error(h1conn *c, int code) {
   const char *reason = asx_http1_reason_phrase(code);
   char body[96];
   int blen = snprintf(body, sizeof body, "%d %s\n", code, reason);
-  asx_http1_header hdrs[3];
+  asx_http1_header hdrs[4];
   size_t n = 0;
   hdrs[n++] = (asx_http1_header){LIT("Content-Type"), LIT("text/plain")};
   if (c->cfg->server_header) hdrs[n++] = (asx_http1_header){LIT("Server"), cstr(c->cfg->server_header)};
+  if (c->cfg->date_header) hdrs[n++] = (asx_http1_header){LIT("Date"), h1_date(c)};
   hdrs[n++] = (asx_http1_header){LIT("Connection"), LIT("close")};
   asx_http1_response_head h = {.code = code, .minor = 1, .headers = hdrs, .header_count = n,
                                .framing = ASX_HTTP1_FRAMING_LENGTH, .content_length = (uint64_t)blen};

@@ -18,6 +18,7 @@ void asx_http2_server_config_default(asx_http2_server_config *cfg) {
   cfg->idle_timeout_ns = 60000 * MS;
   cfg->shutdown_grace_ns = 5000 * MS;
   cfg->send_high_water = 256 * 1024;
+  cfg->date_header = true;
 }
 
 /* ---- wakeups ---- */
@@ -245,6 +246,8 @@ static int serve(asx_cx *cx, asx_stream *s, const asx_http2_server_config *cfg,
   if (!c->cfg.send_high_water) c->cfg.send_high_water = 256 * 1024;
   c->io = s;
   c->cx = cx;
+  c->rt = asx_cx_runtime(cx);
+  c->date_sec = UINT64_MAX;
   c->last_activity = asx_now(cx);
   int rc = asx_http2_session_new(&c->sess, ASX_HTTP2_SERVER, &c->cfg.limits, c->cfg.alloc,
                                  h2s_on_event, c);

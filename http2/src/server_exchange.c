@@ -103,6 +103,21 @@ static size_t status_text(int status, char out[4]) {
   return 3;
 }
 
+asx_slice h2s_date(h2s_conn *c) {
+  uint64_t sec = asx_runtime_wall_now(c->rt) / 1000000000ull;
+  if (sec != c->date_sec) {
+    asx_imf_fixdate(sec, c->date);
+    c->date_sec = sec;
+  }
+  return (asx_slice){(const uint8_t *)c->date, ASX_IMF_FIXDATE_LEN};
+}
+
+static bool has_date(const asx_http2_header *h, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (asx_slice_eq_nocase(h[i].name, "date")) return true;
+  return false;
+}
+
 /* Submits the response header block (mutex held). */
 static int submit_headers(asx_http2_exchange *ex, int status, const asx_http2_header *headers,
                           size_t n, bool end_stream) {
@@ -113,15 +128,18 @@ static int submit_headers(asx_http2_exchange *ex, int status, const asx_http2_he
   if (rc) return rc;
   asx_http2_header stack[16];
   asx_http2_header *h = stack;
-  if (n + 1 > 16) {
-    h = asx_calloc(c->cfg.alloc, n + 1, sizeof(*h));
+  if (n + 2 > 16) {
+    h = asx_calloc(c->cfg.alloc, n + 2, sizeof(*h));
     if (!h) return ASX_ENOMEM;
   }
   char st[4];
   h[0].name = (asx_slice){(const uint8_t *)":status", 7};
   h[0].value = (asx_slice){(const uint8_t *)st, status_text(status, st)};
   for (size_t i = 0; i < n; i++) h[i + 1] = headers[i];
-  rc = asx_http2_submit_response(c->sess, ex->id, h, n + 1, end_stream);
+  size_t total = n + 1;
+  if (c->cfg.date_header && !has_date(headers, n))
+    h[total++] = (asx_http2_header){{(const uint8_t *)"date", 4}, h2s_date(c)};
+  rc = asx_http2_submit_response(c->sess, ex->id, h, total, end_stream);
   if (h != stack) asx_free(c->cfg.alloc, h);
   if (rc == ASX_ENOTFOUND) rc = ASX_ECONNRESET;
   if (rc) return rc;

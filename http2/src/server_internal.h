@@ -63,7 +63,13 @@ struct h2s_conn {
   uint64_t grace_deadline;         /* draining: in-flight streams must be done by then */
   uint64_t flush_deadline;         /* finished: the writer gives up flushing at this time */
   uint64_t last_activity;          /* runtime clock of the last byte received */
+  asx_runtime *rt;                 /* for the date header, read by whichever task responds */
+  uint64_t date_sec;               /* the second `date` holds (UINT64_MAX = none yet) */
+  char date[ASX_IMF_FIXDATE_LEN + 1];
 };
+
+/* server_exchange.c (mutex held): the date header value now, formatted once per second. */
+asx_slice h2s_date(h2s_conn *c);
 
 /* server_sync.c: the wake primitive (mutex held on entry and exit of wait). */
 int h2s_wake_wait(h2s_conn *c, asx_cx *cx, h2s_wake *w);

@@ -113,9 +113,12 @@ static void ex_finish_response(asx_cx *cx, asx_http2_exchange *e, int rc) {
     st[0] = (char)('0' + code / 100);
     st[1] = (char)('0' + code / 10 % 10);
     st[2] = (char)('0' + code % 10);
-    asx_http2_header h[2] = {{{(const uint8_t *)":status", 7}, {(const uint8_t *)st, 3}},
-                             {{(const uint8_t *)"content-length", 14}, {(const uint8_t *)"0", 1}}};
-    if (asx_http2_submit_response(c->sess, e->id, h, 2, true) != 0)
+    asx_http2_header h[3] = {{{(const uint8_t *)":status", 7}, {(const uint8_t *)st, 3}},
+                             {{(const uint8_t *)"content-length", 14}, {(const uint8_t *)"0", 1}},
+                             {{(const uint8_t *)"date", 4}, {NULL, 0}}};
+    size_t nh = 2;
+    if (c->cfg.date_header) h[nh++].value = h2s_date(c);
+    if (asx_http2_submit_response(c->sess, e->id, h, nh, true) != 0)
       asx_http2_submit_rst(c->sess, e->id, ASX_HTTP2_INTERNAL_ERROR);
   } else if (rc >= 0) {
     if (asx_http2_submit_data(c->sess, e->id, "", 0, true) != 0)

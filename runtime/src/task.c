@@ -1,5 +1,6 @@
 /* Tasks: spawn, the body trampoline, the end-of-task protocol (leaked regions and obligations,
  * outcome, cleanup-budget check), join, checkpoints, yield, budgets and panic. */
+#include <time.h>
 #include <string.h>
 
 #include "rt_internal.h"
@@ -314,6 +315,18 @@ const asx_io_hooks *asx_cx_io(asx_cx *cx) {
 }
 uint64_t asx_task_id(const asx_task *t) { return t->id; }
 uint64_t asx_now(asx_cx *cx) { return rt_now(task_of(cx)->rt); }
+
+#define DEFAULT_WALL_EPOCH_NS (1767225600ull * 1000000000ull) /* 2026-01-01T00:00:00Z */
+
+uint64_t asx_wall_now(asx_cx *cx) { return asx_runtime_wall_now(task_of(cx)->rt); }
+
+uint64_t asx_runtime_wall_now(asx_runtime *rt) {
+  if (rt->cfg.driver == ASX_DRIVER_DETERMINISTIC)
+    return (rt->cfg.wall_epoch_ns ? rt->cfg.wall_epoch_ns : DEFAULT_WALL_EPOCH_NS) + rt_now(rt);
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 uint64_t asx_random(asx_cx *cx) {
   asx_task *t = task_of(cx);

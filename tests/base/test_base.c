@@ -1,5 +1,6 @@
 #include <criterion/criterion.h>
 #include <string.h>
+#include <time.h>
 
 #include "asx/base.h"
 #include "test_alloc.h"
@@ -66,4 +67,36 @@ Test(base, slice_compare) {
   cr_assert(!asx_slice_eq(s, "content-length"));
   cr_assert(asx_slice_eq_nocase(s, "content-length"));
   cr_assert(!asx_slice_eq_nocase(s, "content-lengt"));
+}
+
+/* asx_imf_fixdate against the C library (gmtime_r + strftime in the "C" locale) across the whole
+ * four-digit range, plus fixed points and the clamp past 9999. */
+Test(base, imf_fixdate_matches_libc) {
+  char got[ASX_IMF_FIXDATE_LEN + 1], want[64];
+  cr_assert_eq(asx_imf_fixdate(784111777, got), ASX_IMF_FIXDATE_LEN);
+  cr_assert_str_eq(got, "Sun, 06 Nov 1994 08:49:37 GMT"); /* RFC 9110's example */
+  asx_imf_fixdate(0, got);
+  cr_assert_str_eq(got, "Thu, 01 Jan 1970 00:00:00 GMT");
+  asx_imf_fixdate(951782400, got); /* 2000-02-29: a leap day of a century leap year */
+  cr_assert_str_eq(got, "Tue, 29 Feb 2000 00:00:00 GMT");
+  asx_imf_fixdate(253402300799ull, got);
+  cr_assert_str_eq(got, "Fri, 31 Dec 9999 23:59:59 GMT");
+  asx_imf_fixdate(253402300800ull, got);
+  cr_assert_str_eq(got, "Fri, 31 Dec 9999 23:59:59 GMT");
+  asx_imf_fixdate(UINT64_MAX, got);
+  cr_assert_str_eq(got, "Fri, 31 Dec 9999 23:59:59 GMT");
+  uint64_t x = 0x9e3779b97f4a7c15ull;
+  for (int i = 0; i < 200000; i++) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    /* Every day boundary region gets hits: random seconds, and day starts/ends. */
+    uint64_t t = x % 253402300800ull;
+    if (i % 3 == 1) t -= t % 86400;
+    if (i % 3 == 2) t = t - t % 86400 + 86399;
+    time_t tt = (time_t)t;
+    struct tm tm;
+    cr_assert(gmtime_r(&tt, &tm));
+    strftime(want, sizeof want, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    asx_imf_fixdate(t, got);
+    cr_assert_str_eq(got, want, "t=%llu", (unsigned long long)t);
+  }
 }

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "asx/http1_server.h"
@@ -55,6 +57,10 @@ static int handler(asx_cx *cx, asx_http1_req *req, asx_http1_resp *resp, void *u
     atomic_store(&slow_started, 1);
     asx_sleep(cx, 500000000ull); /* masked by the server: shutdown does not cut it short */
     return reply(cx, resp, "slow done\n");
+  }
+  if (asx_slice_eq(path, "/own-date")) {
+    asx_http1_resp_header(resp, "date", "Sun, 06 Nov 1994 08:49:37 GMT");
+    return reply(cx, resp, "dated\n");
   }
   if (asx_slice_eq(path, "/noresp")) return 0;
   if (asx_slice_eq(path, "/fail")) return ASX_EIO;
@@ -114,6 +120,47 @@ Test(http1_server, curl_get) {
   cr_expect(strstr(out, "Content-Length: 6\r\n"));
   cr_expect(strstr(out, "Server: asx-test\r\n"));
   cr_expect(strstr(out, "\r\n\r\nhello\n"));
+}
+
+/* The Date header: IMF-fixdate of the wall clock (compared within a loose window against the
+ * test's own clock), one only when the handler set its own, none when turned off. */
+static int count_dates(const char *out) {
+  int n = 0;
+  for (const char *p = out; (p = strcasestr(p, "\r\ndate: ")) != NULL; p += 8) n++;
+  return n;
+}
+
+Test(http1_server, date_header) {
+  char out[4096];
+  time_t before = time(NULL);
+  cr_assert_eq(curl(out, sizeof out, "-i http://127.0.0.1:%u/", ts.port), 0);
+  time_t after = time(NULL);
+  cr_assert_eq(count_dates(out), 1, "%s", out);
+  const char *d = strstr(out, "\r\nDate: ");
+  cr_assert(d, "%s", out);
+  d += 8;
+  bool matched = false;
+  for (time_t t = before - 2; t <= after + 2 && !matched; t++) {
+    char want[ASX_IMF_FIXDATE_LEN + 1];
+    asx_imf_fixdate((uint64_t)t, want);
+    matched = strncmp(d, want, ASX_IMF_FIXDATE_LEN) == 0 && d[ASX_IMF_FIXDATE_LEN] == '\r';
+  }
+  cr_assert(matched, "%.40s", d);
+  cr_assert_eq(curl(out, sizeof out, "-i http://127.0.0.1:%u/own-date", ts.port), 0);
+  cr_assert_eq(count_dates(out), 1, "%s", out);
+  cr_assert(strstr(out, "date: Sun, 06 Nov 1994 08:49:37 GMT\r\n"), "%s", out);
+  /* The server's own error responses carry one too. */
+  cr_assert_eq(curl(out, sizeof out, "-i -X BREW http://127.0.0.1:%u/ -H 'Host: a' -H 'Host: b'", ts.port), 0);
+  cr_assert_eq(count_dates(out), 1, "%s", out);
+}
+
+static void no_date(asx_http1_server_config *c) { c->date_header = false; }
+
+Test(http1_server, date_header_off) {
+  setup_with(no_date);
+  char out[4096];
+  cr_assert_eq(curl(out, sizeof out, "-i http://127.0.0.1:%u/", ts.port), 0);
+  cr_assert_eq(count_dates(out), 0, "%s", out);
 }
 
 Test(http1_server, curl_head_has_no_body) {

@@ -4,6 +4,7 @@
  * in-flight stream completing, and the h2c upgrade path behind a tiny HTTP/1.1 front.
  * Every test ends with the runtime torn down: no live task/region/obligation, no leaked fd. */
 #include <criterion/criterion.h>
+#include <time.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,6 +99,10 @@ static int handler(asx_cx *cx, asx_http2_exchange *ex, void *ud) {
     if (masked) asx_mask_pop(cx);
     return rc;
   }
+  if (path_is(ex, "/own-date")) {
+    asx_http2_header h[1] = {{{(const uint8_t *)"date", 4}, {(const uint8_t *)"Sun, 06 Nov 1994 08:49:37 GMT", 29}}};
+    return asx_http2_res_headers(ex, 200, h, 1, true);
+  }
   return asx_http2_res_headers(ex, 404, NULL, 0, true);
 }
 
@@ -128,6 +133,45 @@ Test(h2srv, curl_get_and_post) {
   cr_assert_eq(h2t_sh(out, sizeof(out), "curl -sS --max-time 10 --http2-prior-knowledge -o /dev/null -w '%%{http_version} %%{http_code}' http://127.0.0.1:%u/nope", t.port), 0);
   cr_assert_str_eq(out, "2 404");
   unlink(path);
+  h2t_stop(&t);
+}
+
+/* A date header on every response (IMF-fixdate of the wall clock), none added when the handler
+ * sent its own, none at all when turned off. */
+static int count_dates(const char *s) {
+  int n = 0;
+  for (const char *p = s; (p = strstr(p, "\ndate: ")) != NULL; p += 7) n++;
+  return n;
+}
+
+Test(h2srv, date_header) {
+  h2t_server t;
+  setup(&t);
+  time_t before = time(NULL);
+  cr_assert_eq(h2t_sh(out, sizeof(out), "curl -sS -i --max-time 10 --http2-prior-knowledge http://127.0.0.1:%u/hello", t.port), 0, "%s", out);
+  time_t after = time(NULL);
+  cr_assert_eq(count_dates(out), 1, "%s", out);
+  const char *d = strstr(out, "\ndate: ") + 7;
+  bool matched = false;
+  for (time_t s = before - 2; s <= after + 2 && !matched; s++) {
+    char want[ASX_IMF_FIXDATE_LEN + 1];
+    asx_imf_fixdate((uint64_t)s, want);
+    matched = strncmp(d, want, ASX_IMF_FIXDATE_LEN) == 0;
+  }
+  cr_assert(matched, "%.40s", d);
+  cr_assert_eq(h2t_sh(out, sizeof(out), "curl -sS -i --max-time 10 --http2-prior-knowledge http://127.0.0.1:%u/own-date", t.port), 0, "%s", out);
+  cr_assert_eq(count_dates(out), 1, "%s", out);
+  cr_assert(strstr(out, "\ndate: Sun, 06 Nov 1994 08:49:37 GMT"), "%s", out);
+  cr_assert_eq(h2t_sh(out, sizeof(out), "curl -sS -i --max-time 10 --http2-prior-knowledge http://127.0.0.1:%u/nope", t.port), 0, "%s", out);
+  cr_assert_eq(count_dates(out), 1, "%s", out);
+  h2t_stop(&t);
+  memset(&t, 0, sizeof(t));
+  asx_http2_server_config_default(&t.cfg);
+  t.cfg.handler = handler;
+  t.cfg.date_header = false;
+  h2t_start(&t);
+  cr_assert_eq(h2t_sh(out, sizeof(out), "curl -sS -i --max-time 10 --http2-prior-knowledge http://127.0.0.1:%u/hello", t.port), 0, "%s", out);
+  cr_assert_eq(count_dates(out), 0, "%s", out);
   h2t_stop(&t);
 }
 

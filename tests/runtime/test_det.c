@@ -145,6 +145,42 @@ Test(rt_det, virtual_time_jumps_to_next_timer) {
   cr_assert_lt(b.tv_sec - a.tv_sec, 60);
 }
 
+/* The wall clock follows virtual time from a configured epoch (default 2026-01-01T00:00:00Z). */
+static int wall_main(asx_cx *cx, void *arg) {
+  uint64_t epoch = *(uint64_t *)arg;
+  cr_assert_eq(asx_wall_now(cx), epoch + asx_now(cx));
+  cr_assert_eq(asx_sleep(cx, 86400000 * MS_NS), 0);
+  cr_assert_eq(asx_wall_now(cx), epoch + asx_now(cx));
+  char d[ASX_IMF_FIXDATE_LEN + 1];
+  asx_imf_fixdate(asx_wall_now(cx) / 1000000000ull, d);
+  cr_assert_eq(strncmp(d, epoch == 1767225600ull * 1000000000ull ? "Fri, 02 Jan 2026 00:00:" : "Sat, 02 Jan 2010", 16), 0, "%s", d);
+  return 0;
+}
+
+Test(rt_det, wall_clock_is_epoch_plus_virtual_time) {
+  asx_runtime_config c = rt_test_config(ASX_DRIVER_DETERMINISTIC, 1);
+  uint64_t def = 1767225600ull * 1000000000ull;
+  rt_test_run(&c, wall_main, &def, NULL, NULL);
+  c.wall_epoch_ns = 1262304000ull * 1000000000ull; /* 2010-01-01 */
+  rt_test_run(&c, wall_main, &c.wall_epoch_ns, NULL, NULL);
+}
+
+/* THREADS: CLOCK_REALTIME (compared loosely: the machine may be slow, never a tight bound). */
+static int real_wall_main(asx_cx *cx, void *arg) {
+  (void)arg;
+  time_t before = time(NULL);
+  uint64_t w = asx_wall_now(cx) / 1000000000ull;
+  time_t after = time(NULL);
+  cr_assert(w + 1 >= (uint64_t)before && w <= (uint64_t)after + 1, "%llu not in [%lld, %lld]",
+            (unsigned long long)w, (long long)before, (long long)after);
+  return 0;
+}
+
+Test(rt_det, wall_clock_threads_driver_is_realtime) {
+  asx_runtime_config c = rt_test_config(ASX_DRIVER_THREADS, 1);
+  rt_test_run(&c, real_wall_main, NULL, NULL, NULL);
+}
+
 /* Deadlock: nobody will ever send; the driver reports it and a shutdown cancel breaks it. */
 static int waits_forever(asx_cx *cx, void *arg) {
   (void)arg;

@@ -59,6 +59,9 @@ typedef struct asx_http1_server_config {
   asx_http1_upgrade_fn upgrade;  /* NULL = every upgrade is declined, the preface is closed */
   void *upgrade_ud;
   const char *server_header;     /* value of a Server header on every response; NULL = none */
+  bool date_header;              /* a Date header (asx_wall_now) on every response that has no
+                                    Date of its own (default true, as RFC 9110 §6.6.1 asks of a
+                                    server with a clock) */
   const asx_allocator *alloc;    /* NULL = libc */
 } asx_http1_server_config;
 

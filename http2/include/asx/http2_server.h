@@ -58,6 +58,8 @@ typedef struct asx_http2_server_config {
                                        asx_http2_res_write waits for the peer (default 256 KiB) */
   size_t stream_stack_size;         /* stack of stream tasks (0 = runtime default) */
   asx_http2_conn_end_fn on_conn_end;/* NULL = none; gets user_data */
+  bool date_header;                 /* a date header (asx_wall_now) on every response whose
+                                       headers have none (default true, RFC 9110 §6.6.1) */
   const asx_allocator *alloc;       /* NULL = libc */
 } asx_http2_server_config;
 

@@ -114,6 +114,12 @@ void asx_buf_reset(asx_buf *b);
 /* Releases the storage; the buffer is empty and reusable afterwards. */
 void asx_buf_free(asx_buf *b);
 
+/* The HTTP date format (IMF-fixdate, RFC 9110 §5.6.7), e.g. "Sun, 06 Nov 1994 08:49:37 GMT". */
+#define ASX_IMF_FIXDATE_LEN 29
+/* Thread-safe, pure: formats unix_sec (seconds since 1970-01-01 UTC; years past 9999 clamp to
+ * 9999-12-31 23:59:59) into out with a NUL; returns ASX_IMF_FIXDATE_LEN. */
+size_t asx_imf_fixdate(uint64_t unix_sec, char out[ASX_IMF_FIXDATE_LEN + 1]);
+
 #ifdef __cplusplus
 }
 #endif

@@ -172,6 +172,8 @@ typedef struct asx_runtime_config {
   asx_choose_fn choose;        /* DETERMINISTIC: replaces the seeded choice when set */
   void *choose_ud;
   asx_io_hooks io;             /* THREADS: I/O readiness hooks; all NULL = none */
+  uint64_t wall_epoch_ns;      /* DETERMINISTIC: asx_wall_now at virtual time 0 (ns since the Unix
+                                * epoch); 0 = 2026-01-01T00:00:00Z */
 } asx_runtime_config;
 
 /* Teardown accounting: after asx_runtime_run returns, live_* and unresolved_obligations are 0
@@ -235,6 +237,12 @@ asx_task *asx_cx_task(asx_cx *cx);
 const asx_io_hooks *asx_cx_io(asx_cx *cx);
 /* Task-only: runtime clock in ns (monotonic, or virtual time with the deterministic driver). */
 uint64_t asx_now(asx_cx *cx);
+/* Task-only: calendar time in ns since 1970-01-01 UTC (for dates shown to people, e.g. an HTTP
+ * Date header; never for timeouts): CLOCK_REALTIME, or with the deterministic driver
+ * cfg.wall_epoch_ns + virtual time, so a replayed run shows the same dates. */
+uint64_t asx_wall_now(asx_cx *cx);
+/* Any thread while rt runs (e.g. code holding a lock on behalf of several tasks): the same clock. */
+uint64_t asx_runtime_wall_now(asx_runtime *rt);
 /* Task-only: randomness through the driver (seeded, reproducible with the deterministic driver). */
 uint64_t asx_random(asx_cx *cx);
 /* Task-only: emits an ASX_TRACE_USER event through the runtime's sink; `msg` borrowed for the call. */
