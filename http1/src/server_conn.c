@@ -182,7 +182,7 @@ int asx_http1_serve(asx_cx *cx, asx_stream *s, const asx_http1_server_config *cf
   c->cx = cx;
   c->s = s;
   c->cfg = cfg;
-  c->date_sec = UINT64_MAX;
+  asx_imf_date_cache_init(&c->date);
   c->in_cap = cfg->read_chunk ? cfg->read_chunk : 16 * 1024;
   if (pre_len > c->in_cap) c->in_cap = pre_len;
   size_t field_max = cfg->limits.max_target + cfg->limits.max_header_block + 1024;

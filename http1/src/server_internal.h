@@ -62,8 +62,7 @@ struct h1conn {
   int io_err;           /* sticky stream error: the connection is finished */
   asx_http1_req req;
   asx_http1_resp resp;
-  uint64_t date_sec;    /* the second `date` was formatted for (UINT64_MAX = none yet) */
-  char date[ASX_IMF_FIXDATE_LEN + 1];
+  asx_imf_date_cache date;
 };
 
 /* server_conn.c */

@@ -13,14 +13,7 @@
 
 static asx_slice cstr(const char *s) { return (asx_slice){(const uint8_t *)s, strlen(s)}; }
 
-asx_slice h1_date(h1conn *c) {
-  uint64_t sec = asx_wall_now(c->cx) / 1000000000ull;
-  if (sec != c->date_sec) {
-    asx_imf_fixdate(sec, c->date);
-    c->date_sec = sec;
-  }
-  return (asx_slice){(const uint8_t *)c->date, ASX_IMF_FIXDATE_LEN};
-}
+asx_slice h1_date(h1conn *c) { return asx_imf_date_cached(&c->date, asx_wall_now(c->cx) / 1000000000ull); }
 
 /* True when the handler set a field named `name` itself. */
 static bool resp_has_field(const asx_http1_resp *r, const char *name) {

@@ -247,7 +247,7 @@ static int serve(asx_cx *cx, asx_stream *s, const asx_http2_server_config *cfg,
   c->io = s;
   c->cx = cx;
   c->rt = asx_cx_runtime(cx);
-  c->date_sec = UINT64_MAX;
+  asx_imf_date_cache_init(&c->date);
   c->last_activity = asx_now(cx);
   int rc = asx_http2_session_new(&c->sess, ASX_HTTP2_SERVER, &c->cfg.limits, c->cfg.alloc,
                                  h2s_on_event, c);

@@ -104,12 +104,7 @@ static size_t status_text(int status, char out[4]) {
 }
 
 asx_slice h2s_date(h2s_conn *c) {
-  uint64_t sec = asx_runtime_wall_now(c->rt) / 1000000000ull;
-  if (sec != c->date_sec) {
-    asx_imf_fixdate(sec, c->date);
-    c->date_sec = sec;
-  }
-  return (asx_slice){(const uint8_t *)c->date, ASX_IMF_FIXDATE_LEN};
+  return asx_imf_date_cached(&c->date, asx_runtime_wall_now(c->rt) / 1000000000ull);
 }
 
 static bool has_date(const asx_http2_header *h, size_t n) {

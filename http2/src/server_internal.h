@@ -64,8 +64,7 @@ struct h2s_conn {
   uint64_t flush_deadline;         /* finished: the writer gives up flushing at this time */
   uint64_t last_activity;          /* runtime clock of the last byte received */
   asx_runtime *rt;                 /* for the date header, read by whichever task responds */
-  uint64_t date_sec;               /* the second `date` holds (UINT64_MAX = none yet) */
-  char date[ASX_IMF_FIXDATE_LEN + 1];
+  asx_imf_date_cache date;
 };
 
 /* server_exchange.c (mutex held): the date header value now, formatted once per second. */

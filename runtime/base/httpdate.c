@@ -55,3 +55,13 @@ size_t asx_imf_fixdate(uint64_t unix_sec, char out[ASX_IMF_FIXDATE_LEN + 1]) {
   *p = '\0';
   return ASX_IMF_FIXDATE_LEN;
 }
+
+void asx_imf_date_cache_init(asx_imf_date_cache *c) { c->sec = UINT64_MAX; }
+
+asx_slice asx_imf_date_cached(asx_imf_date_cache *c, uint64_t unix_sec) {
+  if (unix_sec != c->sec) {
+    asx_imf_fixdate(unix_sec, c->text);
+    c->sec = unix_sec;
+  }
+  return (asx_slice){(const uint8_t *)c->text, ASX_IMF_FIXDATE_LEN};
+}

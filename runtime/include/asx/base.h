@@ -119,6 +119,15 @@ void asx_buf_free(asx_buf *b);
 /* Thread-safe, pure: formats unix_sec (seconds since 1970-01-01 UTC; years past 9999 clamp to
  * 9999-12-31 23:59:59) into out with a NUL; returns ASX_IMF_FIXDATE_LEN. */
 size_t asx_imf_fixdate(uint64_t unix_sec, char out[ASX_IMF_FIXDATE_LEN + 1]);
+/* A value type, not thread-safe: the last date formatted, so a server formats once per second. */
+typedef struct asx_imf_date_cache {
+  uint64_t sec; /* UINT64_MAX = empty */
+  char text[ASX_IMF_FIXDATE_LEN + 1];
+} asx_imf_date_cache;
+/* Empties the cache. */
+void asx_imf_date_cache_init(asx_imf_date_cache *c);
+/* The date of unix_sec as a slice of c->text (valid until the next call with another second). */
+asx_slice asx_imf_date_cached(asx_imf_date_cache *c, uint64_t unix_sec);
 
 #ifdef __cplusplus
 }
