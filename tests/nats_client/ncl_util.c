@@ -66,6 +66,24 @@ void ncl_start_conf(nt_peer *p, const char *conf) {
   cr_assert_fail("could not start nats-server with a configuration");
 }
 
+bool ncl_restart(nt_peer *p) {
+  const char *bin = nt_nats_server_path();
+  char port_s[16];
+  snprintf(port_s, sizeof(port_s), "%d", p->port);
+  char *argv[] = {(char *)bin, "-a", "127.0.0.1", "-p", port_s, NULL};
+  for (int attempt = 0; attempt < 20; attempt++) { /* the port may linger a moment */
+    pid_t pid = peer_spawn(argv);
+    if (pid > 0 && peer_wait_port(pid, p->port, 5000) == 0) {
+      p->pid = pid;
+      track(pid);
+      return true;
+    }
+    if (pid > 0) peer_kill(pid);
+    usleep(100000);
+  }
+  return false;
+}
+
 int ncl_run(unsigned workers, asx_task_fn fn, void *arg) {
   asx_runtime_config cfg;
   asx_runtime_config_default(&cfg);

@@ -13,6 +13,8 @@
 void ncl_start(nt_peer *p);
 /* Starts nats-server with `conf` (text of a configuration file) on a free port. */
 void ncl_start_conf(nt_peer *p, const char *conf);
+/* Starts a plain nats-server again on p->port (after ncl_stop); false if it would not start. */
+bool ncl_restart(nt_peer *p);
 /* Stops a server started by ncl_start / ncl_start_conf. */
 void ncl_stop(nt_peer *p);
 /* Stops every server still running (use as the suite's .fini). */

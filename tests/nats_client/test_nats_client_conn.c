@@ -2,6 +2,7 @@
  * our keepalive, the server's max_payload honoured, authentication errors, refused connects and
  * a cancelled consumer. Every test ends with no live task, region or obligation (ncl_run). */
 #include <criterion/criterion.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -148,7 +149,10 @@ Test(nats_client_conn, cancelled_consumer_and_close) {
 /* Server killed: waiting flushes and requests fail with the connection error. */
 static int killed_main(asx_cx *cx, void *arg) {
   env *e = arg;
-  asx_nats_client *c = ncl_connect(cx, &e->srv);
+  asx_nats_client_opts o = ncl_opts(&e->srv);
+  o.max_reconnects = 0; /* this test is about the end of a client that does not reconnect */
+  asx_nats_client *c = NULL;
+  cr_assert_eq(asx_nats_client_connect(cx, &o, &c, NULL, 0), 0);
   cr_assert_eq(asx_nats_subscribe(cx, c, "svc", NULL, NULL, &e->sub), 0); /* never answers */
   ncl_stop(&e->srv);
   asx_nats_msg *r = NULL;
@@ -168,6 +172,135 @@ Test(nats_client_conn, server_killed_fails_waiters) {
   ncl_start(&e.srv);
   cr_expect_eq(ncl_run(2, killed_main, &e), 0);
   ncl_stop(&e.srv);
+}
+
+/* ---- reconnect ---- */
+
+static atomic_int ev_count[4];
+static atomic_int ev_last_err;
+
+static void on_conn_event(void *ud, asx_nats_conn_event ev, int err) {
+  (void)ud;
+  atomic_fetch_add(&ev_count[ev], 1);
+  if (err) atomic_store(&ev_last_err, err);
+}
+
+static bool wait_state(asx_cx *cx, asx_nats_client *c, asx_nats_conn_state want) {
+  for (int i = 0; i < 1000; i++) { /* 10 s at most */
+    if (asx_nats_client_state(c) == want) return true;
+    asx_sleep(cx, 10 * MS);
+  }
+  return false;
+}
+
+static void expect_msg(asx_cx *cx, asx_nats_sub *s, const char *want) {
+  asx_nats_msg *m = NULL;
+  int rc = asx_nats_sub_next(cx, s, &m);
+  cr_assert_eq(rc, 0, "waiting for %s: %s", want, asx_strerror(rc));
+  cr_expect_str_eq((const char *)m->data, want);
+  asx_nats_msg_free(m);
+}
+
+static int echo_responder(asx_cx *cx, asx_nats_msg *m, void *ud) {
+  asx_nats_client *c = ud;
+  if (m->reply) asx_nats_publish(cx, c, m->reply, NULL, NULL, m->data, m->len);
+  asx_nats_msg_free(m);
+  return 0;
+}
+
+static int reconnect_main(asx_cx *cx, void *arg) {
+  env *e = arg;
+  asx_nats_client_opts o = ncl_opts(&e->srv);
+  o.reconnect_wait_ns = 50 * MS;
+  o.reconnect_jitter_ns = 10 * MS;
+  o.max_reconnects = 200;
+  o.on_event = on_conn_event;
+  asx_nats_client *c = NULL;
+  cr_assert_eq(asx_nats_client_connect(cx, &o, &c, NULL, 0), 0);
+  asx_nats_sub *a, *b, *cs, *svc;
+  cr_assert_eq(asx_nats_subscribe(cx, c, "a", NULL, NULL, &a), 0);
+  cr_assert_eq(asx_nats_subscribe(cx, c, "b", NULL, NULL, &b), 0);
+  cr_assert_eq(asx_nats_subscribe_handler(cx, c, "svc", NULL, NULL, echo_responder, c, &svc), 0);
+  cr_assert_eq(asx_nats_publish(cx, c, "a", NULL, NULL, "a1", 2), 0);
+  cr_assert_eq(asx_nats_publish(cx, c, "b", NULL, NULL, "b1", 2), 0);
+  cr_assert_eq(asx_nats_flush(cx, c, 5000 * MS), 0);
+  expect_msg(cx, a, "a1");
+  expect_msg(cx, b, "b1");
+  cr_assert_eq(asx_nats_unsubscribe(cx, b, 3), 0); /* two more, after one */
+  asx_nats_msg *r = NULL;
+  cr_assert_eq(asx_nats_request(cx, c, "svc", NULL, "q1", 2, 5000 * MS, &r), 0);
+  asx_nats_msg_free(r);
+
+  ncl_stop(&e->srv);
+  cr_assert(wait_state(cx, c, ASX_NATS_STATE_RECONNECTING), "the client did not notice");
+  cr_expect_eq(asx_nats_client_status(c), 0); /* reconnecting is not an end */
+  /* While it is down: a publish is kept for the next connection, a subscription is recorded. */
+  cr_assert_eq(asx_nats_publish(cx, c, "a", NULL, NULL, "a2", 2), 0);
+  cr_assert_eq(asx_nats_subscribe(cx, c, "c", NULL, NULL, &cs), 0);
+  asx_sleep(cx, 200 * MS); /* a few failed attempts */
+  cr_assert(ncl_restart(&e->srv), "could not restart nats-server on port %d", e->srv.port);
+  cr_assert(wait_state(cx, c, ASX_NATS_STATE_CONNECTED), "no reconnect");
+  cr_assert_eq(asx_nats_flush(cx, c, 5000 * MS), 0);
+  expect_msg(cx, a, "a2"); /* re-subscribed before the publish went out */
+  cr_assert_eq(asx_nats_publish(cx, c, "c", NULL, NULL, "c1", 2), 0);
+  expect_msg(cx, cs, "c1");
+  /* The auto-unsubscribe carried over: the server sends two more, then the sub ends. */
+  for (int i = 2; i <= 4; i++) {
+    char v[4];
+    snprintf(v, sizeof v, "b%d", i);
+    cr_assert_eq(asx_nats_publish(cx, c, "b", NULL, NULL, v, 2), 0);
+  }
+  cr_assert_eq(asx_nats_flush(cx, c, 5000 * MS), 0);
+  expect_msg(cx, b, "b2");
+  expect_msg(cx, b, "b3");
+  asx_nats_msg *m = NULL;
+  cr_expect_eq(asx_nats_sub_next(cx, b, &m), ASX_ECLOSED);
+  /* Request/reply over the re-subscribed inbox and responder. */
+  cr_assert_eq(asx_nats_request(cx, c, "svc", NULL, "q2", 2, 5000 * MS, &r), 0);
+  cr_expect_str_eq((const char *)r->data, "q2");
+  asx_nats_msg_free(r);
+  asx_nats_client_stats st;
+  asx_nats_client_stats_get(c, &st);
+  cr_expect_eq(st.reconnects, 1);
+  cr_expect_eq(atomic_load(&ev_count[ASX_NATS_DISCONNECTED]), 1);
+  cr_expect_eq(atomic_load(&ev_count[ASX_NATS_RECONNECTED]), 1);
+  asx_nats_client_close(cx, c);
+  cr_expect_eq(atomic_load(&ev_count[ASX_NATS_CLOSED]), 1);
+  asx_nats_sub_free(a);
+  asx_nats_sub_free(b);
+  asx_nats_sub_free(cs);
+  asx_nats_sub_free(svc);
+  return 0;
+}
+
+Test(nats_client_conn, reconnects_and_resubscribes) {
+  env e = {0};
+  ncl_start(&e.srv);
+  cr_expect_eq(ncl_run(2, reconnect_main, &e), 0);
+  ncl_stop(&e.srv);
+}
+
+/* The attempts run out: the client ends with the last dial error, waiters are released. */
+static int give_up_main(asx_cx *cx, void *arg) {
+  env *e = arg;
+  asx_nats_client_opts o = ncl_opts(&e->srv);
+  o.reconnect_wait_ns = 20 * MS;
+  o.reconnect_jitter_ns = 0;
+  o.max_reconnects = 3;
+  asx_nats_client *c = NULL;
+  cr_assert_eq(asx_nats_client_connect(cx, &o, &c, NULL, 0), 0);
+  ncl_stop(&e->srv);
+  cr_assert(wait_state(cx, c, ASX_NATS_STATE_CLOSED), "the client kept trying");
+  cr_expect_eq(asx_nats_client_status(c), ASX_ECONNRESET, "%s", asx_strerror(asx_nats_client_status(c)));
+  cr_expect_eq(asx_nats_flush(cx, c, 1000 * MS), ASX_ECONNRESET);
+  asx_nats_client_close(cx, c);
+  return 0;
+}
+
+Test(nats_client_conn, gives_up_after_max_reconnects) {
+  env e = {0};
+  ncl_start(&e.srv);
+  cr_expect_eq(ncl_run(2, give_up_main, &e), 0);
 }
 
 /* ---- allocation failure at every index ---- */
@@ -277,6 +410,7 @@ static int stale_main(asx_cx *cx, void *arg) {
   o.port = asx_listener_port(f->l);
   o.ping_interval_ns = 30 * MS;
   o.max_pings_out = 2;
+  o.max_reconnects = 0; /* the mute server accepts one connection only */
   asx_nats_client *c = NULL;
   cr_assert_eq(asx_nats_client_connect(cx, &o, &c, NULL, 0), 0);
   uint64_t t0 = asx_now(cx);

@@ -17,6 +17,7 @@ struct asx_nats_sub {
   const asx_allocator *alloc;
   uint64_t sid;
   char sid_str[24];
+  char *subject, *queue;       /* copies, to subscribe again after a reconnect (queue may be NULL) */
   asx_chan *ch;                /* asx_nats_msg * */
   size_t capacity;
   asx_nats_slow_policy policy;
@@ -51,13 +52,18 @@ struct asx_nats_client {
   asx_nats_limits limits;      /* with the server's max_payload */
   asx_stream *stream;
   asx_region *region;
-  asx_task *reader, *writer, *pinger;
+  asx_task *super;             /* the connection task: runs reader/writer/keepalive, reconnects */
+  asx_region *conn_region;     /* the current connection's tasks (the connection task's) */
+  char *host, *name, *user, *pass, *token; /* copies (reconnect repeats the handshake) */
   asx_nats_parser *parser;
   uint8_t *rbuf;               /* read buffer; bytes left over from the handshake first */
   size_t rpos, rlen;
 
   pthread_mutex_t mu;          /* guards everything below */
   int err;                     /* sticky: 0 while healthy */
+  asx_nats_conn_state state;
+  int lost;                    /* the current connection broke with this (0 = fine) */
+  cl_waitq super_wq;           /* the connection task waits here for `lost` */
   asx_buf out;
   cl_waitq writer_wq, space_wq;
   asx_nats_sub **subs;         /* active subscriptions, sorted by sid */
@@ -72,13 +78,19 @@ struct asx_nats_client {
   char last_err[256];
 
   _Atomic uint64_t st_msgs_in, st_msgs_out, st_bytes_in, st_bytes_out, st_dropped, st_pings,
-      st_pongs, st_errs;
+      st_pongs, st_errs, st_reconnects;
 };
 
 /* Stops and frees the client; graceful lets subscription handlers finish their queue. */
 void nc_destroy(asx_cx *cx, asx_nats_client *c, bool graceful);
-/* Marks the connection broken (first error wins), fails every waiter, cancels the tasks. */
+/* Ends the client (first error wins): fails every waiter, cancels the connection task. */
 void nc_fail(asx_nats_client *c, int err);
+/* The current connection broke (reader, writer, keepalive): the connection task reconnects or
+ * ends the client. */
+void nc_conn_lost(asx_nats_client *c, int err);
+/* With c->mu held: true when SUB/UNSUB lines go out now (connected); while reconnecting the
+ * subscription table alone is the truth, re-sent after the handshake. */
+bool nc_online_locked(const asx_nats_client *c);
 /* With c->mu held: output was appended; wakes the writer. */
 void nc_kick_locked(asx_nats_client *c, size_t len_before);
 /* With c->mu held: waits while the output is over max_output. 0 or an error. */
@@ -89,6 +101,9 @@ int nc_on_msg(asx_cx *cx, asx_nats_client *c, const asx_nats_event *ev);
 void nc_on_pong(asx_nats_client *c);
 /* With c->mu held: queues PING and a pong node (waiter may be NULL = keepalive). */
 int nc_ping_locked(asx_nats_client *c, nc_pong *node);
+/* With c->mu held: appends SUB (and UNSUB max for auto-unsubscribes) for the inbox and every
+ * subscription in the table, for a new connection. */
+int nc_resubscribe_locked(asx_nats_client *c, asx_buf *b);
 /* Close: detaches every subscription (channels closed). */
 void nc_detach_subs(asx_nats_client *c);
 /* Drops a reference; frees the subscription at zero. */

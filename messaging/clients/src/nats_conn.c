@@ -1,6 +1,8 @@
 /* The NATS connection: handshake (INFO -> CONNECT + PING -> PONG) by the connecting task, then a
- * reader (parser events to subscriptions, requests and flushes; server PINGs answered), a writer
- * (everything queued since its last write in one write) and a keepalive task. */
+ * connection task that runs, for each connection, a reader (parser events to subscriptions,
+ * requests and flushes; server PINGs answered), a writer (everything queued since its last write
+ * in one write) and a keepalive task in a region of its own. When that connection breaks it stops
+ * them and either ends the client or dials again (reconnect), re-subscribes and starts over. */
 #include <stdio.h>
 #include <string.h>
 
@@ -17,15 +19,25 @@ void asx_nats_client_opts_default(asx_nats_client_opts *o) {
   o->max_pings_out = 2;
   o->max_output = (size_t)8 << 20;
   asx_nats_limits_default(&o->limits);
+  o->max_reconnects = 60;
+  o->reconnect_wait_ns = 2000000000ull;
+  o->reconnect_jitter_ns = 100000000ull;
 }
 
-void nc_fail(asx_nats_client *c, int err) {
-  pthread_mutex_lock(&c->mu);
-  if (c->err == 0) c->err = err ? err : ASX_ECLOSED;
+bool nc_online_locked(const asx_nats_client *c) {
+  return c->err == 0 && c->state == ASX_NATS_STATE_CONNECTED && c->lost == 0;
+}
+
+static void emit(asx_nats_client *c, asx_nats_conn_event ev, int err) {
+  if (c->opts.on_event) c->opts.on_event(c->opts.event_ud, ev, err);
+}
+
+/* With c->mu held: every PING in flight is answered with err (its flusher frees the node). */
+static void fail_pongs_locked(asx_nats_client *c, int err) {
   for (nc_pong *p = c->pong_head, *next; p; p = next) {
     next = p->next;
     if (p->task && !p->abandoned) {
-      p->err = c->err;
+      p->err = err;
       p->done = true;
       asx_task_wake(p->task); /* the flusher frees it */
     } else {
@@ -33,6 +45,22 @@ void nc_fail(asx_nats_client *c, int err) {
     }
   }
   c->pong_head = c->pong_tail = NULL;
+}
+
+void nc_conn_lost(asx_nats_client *c, int err) {
+  pthread_mutex_lock(&c->mu);
+  if (c->lost == 0) c->lost = err ? err : ASX_ECONNRESET;
+  cl_wake_all(&c->super_wq);
+  pthread_mutex_unlock(&c->mu);
+}
+
+void nc_fail(asx_nats_client *c, int err) {
+  pthread_mutex_lock(&c->mu);
+  bool first = c->err == 0;
+  if (c->err == 0) c->err = err ? err : ASX_ECLOSED;
+  c->state = ASX_NATS_STATE_CLOSED;
+  int final = c->err;
+  fail_pongs_locked(c, c->err);
   for (nc_reqw *r = c->reqs, *next; r; r = next) {
     next = r->next;
     r->next = NULL;
@@ -44,12 +72,11 @@ void nc_fail(asx_nats_client *c, int err) {
   asx_buf_reset(&c->out);
   cl_wake_all(&c->space_wq);
   cl_wake_all(&c->writer_wq);
-  /* Under the lock: close drops the handles under it before joining (which frees them). */
-  if (c->reader) asx_task_cancel(c->reader, ASX_CANCEL_RESOURCE_UNAVAILABLE);
-  if (c->writer) asx_task_cancel(c->writer, ASX_CANCEL_RESOURCE_UNAVAILABLE);
-  if (c->pinger) asx_task_cancel(c->pinger, ASX_CANCEL_RESOURCE_UNAVAILABLE);
+  /* Under the lock: close drops the handle under it before joining (which frees it). */
+  if (c->super) asx_task_cancel(c->super, ASX_CANCEL_RESOURCE_UNAVAILABLE);
   pthread_mutex_unlock(&c->mu);
   nc_detach_subs(c); /* consumers read what is queued, then see ASX_ECLOSED */
+  if (first) emit(c, ASX_NATS_CLOSED, final);
 }
 
 void nc_kick_locked(asx_nats_client *c, size_t len_before) {
@@ -161,7 +188,7 @@ static int reader_task(asx_cx *cx, void *arg) {
     rc = asx_stream_read(cx, c->stream, c->rbuf, NC_READ_CHUNK, &n);
     if (rc == 0) rc = consume(cx, c, c->rbuf, n);
   }
-  nc_fail(c, rc == ASX_ECANCELED ? ASX_ECLOSED : rc);
+  if (rc != ASX_ECANCELED) nc_conn_lost(c, rc); /* cancelled: the connection task stopped us */
   return 0;
 }
 
@@ -169,7 +196,7 @@ static int writer_task(asx_cx *cx, void *arg) {
   asx_nats_client *c = arg;
   cl_pump p = {c->stream, &c->mu, &c->out, &c->err, &c->writer_wq, &c->space_wq, NULL, &c->st_bytes_out, c->alloc};
   int rc = cl_pump_run(cx, &p);
-  nc_fail(c, rc == 0 || rc == ASX_ECANCELED ? ASX_ECLOSED : rc);
+  if (rc != 0 && rc != ASX_ECANCELED) nc_conn_lost(c, rc); /* 0: the client is ending */
   return 0;
 }
 
@@ -186,7 +213,7 @@ static int pinger_task(asx_cx *cx, void *arg) {
     pthread_mutex_unlock(&c->mu);
     if (rc) {
       asx_free(c->alloc, node);
-      if (stale) nc_fail(c, ASX_ETIMEDOUT);
+      if (stale) nc_conn_lost(c, ASX_ETIMEDOUT);
       if (stale || rc != ASX_ENOMEM) break;
     }
   }
@@ -217,8 +244,7 @@ static int next_op(asx_cx *cx, asx_nats_client *c, asx_nats_event *ev) {
   }
 }
 
-static int handshake(asx_cx *cx, asx_nats_client *c, const asx_nats_client_opts *o, char *err,
-                     size_t errlen) {
+static int handshake(asx_cx *cx, asx_nats_client *c, char *err, size_t errlen) {
   asx_nats_event ev;
   int rc = next_op(cx, c, &ev);
   if (rc == 0 && ev.op != ASX_NATS_OP_INFO) rc = ASX_EPROTO;
@@ -244,11 +270,11 @@ static int handshake(asx_cx *cx, asx_nats_client *c, const asx_nats_client_opts 
 
   asx_nats_connect_opts co;
   asx_nats_connect_opts_default(&co);
-  co.echo = o->echo;
-  co.name = o->name;
-  co.user = o->user;
-  co.pass = o->pass;
-  co.auth_token = o->token;
+  co.echo = c->opts.echo;
+  co.name = c->name;
+  co.user = c->user;
+  co.pass = c->pass;
+  co.auth_token = c->token;
   asx_buf b;
   asx_buf_init(&b, c->alloc, 0);
   rc = asx_nats_encode_connect(&b, &co);
@@ -291,29 +317,156 @@ static void random_inbox(asx_cx *cx, char *out, size_t cap) {
   snprintf(out, cap, "_INBOX.%s.", tok);
 }
 
-static int spawn_one(asx_cx *cx, asx_nats_client *c, const char *name, asx_task_fn fn,
-                     asx_task **slot) {
+/* Dials host:port and runs the handshake; on success c->stream is the new connection. */
+static int dial(asx_cx *cx, asx_nats_client *c, char *err, size_t errlen) {
+  asx_connect_opts co;
+  asx_connect_opts_default(&co);
+  co.timeout_ns = c->opts.connect_timeout_ns;
+  co.alloc = c->alloc;
+  int rc = asx_tcp_connect(cx, c->host, c->opts.port, &co, &c->stream);
+  if (rc) {
+    set_err(err, errlen, "connect failed: ", asx_strerror(rc));
+    return rc;
+  }
+  asx_nats_parser_reset(c->parser); /* a reconnect: the old connection may have stopped mid-op */
+  asx_nats_parser_set_max_payload(c->parser, c->limits.max_payload);
+  c->rpos = c->rlen = 0;
+  uint64_t deadline = c->opts.connect_timeout_ns ? asx_now(cx) + c->opts.connect_timeout_ns : ASX_UNLIMITED;
+  asx_stream_set_read_deadline(c->stream, deadline);
+  asx_stream_set_write_deadline(c->stream, deadline);
+  rc = handshake(cx, c, err, errlen);
+  asx_stream_set_read_deadline(c->stream, ASX_UNLIMITED);
+  asx_stream_set_write_deadline(c->stream, ASX_UNLIMITED);
+  if (rc) {
+    asx_stream_close(c->stream);
+    c->stream = NULL;
+  }
+  return rc;
+}
+
+static int spawn_in(asx_cx *cx, asx_region *r, asx_nats_client *c, const char *name, asx_task_fn fn) {
   asx_spawn_opts so = asx_spawn_opts_default();
   so.name = name;
-  asx_task *t = NULL;
-  int rc = asx_spawn(cx, c->region, fn, c, &so, &t);
+  return asx_spawn(cx, r, fn, c, &so, NULL);
+}
+
+/* Runs one connection: its reader, writer and keepalive in a region of their own, until it breaks
+ * or this task is cancelled; then stops them. The loss, or ASX_ECANCELED. */
+static int run_connection(asx_cx *cx, asx_nats_client *c) {
+  asx_region_opts ro = asx_region_opts_default();
+  ro.name = "nats.connection";
+  ro.propagate_outcome = false;
+  asx_region *r;
+  int rc = asx_region_open(cx, &ro, &r);
   if (rc) return rc;
+  rc = spawn_in(cx, r, c, "nats.reader", reader_task);
+  if (rc == 0) rc = spawn_in(cx, r, c, "nats.writer", writer_task);
+  if (rc == 0 && c->opts.ping_interval_ns) rc = spawn_in(cx, r, c, "nats.keepalive", pinger_task);
   pthread_mutex_lock(&c->mu);
-  *slot = t;
+  while (rc == 0 && c->lost == 0) rc = cl_wait(cx, &c->mu, &c->super_wq, ASX_UNLIMITED);
+  if (rc == 0) rc = c->lost;
   pthread_mutex_unlock(&c->mu);
-  return 0;
+  asx_mask_push(cx); /* also when cancelled: the tasks must be stopped and joined */
+  asx_region_cancel(r, ASX_CANCEL_RESOURCE_UNAVAILABLE);
+  asx_region_close(cx, r, NULL);
+  asx_mask_pop(cx);
+  return rc;
+}
+
+/* The connection broke: what was queued and the PINGs in flight go with it. */
+static void disconnected(asx_nats_client *c, int why) {
+  pthread_mutex_lock(&c->mu);
+  c->state = ASX_NATS_STATE_RECONNECTING;
+  fail_pongs_locked(c, ASX_ECONNRESET);
+  c->pings_out = 0;
+  asx_buf_reset(&c->out);
+  cl_wake_all(&c->space_wq);
+  pthread_mutex_unlock(&c->mu);
+  asx_stream_close(c->stream); /* its reader and writer are gone */
+  c->stream = NULL;
+  emit(c, ASX_NATS_DISCONNECTED, why);
+}
+
+/* A new connection is up: subscriptions first, then what was published meanwhile. */
+static int resume(asx_nats_client *c) {
+  asx_buf b;
+  asx_buf_init(&b, c->alloc, 0);
+  pthread_mutex_lock(&c->mu);
+  int rc = nc_resubscribe_locked(c, &b);
+  if (rc == 0 && c->out.len) rc = asx_buf_append(&b, c->out.data, c->out.len);
+  if (rc == 0) {
+    asx_buf t = c->out;
+    c->out = b;
+    b = t;
+    c->state = ASX_NATS_STATE_CONNECTED; /* with the table sent, SUB/UNSUB go out directly again */
+    c->lost = 0;
+  }
+  pthread_mutex_unlock(&c->mu);
+  asx_buf_free(&b);
+  return rc;
+}
+
+/* Dials until a connection is up, the attempts run out or the task is cancelled. */
+static int reconnect(asx_cx *cx, asx_nats_client *c) {
+  int last = ASX_ECONNRESET;
+  for (int attempt = 0; c->opts.max_reconnects < 0 || attempt < c->opts.max_reconnects; attempt++) {
+    if (attempt > 0) {
+      uint64_t j = c->opts.reconnect_jitter_ns;
+      int rc = asx_sleep(cx, c->opts.reconnect_wait_ns + (j ? asx_random(cx) % (j + 1) : 0));
+      if (rc) return rc;
+    }
+    int rc = dial(cx, c, NULL, 0);
+    if (rc == 0) rc = resume(c);
+    if (rc == 0) {
+      atomic_fetch_add(&c->st_reconnects, 1);
+      emit(c, ASX_NATS_RECONNECTED, 0);
+      return 0;
+    }
+    asx_stream_close(c->stream); /* resume failed after a good dial */
+    c->stream = NULL;
+    if (rc == ASX_ECANCELED) return rc;
+    last = rc;
+  }
+  return last;
+}
+
+/* The connection task: one connection after the other until the client ends. */
+static int super_task(asx_cx *cx, void *arg) {
+  asx_nats_client *c = arg;
+  for (;;) {
+    int lost = run_connection(cx, c);
+    bool again = lost != ASX_ECANCELED && lost != ASX_ENOMEM && c->host && c->opts.max_reconnects != 0;
+    if (!again) {
+      nc_fail(c, lost == ASX_ECANCELED ? ASX_ECLOSED : lost);
+      return 0;
+    }
+    disconnected(c, lost);
+    int rc = reconnect(cx, c);
+    if (rc) {
+      nc_fail(c, rc == ASX_ECANCELED ? ASX_ECLOSED : rc);
+      return 0;
+    }
+  }
+}
+
+static char *dup_or_null(const asx_allocator *a, const char *s, int *rc) {
+  if (!s) return NULL;
+  size_t n = strlen(s) + 1;
+  char *d = asx_alloc(a, n);
+  if (d) memcpy(d, s, n);
+  else *rc = ASX_ENOMEM;
+  return d;
 }
 
 /* graceful: subscription handler tasks finish what is queued; otherwise they are cancelled. */
 static void destroy(asx_cx *cx, asx_nats_client *c, bool graceful) {
   nc_fail(c, ASX_ECLOSED);
   pthread_mutex_lock(&c->mu);
-  asx_task *t[3] = {c->reader, c->writer, c->pinger};
-  c->reader = c->writer = c->pinger = NULL;
+  asx_task *t = c->super;
+  c->super = NULL;
   pthread_mutex_unlock(&c->mu);
-  asx_mask_push(cx); /* the tasks were cancelled: these joins are short and must complete */
-  for (int i = 0; i < 3; i++)
-    if (t[i]) asx_task_join(cx, t[i], NULL, NULL);
+  asx_mask_push(cx); /* the task was cancelled: this join is short and must complete */
+  if (t) asx_task_join(cx, t, NULL, NULL);
   asx_mask_pop(cx);
   nc_detach_subs(c);
   /* Handler tasks may still look at c (unsubscribe): the region closes before c is freed. */
@@ -326,6 +479,8 @@ static void destroy(asx_cx *cx, asx_nats_client *c, bool graceful) {
   asx_buf_free(&c->out);
   asx_free(c->alloc, c->subs);
   asx_free(c->alloc, c->rbuf);
+  char *strs[] = {c->host, c->name, c->user, c->pass, c->token};
+  for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) asx_free(c->alloc, strs[i]);
   pthread_mutex_destroy(&c->mu);
   asx_free(c->alloc, c);
 }
@@ -348,6 +503,12 @@ static int connect_in(asx_cx *cx, asx_stream *given, const asx_nats_client_opts 
   c->alloc = o->alloc;
   c->opts = *o;
   c->opts.host = c->opts.name = c->opts.user = c->opts.pass = c->opts.token = NULL;
+  int rc = 0;
+  c->host = given ? NULL : dup_or_null(c->alloc, o->host, &rc); /* NULL: no reconnect */
+  c->name = dup_or_null(c->alloc, o->name, &rc);
+  c->user = dup_or_null(c->alloc, o->user, &rc);
+  c->pass = dup_or_null(c->alloc, o->pass, &rc);
+  c->token = dup_or_null(c->alloc, o->token, &rc);
   c->limits = o->limits;
   c->next_sid = 1;
   c->next_token = 1;
@@ -355,7 +516,7 @@ static int connect_in(asx_cx *cx, asx_stream *given, const asx_nats_client_opts 
   asx_buf_init(&c->out, c->alloc, 0);
   random_inbox(cx, c->inbox, sizeof(c->inbox));
   c->rbuf = asx_alloc(c->alloc, NC_READ_CHUNK);
-  int rc = c->rbuf ? asx_nats_parser_new(&c->parser, &c->limits, c->alloc) : ASX_ENOMEM;
+  if (rc == 0) rc = c->rbuf ? asx_nats_parser_new(&c->parser, &c->limits, c->alloc) : ASX_ENOMEM;
   if (rc == 0) {
     asx_region_opts ro = asx_region_opts_default();
     ro.name = "nats.client";
@@ -363,24 +524,24 @@ static int connect_in(asx_cx *cx, asx_stream *given, const asx_nats_client_opts 
     rc = asx_region_open(cx, &ro, &c->region);
   }
   if (rc == 0 && !given) {
-    asx_connect_opts co;
-    asx_connect_opts_default(&co);
-    co.timeout_ns = o->connect_timeout_ns;
-    co.alloc = o->alloc;
-    rc = asx_tcp_connect(cx, o->host, o->port, &co, &c->stream);
-    if (rc) set_err(err, errlen, "connect failed: ", asx_strerror(rc));
-  }
-  if (rc == 0) {
+    rc = dial(cx, c, err, errlen);
+  } else if (rc == 0) {
     uint64_t deadline = o->connect_timeout_ns ? asx_now(cx) + o->connect_timeout_ns : ASX_UNLIMITED;
     asx_stream_set_read_deadline(c->stream, deadline);
     asx_stream_set_write_deadline(c->stream, deadline);
-    rc = handshake(cx, c, o, err, errlen);
+    rc = handshake(cx, c, err, errlen);
     asx_stream_set_read_deadline(c->stream, ASX_UNLIMITED);
     asx_stream_set_write_deadline(c->stream, ASX_UNLIMITED);
   }
-  if (rc == 0) rc = spawn_one(cx, c, "nats.reader", reader_task, &c->reader);
-  if (rc == 0) rc = spawn_one(cx, c, "nats.writer", writer_task, &c->writer);
-  if (rc == 0 && o->ping_interval_ns) rc = spawn_one(cx, c, "nats.keepalive", pinger_task, &c->pinger);
+  if (rc == 0) {
+    asx_spawn_opts so = asx_spawn_opts_default();
+    so.name = "nats.connection";
+    asx_task *t = NULL;
+    rc = asx_spawn(cx, c->region, super_task, c, &so, &t);
+    pthread_mutex_lock(&c->mu);
+    c->super = t;
+    pthread_mutex_unlock(&c->mu);
+  }
   if (rc) {
     destroy(cx, c, false);
     return cl_cancel_code(cx, rc);
@@ -402,6 +563,14 @@ int asx_nats_client_attach(asx_cx *cx, asx_stream *s, const asx_nats_client_opts
 
 void asx_nats_client_close(asx_cx *cx, asx_nats_client *c) {
   if (c) destroy(cx, c, false);
+}
+
+asx_nats_conn_state asx_nats_client_state(const asx_nats_client *c) {
+  asx_nats_client *m = (asx_nats_client *)c;
+  pthread_mutex_lock(&m->mu);
+  asx_nats_conn_state s = m->state;
+  pthread_mutex_unlock(&m->mu);
+  return s;
 }
 
 int asx_nats_client_status(const asx_nats_client *c) {
@@ -432,4 +601,5 @@ void asx_nats_client_stats_get(const asx_nats_client *c, asx_nats_client_stats *
   o->pings_answered = atomic_load(&m->st_pings);
   o->pongs = atomic_load(&m->st_pongs);
   o->server_errors = atomic_load(&m->st_errs);
+  o->reconnects = atomic_load(&m->st_reconnects);
 }

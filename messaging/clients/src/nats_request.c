@@ -36,8 +36,10 @@ static int ensure_inbox_locked(asx_nats_client *c) {
   snprintf(subject, sizeof(subject), "%s*", c->inbox);
   snprintf(sid, sizeof(sid), "%llu", (unsigned long long)c->next_sid);
   size_t before = c->out.len;
-  int rc = asx_nats_encode_sub(&c->out, &c->limits, subject, NULL, sid);
-  if (rc) return rc;
+  if (nc_online_locked(c)) { /* reconnecting: the reconnect subscribes it with the rest */
+    int rc = asx_nats_encode_sub(&c->out, &c->limits, subject, NULL, sid);
+    if (rc) return rc;
+  }
   c->inbox_sid = c->next_sid++;
   nc_kick_locked(c, before);
   return 0;
@@ -120,7 +122,7 @@ int asx_nats_client_drain(asx_cx *cx, asx_nats_client *c, uint64_t timeout_ns) {
    *    UNSUBs are still on their way. */
   pthread_mutex_lock(&c->mu);
   size_t before = c->out.len;
-  for (size_t i = 0; c->err == 0 && i < c->nsubs; i++)
+  for (size_t i = 0; c->err == 0 && nc_online_locked(c) && i < c->nsubs; i++)
     asx_nats_encode_unsub(&c->out, &c->limits, c->subs[i]->sid_str, 0);
   nc_kick_locked(c, before);
   pthread_mutex_unlock(&c->mu);

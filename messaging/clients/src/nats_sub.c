@@ -84,6 +84,8 @@ void nc_sub_unref(asx_nats_sub *s) {
   asx_nats_msg *m;
   while (asx_chan_try_recv(s->ch, &m) == 0) asx_nats_msg_free(m);
   asx_chan_free(s->ch);
+  asx_free(s->alloc, s->subject);
+  asx_free(s->alloc, s->queue);
   asx_free(s->alloc, s);
 }
 
@@ -158,6 +160,14 @@ int nc_on_msg(asx_cx *cx, asx_nats_client *c, const asx_nats_event *ev) {
   return 0;
 }
 
+static char *copy_str(const asx_allocator *a, const char *s) {
+  if (!s) return NULL;
+  size_t n = strlen(s) + 1;
+  char *d = asx_alloc(a, n);
+  if (d) memcpy(d, s, n);
+  return d;
+}
+
 int asx_nats_subscribe(asx_cx *cx, asx_nats_client *c, const char *subject, const char *queue,
                        const asx_nats_sub_opts *opts, asx_nats_sub **out) {
   if (!cx || !c || !subject || !out) return ASX_EINVAL;
@@ -168,8 +178,13 @@ int asx_nats_subscribe(asx_cx *cx, asx_nats_client *c, const char *subject, cons
   s->capacity = cap;
   s->policy = opts ? opts->policy : ASX_NATS_DROP_NEWEST;
   atomic_store(&s->refs, 2); /* the user's and the table's */
-  int rc = asx_chan_new(c->alloc, sizeof(asx_nats_msg *), cap, &s->ch);
+  s->subject = copy_str(c->alloc, subject);
+  s->queue = copy_str(c->alloc, queue);
+  int rc = !s->subject || (queue && !s->queue) ? ASX_ENOMEM
+                                                : asx_chan_new(c->alloc, sizeof(asx_nats_msg *), cap, &s->ch);
   if (rc) {
+    asx_free(c->alloc, s->subject);
+    asx_free(c->alloc, s->queue);
     asx_free(c->alloc, s);
     return rc;
   }
@@ -187,7 +202,14 @@ int asx_nats_subscribe(asx_cx *cx, asx_nats_client *c, const char *subject, cons
   if (rc == 0) {
     s->sid = c->next_sid;
     snprintf(s->sid_str, sizeof(s->sid_str), "%llu", (unsigned long long)s->sid);
-    rc = asx_nats_encode_sub(&c->out, &c->limits, subject, queue, s->sid_str);
+    if (nc_online_locked(c)) {
+      rc = asx_nats_encode_sub(&c->out, &c->limits, subject, queue, s->sid_str);
+    } else { /* reconnecting: only check it now, the reconnect sends it from the table */
+      asx_buf scratch;
+      asx_buf_init(&scratch, c->alloc, 0);
+      rc = asx_nats_encode_sub(&scratch, &c->limits, subject, queue, s->sid_str);
+      asx_buf_free(&scratch);
+    }
   }
   if (rc == 0) {
     c->next_sid++;
@@ -199,6 +221,8 @@ int asx_nats_subscribe(asx_cx *cx, asx_nats_client *c, const char *subject, cons
   pthread_mutex_unlock(&c->mu);
   if (rc) {
     asx_chan_free(s->ch);
+    asx_free(c->alloc, s->subject);
+    asx_free(c->alloc, s->queue);
     asx_free(c->alloc, s);
     return cl_cancel_code(cx, rc);
   }
@@ -219,10 +243,12 @@ static int unsub_locked(asx_nats_client *c, asx_nats_sub *s, uint64_t max_msgs, 
   *close_now = false;
   if (!s->active) return 0;
   if (c->err) return c->err;
-  size_t before = c->out.len;
-  int rc = asx_nats_encode_unsub(&c->out, &c->limits, s->sid_str, max_msgs);
-  if (rc) return rc;
-  nc_kick_locked(c, before);
+  if (nc_online_locked(c)) { /* reconnecting: the table decides what is re-sent */
+    size_t before = c->out.len;
+    int rc = asx_nats_encode_unsub(&c->out, &c->limits, s->sid_str, max_msgs);
+    if (rc) return rc;
+    nc_kick_locked(c, before);
+  }
   if (max_msgs == 0 || atomic_load(&s->received) >= max_msgs) {
     remove_sub_locked(c, s);
     *close_now = true;
@@ -273,6 +299,24 @@ void asx_nats_sub_free(asx_nats_sub *s) {
     }
   }
   nc_sub_unref(s);
+}
+
+int nc_resubscribe_locked(asx_nats_client *c, asx_buf *b) {
+  int rc = 0;
+  if (c->inbox_sid) {
+    char subject[64], sid[24];
+    snprintf(subject, sizeof(subject), "%s*", c->inbox);
+    snprintf(sid, sizeof(sid), "%llu", (unsigned long long)c->inbox_sid);
+    rc = asx_nats_encode_sub(b, &c->limits, subject, NULL, sid);
+  }
+  for (size_t i = 0; rc == 0 && i < c->nsubs; i++) {
+    asx_nats_sub *s = c->subs[i];
+    rc = asx_nats_encode_sub(b, &c->limits, s->subject, s->queue, s->sid_str);
+    uint64_t got = atomic_load(&s->received);
+    if (rc == 0 && s->max_msgs && s->max_msgs > got) /* the server counts afresh */
+      rc = asx_nats_encode_unsub(b, &c->limits, s->sid_str, s->max_msgs - got);
+  }
+  return rc;
 }
 
 void nc_detach_subs(asx_nats_client *c) {

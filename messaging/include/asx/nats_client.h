@@ -23,7 +23,24 @@ typedef struct asx_nats_client asx_nats_client;
 /* One subscription; opaque; one consumer task at a time, reference counted inside. */
 typedef struct asx_nats_sub asx_nats_sub;
 
-/* A value type; fill with asx_nats_client_opts_default. Strings are borrowed for connect only. */
+/* What happened to the connection (asx_nats_client_opts.on_event). */
+typedef enum asx_nats_conn_event {
+  ASX_NATS_DISCONNECTED = 1,    /* the connection broke; reconnecting (err = why) */
+  ASX_NATS_RECONNECTED = 2,     /* a new connection is up; subscriptions were re-sent */
+  ASX_NATS_CLOSED = 3           /* no more reconnects (err = why, ASX_ECLOSED after close) */
+} asx_nats_conn_event;
+
+/* Called by the client's connection task: keep it short, do not block, do not call the client. */
+typedef void (*asx_nats_event_fn)(void *ud, asx_nats_conn_event ev, int err);
+
+/* The connection's state (asx_nats_client_state). */
+typedef enum asx_nats_conn_state {
+  ASX_NATS_STATE_CONNECTED = 0,
+  ASX_NATS_STATE_RECONNECTING = 1,
+  ASX_NATS_STATE_CLOSED = 2
+} asx_nats_conn_state;
+
+/* A value type; fill with asx_nats_client_opts_default. Strings are copied at connect. */
 typedef struct asx_nats_client_opts {
   const char *host;             /* numeric IPv4/IPv6 or "localhost" (default "127.0.0.1") */
   uint16_t port;                /* default 4222 */
@@ -37,6 +54,17 @@ typedef struct asx_nats_client_opts {
                                    stale: ASX_ETIMEDOUT (default 2) */
   size_t max_output;            /* bytes queued for the writer before publishers wait (8 MiB) */
   asx_nats_limits limits;       /* parser limits; the server's max_payload replaces max_payload */
+  /* Reconnect (asx_nats_client_connect only; an attached stream cannot be re-dialled): when the
+   * connection breaks (I/O error, the server closing, keepalive stale), dial host:port again,
+   * redo the handshake, re-send every subscription (with what is left of an auto-unsubscribe)
+   * and then what was published meanwhile. Bytes queued but not yet written when it broke are
+   * lost (as are those in the socket buffers); flushes in flight fail with ASX_ECONNRESET;
+   * requests keep waiting for their own timeout. */
+  int max_reconnects;           /* attempts per outage (default 60; 0 = never; -1 = no limit) */
+  uint64_t reconnect_wait_ns;   /* pause between attempts (default 2 s) */
+  uint64_t reconnect_jitter_ns; /* plus a random 0..jitter (default 100 ms) */
+  asx_nats_event_fn on_event;   /* NULL = none */
+  void *event_ud;
   const asx_allocator *alloc;   /* NULL = libc */
 } asx_nats_client_opts;
 
@@ -84,6 +112,7 @@ typedef struct asx_nats_client_stats {
   uint64_t pings_answered;      /* server PINGs answered with PONG */
   uint64_t pongs;               /* PONGs received (flushes and keepalives) */
   uint64_t server_errors;       /* -ERR lines received */
+  uint64_t reconnects;          /* successful reconnects */
 } asx_nats_client_stats;
 
 /* Task-only. Connects, reads INFO (max_payload, headers support), sends CONNECT (headers and
@@ -146,8 +175,11 @@ int asx_nats_request(asx_cx *cx, asx_nats_client *c, const char *subject,
  * the server. 0, ASX_ETIMEDOUT (timeout_ns or budget), ASX_ECANCELED, connection error. */
 int asx_nats_flush(asx_cx *cx, asx_nats_client *c, uint64_t timeout_ns);
 
-/* Thread-safe: 0 while healthy, else the error that broke the connection (sticky). */
+/* Thread-safe: 0 while healthy (also while reconnecting), else the error that ended the client
+ * (sticky: no more reconnects). */
 int asx_nats_client_status(const asx_nats_client *c);
+/* Thread-safe: connected, reconnecting, or closed (status then says why). */
+asx_nats_conn_state asx_nats_client_state(const asx_nats_client *c);
 /* Thread-safe: the last -ERR text from the server ("" if none), copied into buf. */
 void asx_nats_client_last_error(const asx_nats_client *c, char *buf, size_t len);
 /* Thread-safe: the server's max_payload in force. */
