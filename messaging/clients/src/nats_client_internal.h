@@ -106,6 +106,8 @@ int nc_ping_locked(asx_nats_client *c, nc_pong *node);
 int nc_resubscribe_locked(asx_nats_client *c, asx_buf *b);
 /* Close: detaches every subscription (channels closed). */
 void nc_detach_subs(asx_nats_client *c);
+/* A copy of s (NULL for NULL, and when out of memory). */
+char *nc_strdup(const asx_allocator *a, const char *s);
 /* Drops a reference; frees the subscription at zero. */
 void nc_sub_unref(asx_nats_sub *s);
 

@@ -449,12 +449,17 @@ static int super_task(asx_cx *cx, void *arg) {
   }
 }
 
-static char *dup_or_null(const asx_allocator *a, const char *s, int *rc) {
+char *nc_strdup(const asx_allocator *a, const char *s) {
   if (!s) return NULL;
   size_t n = strlen(s) + 1;
   char *d = asx_alloc(a, n);
   if (d) memcpy(d, s, n);
-  else *rc = ASX_ENOMEM;
+  return d;
+}
+
+static char *dup_or_null(const asx_allocator *a, const char *s, int *rc) {
+  char *d = nc_strdup(a, s);
+  if (s && !d) *rc = ASX_ENOMEM;
   return d;
 }
 

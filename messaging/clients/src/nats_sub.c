@@ -160,14 +160,6 @@ int nc_on_msg(asx_cx *cx, asx_nats_client *c, const asx_nats_event *ev) {
   return 0;
 }
 
-static char *copy_str(const asx_allocator *a, const char *s) {
-  if (!s) return NULL;
-  size_t n = strlen(s) + 1;
-  char *d = asx_alloc(a, n);
-  if (d) memcpy(d, s, n);
-  return d;
-}
-
 int asx_nats_subscribe(asx_cx *cx, asx_nats_client *c, const char *subject, const char *queue,
                        const asx_nats_sub_opts *opts, asx_nats_sub **out) {
   if (!cx || !c || !subject || !out) return ASX_EINVAL;
@@ -178,8 +170,8 @@ int asx_nats_subscribe(asx_cx *cx, asx_nats_client *c, const char *subject, cons
   s->capacity = cap;
   s->policy = opts ? opts->policy : ASX_NATS_DROP_NEWEST;
   atomic_store(&s->refs, 2); /* the user's and the table's */
-  s->subject = copy_str(c->alloc, subject);
-  s->queue = copy_str(c->alloc, queue);
+  s->subject = nc_strdup(c->alloc, subject);
+  s->queue = nc_strdup(c->alloc, queue);
   int rc = !s->subject || (queue && !s->queue) ? ASX_ENOMEM
                                                 : asx_chan_new(c->alloc, sizeof(asx_nats_msg *), cap, &s->ch);
   if (rc) {
