@@ -2,3 +2,7 @@
 if(TARGET asx_grpc)
   asx_fuzz(fuzz_grpc_frame SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_grpc_frame.c LIBS asx_grpc)
 endif()
+# grpc-encoding: gzip/deflate decompression of untrusted messages, bounded by a limit.
+if(TARGET asx_grpc)
+  asx_fuzz(fuzz_grpc_decompress SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_grpc_decompress.c LIBS asx_grpc)
+endif()

@@ -1,4 +1,5 @@
 /* gRPC server: the method registry and the HTTP/2 handler that turns one stream into one call. */
+#include <stdio.h>
 #include <string.h>
 
 #include "server_internal.h"
@@ -93,6 +94,12 @@ void asx_grpc_server_attach(asx_grpc_server *srv, asx_http2_server_config *cfg) 
   cfg->request_timeout = asx_grpc_server_timeout;
 }
 
+void asx_grpc_server_stats_get(const asx_grpc_server *srv, asx_grpc_server_stats *out) {
+  asx_grpc_server *m = (asx_grpc_server *)srv;
+  out->compressed_in = atomic_load(&m->compressed_in);
+  out->compressed_out = atomic_load(&m->compressed_out);
+}
+
 bool asx_grpc_is_request(const asx_http2_exchange *ex) {
   asx_slice ct = asx_http2_req_header_get(ex, "content-type");
   const char *p = "application/grpc";
@@ -170,8 +177,20 @@ int asx_grpc_server_handle(asx_cx *cx, asx_http2_exchange *ex, void *ud) {
   call->srv = srv;
   call->ex = ex;
   asx_buf_init(&call->status_msg, srv->cfg.alloc, 4096);
+  asx_buf_init(&call->plain, srv->cfg.alloc, 0);
+  asx_buf_init(&call->packed, srv->cfg.alloc, 0);
+  asx_slice accept = asx_http2_req_header_get(ex, "grpc-accept-encoding");
+  if (srv->cfg.send_encoding != ASX_GRPC_IDENTITY && asx_grpc_accepts(accept, srv->cfg.send_encoding))
+    call->send_enc = srv->cfg.send_encoding;
+  asx_slice enc = asx_http2_req_header_get(ex, "grpc-encoding");
   int rc = asx_grpc_decoder_new(&call->dec, &srv->cfg.limits, srv->cfg.alloc);
-  if (rc == 0) {
+  if (rc == 0 && enc.ptr && asx_grpc_encoding_parse(enc, &call->recv_enc) != 0) {
+    /* The spec: UNIMPLEMENTED, with the encodings we do support in grpc-accept-encoding. */
+    char text[96];
+    snprintf(text, sizeof text, "grpc-encoding %.*s is not supported", (int)(enc.len > 40 ? 40 : enc.len), (const char *)enc.ptr);
+    asx_grpc_call_set_status(call, ASX_GRPC_UNIMPLEMENTED, text);
+    rc = ASX_EUNSUPPORTED;
+  } else if (rc == 0) {
     const grpc_method *m = find(srv, asx_http2_req_path(ex));
     if (!m) {
       asx_grpc_call_set_status(call, ASX_GRPC_UNIMPLEMENTED, "unknown method");
@@ -183,6 +202,8 @@ int asx_grpc_server_handle(asx_cx *cx, asx_http2_exchange *ex, void *ud) {
   grpc_call_finish(cx, call, rc);
   asx_grpc_decoder_free(call->dec);
   asx_buf_free(&call->status_msg);
+  asx_buf_free(&call->plain);
+  asx_buf_free(&call->packed);
   asx_free(srv->cfg.alloc, call);
   return 0; /* the call's outcome travels in grpc-status */
 }

@@ -9,11 +9,37 @@
 
 static int send_headers(asx_grpc_call *call) {
   if (call->headers_sent) return 0;
-  static const asx_http2_header h[] = {H("content-type", "application/grpc"),
-                                       H("grpc-accept-encoding", "identity")};
-  int rc = asx_http2_res_headers(call->ex, 200, h, 2, false);
+  const char *enc = asx_grpc_encoding_name(call->send_enc);
+  asx_http2_header h[3] = {H("content-type", "application/grpc"),
+                           H("grpc-accept-encoding", GRPC_ACCEPT_ENCODING),
+                           {{(const uint8_t *)"grpc-encoding", 13}, {(const uint8_t *)enc, strlen(enc)}}};
+  int rc = asx_http2_res_headers(call->ex, 200, h, call->send_enc == ASX_GRPC_IDENTITY ? 2 : 3, false);
   if (rc == 0) call->headers_sent = true;
   return rc;
+}
+
+/* A message with the compressed flag: decoded with the request's grpc-encoding, within the
+ * receive limit (on the decompressed size). */
+static int recv_decompress(asx_grpc_call *call, asx_slice data, asx_slice *msg) {
+  if (call->recv_enc == ASX_GRPC_IDENTITY) { /* the spec: a compressed flag without an encoding */
+    asx_grpc_call_set_status(call, ASX_GRPC_INTERNAL, "compressed message without grpc-encoding");
+    return call->recv_err = ASX_EPROTO;
+  }
+  asx_buf_reset(&call->plain);
+  int rc = asx_grpc_decompress(call->recv_enc, data.ptr, data.len,
+                               call->srv->cfg.limits.max_recv_message, &call->plain);
+  if (rc == ASX_ELIMIT) {
+    asx_grpc_call_set_status(call, ASX_GRPC_RESOURCE_EXHAUSTED, "decompressed message over the receive limit");
+    return call->recv_err = rc;
+  }
+  if (rc == ASX_EDECOMPRESS) {
+    asx_grpc_call_set_status(call, ASX_GRPC_INTERNAL, "message does not decompress");
+    return call->recv_err = rc;
+  }
+  if (rc) return rc; /* ENOMEM: the handler decides */
+  atomic_fetch_add(&call->srv->compressed_in, 1);
+  *msg = (asx_slice){call->plain.data ? call->plain.data : (const uint8_t *)"", call->plain.len};
+  return 0;
 }
 
 int asx_grpc_call_recv(asx_cx *cx, asx_grpc_call *call, asx_slice *msg) {
@@ -27,10 +53,7 @@ int asx_grpc_call_recv(asx_cx *cx, asx_grpc_call *call, asx_slice *msg) {
                                      call->in_len - call->in_off, &used, &m);
     call->in_off += used;
     if (rc == 0) {
-      if (m.compressed) {
-        asx_grpc_call_set_status(call, ASX_GRPC_UNIMPLEMENTED, "compressed messages are not supported");
-        return call->recv_err = ASX_EUNSUPPORTED;
-      }
+      if (m.compressed) return recv_decompress(call, m.data, msg);
       *msg = m.data;
       return 0;
     }
@@ -63,6 +86,17 @@ int asx_grpc_call_send(asx_cx *cx, asx_grpc_call *call, const void *msg, size_t 
   uint8_t hdr[ASX_GRPC_FRAME_HEADER_LEN];
   int rc = asx_grpc_encode_header(hdr, false, len, call->srv->cfg.limits.max_send_message);
   if (rc) return rc;
+  if (call->send_enc != ASX_GRPC_IDENTITY) { /* the limit is on the message, not its packed form */
+    asx_buf_reset(&call->packed);
+    rc = asx_grpc_compress(call->send_enc, msg, len, &call->packed);
+    if (rc) return rc;
+    if (call->packed.len < len) { /* else plain (flag 0) is smaller: the flag is per message */
+      asx_grpc_encode_header(hdr, true, call->packed.len, SIZE_MAX);
+      msg = call->packed.data;
+      len = call->packed.len;
+      atomic_fetch_add(&call->srv->compressed_out, 1);
+    }
+  }
   rc = send_headers(call);
   if (rc == 0) rc = asx_http2_res_write(cx, call->ex, hdr, sizeof(hdr), false);
   if (rc == 0 && len) rc = asx_http2_res_write(cx, call->ex, msg, len, false);
@@ -115,11 +149,12 @@ void grpc_call_finish(asx_cx *cx, asx_grpc_call *call, int rc) {
   asx_buf_init(&enc, call->srv->cfg.alloc, 3 * 4096 + 16);
   bool has_msg = call->status_msg.len &&
                  asx_grpc_message_encode(&enc, call->status_msg.data, call->status_msg.len) == 0;
-  asx_http2_header t[4];
+  asx_http2_header t[5];
   size_t n = 0;
   if (!call->headers_sent) {
     /* Trailers-only: one HEADERS frame with END_STREAM carries everything. */
     t[n++] = (asx_http2_header)H("content-type", "application/grpc");
+    t[n++] = (asx_http2_header)H("grpc-accept-encoding", GRPC_ACCEPT_ENCODING);
   }
   t[n++] = (asx_http2_header){{(const uint8_t *)"grpc-status", 11}, {(const uint8_t *)st, stlen}};
   if (has_msg)

@@ -2,6 +2,8 @@
 #ifndef ASX_GRPC_SERVER_INTERNAL_H
 #define ASX_GRPC_SERVER_INTERNAL_H
 
+#include <stdatomic.h>
+
 #include "asx/grpc_server.h"
 
 typedef enum grpc_kind { GK_UNARY, GK_SERVER_STREAM, GK_CLIENT_STREAM, GK_BIDI } grpc_kind;
@@ -23,7 +25,11 @@ struct asx_grpc_server {
   asx_grpc_server_config cfg;
   grpc_method *methods;
   size_t n, cap;
+  _Atomic uint64_t compressed_in, compressed_out; /* messages */
 };
+
+/* Every encoding we can decode, for grpc-accept-encoding. */
+#define GRPC_ACCEPT_ENCODING "identity,deflate,gzip"
 
 #define GRPC_READ_CHUNK 16384u
 
@@ -39,6 +45,10 @@ struct asx_grpc_call {
   int status;
   asx_buf status_msg;            /* raw text, percent-encoded when sent */
   int recv_err;                  /* sticky decoder error */
+  asx_grpc_encoding recv_enc;    /* the request's grpc-encoding */
+  asx_grpc_encoding send_enc;    /* what our messages use (identity unless configured+accepted) */
+  asx_buf plain;                 /* the last received message, decompressed */
+  asx_buf packed;                /* a message being sent, compressed */
 };
 
 /* server_call.c: ends the call (status from rc unless set) with trailers or trailers-only. */

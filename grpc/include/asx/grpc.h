@@ -31,6 +31,31 @@ typedef struct asx_grpc_limits {
 /* Thread-safe, pure: the defaults above. */
 asx_grpc_limits asx_grpc_limits_default(void);
 
+/* ---- compression (grpc-encoding) -------------------------------------------------------- */
+
+/* The message encodings asx implements; "deflate" is the zlib format, as gRPC defines it. */
+typedef enum asx_grpc_encoding {
+  ASX_GRPC_IDENTITY = 0,
+  ASX_GRPC_GZIP = 1,
+  ASX_GRPC_DEFLATE = 2
+} asx_grpc_encoding;
+
+/* Thread-safe, pure: "identity" / "gzip" / "deflate" (exact, as the spec spells them).
+ * 0 or ASX_EUNSUPPORTED. */
+int asx_grpc_encoding_parse(asx_slice name, asx_grpc_encoding *out);
+/* Thread-safe, pure: the header token of e. */
+const char *asx_grpc_encoding_name(asx_grpc_encoding e);
+/* Thread-safe, pure: does a grpc-accept-encoding value (comma-separated list) list e? */
+bool asx_grpc_accepts(asx_slice accept, asx_grpc_encoding e);
+/* Caller owns out. Appends the gzip/deflate form of in[0..len). 0, ASX_EINVAL (identity or bad
+ * arguments), ASX_ELIMIT (len over 4 GiB or out's max), ASX_ENOMEM. */
+int asx_grpc_compress(asx_grpc_encoding e, const void *in, size_t len, asx_buf *out);
+/* Caller owns out. Appends the decompressed in[0..len), at most max bytes; the output is grown
+ * step by step, never from a size the input claims. 0, ASX_ELIMIT (more than max bytes),
+ * ASX_EDECOMPRESS (corrupt, truncated, or bytes after the end), ASX_EINVAL, ASX_ENOMEM.
+ * On error out is as it was. */
+int asx_grpc_decompress(asx_grpc_encoding e, const void *in, size_t len, size_t max, asx_buf *out);
+
 /* ---- status codes ---------------------------------------------------------------------- */
 
 /* The gRPC status codes (values are fixed by the gRPC specification). */

@@ -44,8 +44,19 @@ typedef int (*asx_grpc_bidi_fn)(asx_cx *cx, asx_grpc_call *call, void *user_data
 typedef struct asx_grpc_server_config {
   asx_grpc_limits limits;        /* max receive / send message size (4 MiB each) */
   uint64_t max_timeout_ns;       /* cap on a client's grpc-timeout (0 = no cap) */
+  asx_grpc_encoding send_encoding; /* compress replies with this when the client's
+                                    grpc-accept-encoding lists it (default identity = never).
+                                    Requests in gzip or deflate are always accepted. */
   const asx_allocator *alloc;    /* NULL = libc */
 } asx_grpc_server_config;
+
+/* Counters (a snapshot). */
+typedef struct asx_grpc_server_stats {
+  uint64_t compressed_in;        /* request messages that arrived compressed */
+  uint64_t compressed_out;       /* reply messages sent compressed */
+} asx_grpc_server_stats;
+/* Thread-safe. */
+void asx_grpc_server_stats_get(const asx_grpc_server *srv, asx_grpc_server_stats *out);
 
 /* Thread-safe, pure: defaults (asx_grpc_limits_default, no timeout cap). */
 void asx_grpc_server_config_default(asx_grpc_server_config *cfg);
