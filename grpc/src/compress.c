@@ -45,19 +45,26 @@ bool asx_grpc_accepts(asx_slice accept, asx_grpc_encoding e) {
   return false;
 }
 
-int asx_grpc_compress(asx_grpc_encoding e, const void *in, size_t len, asx_buf *out) {
+/* Checks the arguments and readies a z_stream that allocates through out's allocator. */
+static int z_prepare(z_stream *zs, asx_grpc_encoding e, const void *in, size_t len, const asx_buf *out) {
   if (!out || (len && !in) || (e != ASX_GRPC_GZIP && e != ASX_GRPC_DEFLATE)) return ASX_EINVAL;
   if (len > UINT32_MAX) return ASX_ELIMIT;
+  memset(zs, 0, sizeof *zs);
+  zs->zalloc = z_alloc;
+  zs->zfree = z_free;
+  zs->opaque = (void *)out->alloc;
+  return 0;
+}
+
+int asx_grpc_compress(asx_grpc_encoding e, const void *in, size_t len, asx_buf *out) {
   z_stream zs;
-  memset(&zs, 0, sizeof zs);
-  zs.zalloc = z_alloc;
-  zs.zfree = z_free;
-  zs.opaque = (void *)out->alloc;
+  int rc = z_prepare(&zs, e, in, len, out);
+  if (rc) return rc;
   if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, window_bits(e), 8, Z_DEFAULT_STRATEGY) != Z_OK)
     return ASX_ENOMEM;
   size_t bound = deflateBound(&zs, (uLong)len);
   size_t before = out->len;
-  int rc = asx_buf_reserve(out, bound);
+  rc = asx_buf_reserve(out, bound);
   if (rc == 0) {
     zs.next_in = (Bytef *)(uintptr_t)in;
     zs.avail_in = (uInt)len;
@@ -72,18 +79,13 @@ int asx_grpc_compress(asx_grpc_encoding e, const void *in, size_t len, asx_buf *
 }
 
 int asx_grpc_decompress(asx_grpc_encoding e, const void *in, size_t len, size_t max, asx_buf *out) {
-  if (!out || (len && !in) || (e != ASX_GRPC_GZIP && e != ASX_GRPC_DEFLATE)) return ASX_EINVAL;
-  if (len > UINT32_MAX) return ASX_ELIMIT;
   z_stream zs;
-  memset(&zs, 0, sizeof zs);
-  zs.zalloc = z_alloc;
-  zs.zfree = z_free;
-  zs.opaque = (void *)out->alloc;
+  int rc = z_prepare(&zs, e, in, len, out);
+  if (rc) return rc;
   if (inflateInit2(&zs, window_bits(e)) != Z_OK) return ASX_ENOMEM;
   size_t before = out->len;
   zs.next_in = (Bytef *)(uintptr_t)in;
   zs.avail_in = (uInt)len;
-  int rc = 0;
   for (;;) {
     /* Grow by what is already out (at least 4 KiB), never past max + 1: one byte over the
      * limit is enough to know the message is too large. */
