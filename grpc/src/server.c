@@ -179,6 +179,7 @@ int asx_grpc_server_handle(asx_cx *cx, asx_http2_exchange *ex, void *ud) {
   asx_buf_init(&call->status_msg, srv->cfg.alloc, 4096);
   asx_buf_init(&call->plain, srv->cfg.alloc, 0);
   asx_buf_init(&call->packed, srv->cfg.alloc, 0);
+  asx_buf_init(&call->md_store, srv->cfg.alloc, GRPC_MAX_MD_BYTES);
   asx_slice accept = asx_http2_req_header_get(ex, "grpc-accept-encoding");
   if (srv->cfg.send_encoding != ASX_GRPC_IDENTITY && asx_grpc_accepts(accept, srv->cfg.send_encoding))
     call->send_enc = srv->cfg.send_encoding;
@@ -204,6 +205,7 @@ int asx_grpc_server_handle(asx_cx *cx, asx_http2_exchange *ex, void *ud) {
   asx_buf_free(&call->status_msg);
   asx_buf_free(&call->plain);
   asx_buf_free(&call->packed);
+  asx_buf_free(&call->md_store);
   asx_free(srv->cfg.alloc, call);
   return 0; /* the call's outcome travels in grpc-status */
 }

@@ -10,10 +10,12 @@
 static int send_headers(asx_grpc_call *call) {
   if (call->headers_sent) return 0;
   const char *enc = asx_grpc_encoding_name(call->send_enc);
-  asx_http2_header h[3] = {H("content-type", "application/grpc"),
-                           H("grpc-accept-encoding", GRPC_ACCEPT_ENCODING),
-                           {{(const uint8_t *)"grpc-encoding", 13}, {(const uint8_t *)enc, strlen(enc)}}};
-  int rc = asx_http2_res_headers(call->ex, 200, h, call->send_enc == ASX_GRPC_IDENTITY ? 2 : 3, false);
+  asx_http2_header h[3 + GRPC_MAX_MD] = {
+      H("content-type", "application/grpc"), H("grpc-accept-encoding", GRPC_ACCEPT_ENCODING),
+      {{(const uint8_t *)"grpc-encoding", 13}, {(const uint8_t *)enc, strlen(enc)}}};
+  size_t n = call->send_enc == ASX_GRPC_IDENTITY ? 2 : 3;
+  n += grpc_md_headers(call, call->hdr, call->nhdr, h + n);
+  int rc = asx_http2_res_headers(call->ex, 200, h, n, false);
   if (rc == 0) call->headers_sent = true;
   return rc;
 }
@@ -140,6 +142,7 @@ static int status_for(asx_cx *cx, int rc) {
 }
 
 void grpc_call_finish(asx_cx *cx, asx_grpc_call *call, int rc) {
+  call->finished = true;
   if (asx_http2_exchange_reset(call->ex)) return; /* the client is gone: nobody to tell */
   int code = call->status_set ? call->status : status_for(cx, rc);
   if (!call->status_set && rc < 0) asx_buf_append_str(&call->status_msg, asx_strerror(rc));
@@ -149,13 +152,16 @@ void grpc_call_finish(asx_cx *cx, asx_grpc_call *call, int rc) {
   asx_buf_init(&enc, call->srv->cfg.alloc, 3 * 4096 + 16);
   bool has_msg = call->status_msg.len &&
                  asx_grpc_message_encode(&enc, call->status_msg.data, call->status_msg.len) == 0;
-  asx_http2_header t[5];
+  asx_http2_header t[4 + 2 * GRPC_MAX_MD];
   size_t n = 0;
   if (!call->headers_sent) {
-    /* Trailers-only: one HEADERS frame with END_STREAM carries everything. */
+    /* Trailers-only: one HEADERS frame with END_STREAM carries everything (the handler's
+     * initial metadata too). */
     t[n++] = (asx_http2_header)H("content-type", "application/grpc");
     t[n++] = (asx_http2_header)H("grpc-accept-encoding", GRPC_ACCEPT_ENCODING);
+    n += grpc_md_headers(call, call->hdr, call->nhdr, t + n);
   }
+  n += grpc_md_headers(call, call->trl, call->ntrl, t + n);
   t[n++] = (asx_http2_header){{(const uint8_t *)"grpc-status", 11}, {(const uint8_t *)st, stlen}};
   if (has_msg)
     t[n++] = (asx_http2_header){{(const uint8_t *)"grpc-message", 12}, {enc.data, enc.len}};

@@ -19,9 +19,29 @@ static long meta_num(asx_grpc_call *call, const char *name, long def, long max) 
   return n > max ? max : n;
 }
 
+/* Metadata echo: x-echo-meta comes back as a header of the same name and as the trailer
+ * x-echo-trailer; x-echo-bin-bin (binary) comes back decoded and re-encoded. */
+static int echo_meta(asx_grpc_call *call) {
+  asx_slice v = asx_grpc_call_metadata(call, "x-echo-meta");
+  int rc = 0;
+  if (v.ptr) {
+    rc = asx_grpc_call_add_header(call, "x-echo-meta", v.ptr, v.len);
+    if (rc == 0) rc = asx_grpc_call_add_trailer(call, "x-echo-trailer", v.ptr, v.len);
+  }
+  asx_buf b;
+  asx_buf_init(&b, NULL, 4096);
+  int brc = asx_grpc_call_metadata_bin(call, "x-echo-bin-bin", &b);
+  if (rc == 0 && brc == 0) rc = asx_grpc_call_add_header(call, "x-echo-bin-bin", b.data, b.len);
+  else if (rc == 0 && brc != ASX_ENOTFOUND) rc = brc;
+  asx_buf_free(&b);
+  if (rc) asx_grpc_call_set_status(call, ASX_GRPC_INVALID_ARGUMENT, "metadata echo failed");
+  return rc;
+}
+
 static int delay(asx_cx *cx, asx_grpc_call *call) {
+  int rc = echo_meta(call);
   long ms = meta_num(call, "x-echo-delay-ms", 0, 60000);
-  return ms ? asx_sleep(cx, (uint64_t)ms * MS) : 0;
+  return rc ? rc : ms ? asx_sleep(cx, (uint64_t)ms * MS) : 0;
 }
 
 static int echo_unary(asx_cx *cx, asx_grpc_call *call, asx_slice req, asx_buf *resp, void *ud) {

@@ -32,6 +32,13 @@ struct asx_grpc_server {
 #define GRPC_ACCEPT_ENCODING "identity,deflate,gzip"
 
 #define GRPC_READ_CHUNK 16384u
+#define GRPC_MAX_MD 64u              /* response headers, and trailers, a handler may add */
+#define GRPC_MAX_MD_BYTES (16u << 10) /* their names and values (base64 included) together */
+
+/* One metadata entry: offsets into the call's md_store (which may move as it grows). */
+typedef struct grpc_md {
+  size_t name_off, name_len, val_off, val_len;
+} grpc_md;
 
 struct asx_grpc_call {
   asx_grpc_server *srv;
@@ -49,7 +56,14 @@ struct asx_grpc_call {
   asx_grpc_encoding send_enc;    /* what our messages use (identity unless configured+accepted) */
   asx_buf plain;                 /* the last received message, decompressed */
   asx_buf packed;                /* a message being sent, compressed */
+  asx_buf md_store;              /* names and values of hdr[] and trl[] */
+  grpc_md hdr[GRPC_MAX_MD], trl[GRPC_MAX_MD];
+  size_t nhdr, ntrl;
+  bool finished;                 /* the status went out: nothing more can be added */
 };
+
+/* server_meta.c: fills out[0..count) from a metadata list; returns count. */
+size_t grpc_md_headers(const asx_grpc_call *call, const grpc_md *list, size_t count, asx_http2_header *out);
 
 /* server_call.c: ends the call (status from rc unless set) with trailers or trailers-only. */
 void grpc_call_finish(asx_cx *cx, asx_grpc_call *call, int rc);

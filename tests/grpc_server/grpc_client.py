@@ -117,6 +117,22 @@ def main():
         check("c-over-limit", c == "RESOURCE_EXHAUSTED", c)
         r = unary(b"after", timeout=10)
         check("c-after", r == b"after", repr(r))
+    elif case == "meta":
+        md = (("x-echo-meta", "hello meta"), ("x-echo-bin-bin", b"\x00\x01\xfe\xff binary"))
+        r, call = unary.with_call(b"m", timeout=10, metadata=md)
+        init = dict(call.initial_metadata())
+        trail = dict(call.trailing_metadata())
+        check("meta-reply", r == b"m", repr(r))
+        check("meta-header", init.get("x-echo-meta") == "hello meta", repr(init))
+        check("meta-bin", init.get("x-echo-bin-bin") == b"\x00\x01\xfe\xff binary", repr(init))
+        check("meta-trailer", trail.get("x-echo-trailer") == "hello meta", repr(trail))
+        # Streaming: headers before the first message, trailer after the last.
+        it = sstream.with_call if hasattr(sstream, "with_call") else None
+        resp = sstream(b"s", timeout=10, metadata=(("x-echo-meta", "s1"), ("x-echo-count", "2")))
+        msgs = list(resp)
+        check("meta-stream", msgs == [b"s", b"s"] and dict(resp.initial_metadata()).get("x-echo-meta") == "s1"
+              and dict(resp.trailing_metadata()).get("x-echo-trailer") == "s1",
+              repr((msgs, resp.initial_metadata(), resp.trailing_metadata())))
     elif case == "tls":
         r = unary(b"over tls", timeout=10)
         check("tls-unary", r == b"over tls", repr(r))

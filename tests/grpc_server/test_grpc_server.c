@@ -75,6 +75,69 @@ Test(grpcsrv, compressed_requests_and_replies) {
   }
 }
 
+/* Custom metadata both ways: initial headers and trailers set by the handler (plain and -bin),
+ * request -bin metadata decoded; a bad -bin value is the handler's error. */
+Test(grpcsrv, custom_metadata) {
+  h2t_server t;
+  asx_grpc_server *srv;
+  start(&t, &srv, 0, 0);
+  int rc = h2t_sh(out, sizeof(out), "/usr/bin/python3 %s/grpc_client.py %u meta", GRPC_TEST_DIR, t.port);
+  cr_assert_eq(rc, 0, "%s", out);
+  cr_assert_null(strstr(out, "FAIL"), "%s", out);
+  cr_assert_not_null(strstr(out, "meta-trailer pass"), "%s", out);
+  stop(&t, srv);
+}
+
+/* The rules of asx_grpc_call_add_header / _add_trailer, checked inside a handler. */
+static int meta_rules(asx_cx *cx, asx_grpc_call *call, asx_slice req, asx_buf *resp, void *ud) {
+  (void)req, (void)resp, (void)ud;
+  int bad = 0;
+  const char *names[] = {"Upper", ":path", "grpc-status", "grpc-x", "content-type", "te", "connection", "", "a b"};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    bad |= asx_grpc_call_add_header(call, names[i], "v", 1) != ASX_EINVAL;
+  bad |= asx_grpc_call_add_header(call, "x-ok", "a\r\nb", 4) != ASX_EINVAL;
+  bad |= asx_grpc_call_add_header(call, "x-ok", "\x7f", 1) != ASX_EINVAL;
+  bad |= asx_grpc_call_add_header(call, "x-raw-bin", "\r\n\0", 3) != 0;
+  for (int i = 1; i < 64; i++) bad |= asx_grpc_call_add_header(call, "x-many", "v", 1) != 0;
+  bad |= asx_grpc_call_add_header(call, "x-many", "v", 1) != ASX_ELIMIT;
+  static char big[20000];
+  memset(big, 'b', sizeof big);
+  bad |= asx_grpc_call_add_trailer(call, "x-big", big, sizeof big) != ASX_ELIMIT;
+  bad |= asx_grpc_call_add_trailer(call, "x-t", "ok", 2) != 0;
+  bad |= asx_grpc_call_send(cx, call, "r", 1) != 0;
+  bad |= asx_grpc_call_add_header(call, "x-late", "v", 1) != ASX_ESTATE;
+  /* Request -bin metadata: unpadded base64 decodes, garbage is ASX_EPROTO, absent ENOTFOUND. */
+  asx_buf b;
+  asx_buf_init(&b, NULL, 64);
+  bad |= asx_grpc_call_metadata_bin(call, "x-ok-bin", &b) != 0 || b.len != 3 || memcmp(b.data, "\0\1\2", 3) != 0;
+  asx_buf_reset(&b);
+  bad |= asx_grpc_call_metadata_bin(call, "x-bad-bin", &b) != ASX_EPROTO || b.len != 0;
+  bad |= asx_grpc_call_metadata_bin(call, "x-none-bin", &b) != ASX_ENOTFOUND;
+  bad |= asx_grpc_call_metadata_bin(call, "x-ok", &b) != ASX_EINVAL;
+  asx_buf_free(&b);
+  if (bad) asx_grpc_call_set_status(call, ASX_GRPC_INTERNAL, "a metadata rule was not enforced");
+  return 0;
+}
+
+Test(grpcsrv, metadata_rules) {
+  h2t_server t;
+  asx_grpc_server *srv;
+  cr_assert_eq(asx_grpc_server_new(&srv, NULL), 0);
+  cr_assert_eq(asx_grpc_server_add_unary(srv, "/t.T/Meta", meta_rules, NULL), 0);
+  memset(&t, 0, sizeof(t));
+  asx_http2_server_config_default(&t.cfg);
+  asx_grpc_server_attach(srv, &t.cfg);
+  h2t_start(&t);
+  int rc = h2t_sh(out, sizeof(out), "printf '\\000\\000\\000\\000\\001x' | curl -sS -i --max-time 10 --http2-prior-knowledge "
+                  "-H 'content-type: application/grpc' -H 'te: trailers' -H 'x-ok-bin: AAEC' -H 'x-bad-bin: @@@' "
+                  "--data-binary @- http://127.0.0.1:%u/t.T/Meta | tr -d '\\000'", t.port);
+  cr_assert_eq(rc, 0, "%s", out);
+  cr_assert_not_null(strstr(out, "grpc-status: 0"), "%s", out);
+  cr_assert_not_null(strstr(out, "x-raw-bin: DQoA"), "%s", out);
+  cr_assert_not_null(strstr(out, "x-t: ok"), "%s", out);
+  stop(&t, srv);
+}
+
 /* A grpc-encoding we do not implement: UNIMPLEMENTED at once, with the ones we do. */
 Test(grpcsrv, unknown_encoding_is_unimplemented) {
   h2t_server t;

@@ -110,6 +110,18 @@ int asx_grpc_call_set_status(asx_grpc_call *call, int code, const char *message)
 asx_slice asx_grpc_call_method(const asx_grpc_call *call);
 /* Handler task only: the first request metadata entry `name` (lower-case); ptr NULL if absent. */
 asx_slice asx_grpc_call_metadata(const asx_grpc_call *call, const char *name);
+/* Handler only: a "-bin" request metadata value, base64-decoded (padded or not) and appended to
+ * out. 0, ASX_ENOTFOUND, ASX_EPROTO (not base64), ASX_EINVAL (name without "-bin"), or out's
+ * ASX_ELIMIT / ASX_ENOMEM (out unchanged on error). */
+int asx_grpc_call_metadata_bin(const asx_grpc_call *call, const char *name, asx_buf *out);
+/* Handler only, before the first asx_grpc_call_send: response metadata (copied). name: lower
+ * case [a-z0-9-_.], not reserved (":...", "grpc-...", content-type, te, connection-specific
+ * fields); a name ending in "-bin" carries any bytes (sent base64), other values printable
+ * ASCII. A trailers-only response carries them too. 0, ASX_EINVAL, ASX_ESTATE (headers already
+ * sent), ASX_ELIMIT (64 entries, or 16 KiB of names and values with the trailers), ASX_ENOMEM. */
+int asx_grpc_call_add_header(asx_grpc_call *call, const char *name, const void *value, size_t len);
+/* Handler only: trailing metadata, sent with grpc-status. Same rules; ASX_ESTATE once ended. */
+int asx_grpc_call_add_trailer(asx_grpc_call *call, const char *name, const void *value, size_t len);
 /* Handler task only: the underlying HTTP/2 exchange (headers, stream id). */
 asx_http2_exchange *asx_grpc_call_exchange(asx_grpc_call *call);
 
