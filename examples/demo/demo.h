@@ -14,6 +14,7 @@ typedef struct demo_ctx {
   asx_ws_server_config ws;
   asx_http2_server_config h2;
   asx_grpc_server *grpc;  /* the echo service at /asx.demo.Echo/ */
+  asx_grpc_health *health; /* grpc.health.v1.Health ("" = SERVING) */
   bool tls;
 } demo_ctx;
 

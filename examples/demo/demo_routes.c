@@ -117,12 +117,16 @@ int demo_ctx_init(demo_ctx *ctx) {
   asx_grpc_server_config_default(&gc);
   int rc = asx_grpc_server_new(&ctx->grpc, &gc);
   if (rc == 0) rc = asx_grpc_register_echo(ctx->grpc, "/asx.demo.Echo");
+  if (rc == 0) rc = asx_grpc_health_register(ctx->grpc, &ctx->health);
+  if (rc == 0) rc = asx_grpc_health_set(ctx->health, "asx.demo.Echo", ASX_GRPC_HEALTH_SERVING);
   return rc;
 }
 
 void demo_ctx_free(demo_ctx *ctx) {
   asx_grpc_server_free(ctx->grpc);
   ctx->grpc = NULL;
+  asx_grpc_health_free(ctx->health);
+  ctx->health = NULL;
 }
 
 int demo_conn_fn(asx_cx *cx, asx_stream *s, void *arg) {

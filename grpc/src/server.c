@@ -67,6 +67,12 @@ static int add(asx_grpc_server *srv, const char *path, grpc_kind kind, bool has_
   return 0;
 }
 
+void grpc_server_drop_last(asx_grpc_server *srv) {
+  if (srv->n == 0) return;
+  srv->n--;
+  asx_free(srv->cfg.alloc, srv->methods[srv->n].path);
+}
+
 int asx_grpc_server_add_unary(asx_grpc_server *srv, const char *path, asx_grpc_unary_fn fn,
                               void *user_data) {
   grpc_method m = {.fn.unary = fn};

@@ -62,6 +62,8 @@ struct asx_grpc_call {
   bool finished;                 /* the status went out: nothing more can be added */
 };
 
+/* server.c (setup only): unregisters the method added last (rolls back a partial registration). */
+void grpc_server_drop_last(asx_grpc_server *srv);
 /* server_meta.c: fills out[0..count) from a metadata list; returns count. */
 size_t grpc_md_headers(const asx_grpc_call *call, const grpc_md *list, size_t count, asx_http2_header *out);
 

@@ -57,6 +57,10 @@ def main():
         except grpc.RpcError as e:
             print("unimplemented ok" if e.code() == grpc.StatusCode.UNIMPLEMENTED
                   else "unimplemented bad %s" % e.code())
+        health = ch.unary_unary("/grpc.health.v1.Health/Check", request_serializer=ident,
+                                response_deserializer=ident)
+        r = health(b"\x0a\x0dasx.demo.Echo", timeout=10)  # service "asx.demo.Echo": SERVING
+        print("health ok" if r == b"\x08\x01" else "health bad %r" % r)
 
 
 if __name__ == "__main__":

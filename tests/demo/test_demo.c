@@ -127,7 +127,7 @@ Test(demo, grpc_echo_over_h2c) {
   demo_start(&d, "");
   char out[8192];
   cr_expect_eq(sh(out, sizeof out, "/usr/bin/python3 %s 127.0.0.1:%u 2>&1", GRPC_CLIENT_PY, d.port), 0, "%s", out);
-  cr_expect_str_eq(out, "unary ok\nunary-1mib ok\nserver-stream ok\nbidi ok\nunimplemented ok\n");
+  cr_expect_str_eq(out, "unary ok\nunary-1mib ok\nserver-stream ok\nbidi ok\nunimplemented ok\nhealth ok\n");
   expect_clean_shutdown(&d);
 }
 

@@ -133,6 +133,35 @@ def main():
         check("meta-stream", msgs == [b"s", b"s"] and dict(resp.initial_metadata()).get("x-echo-meta") == "s1"
               and dict(resp.trailing_metadata()).get("x-echo-trailer") == "s1",
               repr((msgs, resp.initial_metadata(), resp.trailing_metadata())))
+    elif case == "health":
+        # grpc.health.v1 with hand-made protobuf bytes: field 1 = service (request) / status.
+        check_m = ch.unary_unary("/grpc.health.v1.Health/Check", request_serializer=IDENT,
+                                 response_deserializer=IDENT)
+        watch_m = ch.unary_stream("/grpc.health.v1.Health/Watch", request_serializer=IDENT,
+                                  response_deserializer=IDENT)
+        set_m = ch.unary_unary("/t.T/SetHealth", request_serializer=IDENT, response_deserializer=IDENT)
+        svc = lambda name: b"\x0a" + bytes([len(name)]) + name  # noqa: E731
+        r = check_m(b"", timeout=10)
+        check("h-server", r == b"\x08\x01", repr(r))
+        r = check_m(b"\x10\x05" + svc(b""), timeout=10)  # an unknown field first: skipped
+        check("h-unknown-field", r == b"\x08\x01", repr(r))
+        r = check_m(svc(b"svc.A"), timeout=10)
+        check("h-not-serving", r == b"\x08\x02", repr(r))
+        c = code_of(lambda: check_m(svc(b"svc.none"), timeout=10))
+        check("h-not-found", c == "NOT_FOUND", c)
+        c = code_of(lambda: check_m(b"\x0a\x7f", timeout=10))
+        check("h-bad-request", c == "INVALID_ARGUMENT", c)
+        stream = watch_m(svc(b"svc.B"), timeout=20)
+        first = next(stream)
+        set_m(b"svc.B=1", timeout=10)
+        second = next(stream)
+        set_m(b"svc.B=2", timeout=10)
+        third = next(stream)
+        stream.cancel()
+        check("h-watch", (first, second, third) == (b"\x08\x03", b"\x08\x01", b"\x08\x02"),
+              repr((first, second, third)))
+        r = check_m(svc(b"svc.B"), timeout=10)
+        check("h-after-watch", r == b"\x08\x02", repr(r))
     elif case == "tls":
         r = unary(b"over tls", timeout=10)
         check("tls-unary", r == b"over tls", repr(r))

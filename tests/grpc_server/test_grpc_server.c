@@ -88,6 +88,39 @@ Test(grpcsrv, custom_metadata) {
   stop(&t, srv);
 }
 
+/* grpc.health.v1: Check (server, a set service, unknown service, bad request, unknown fields
+ * skipped) and Watch (the current status, then each change made through /t.T/SetHealth,
+ * "name=digit", until the client cancels). */
+static int set_health(asx_cx *cx, asx_grpc_call *call, asx_slice req, asx_buf *resp, void *ud) {
+  (void)cx, (void)call, (void)resp;
+  char name[64];
+  if (req.len < 3 || req.len >= sizeof name || req.ptr[req.len - 2] != '=') return ASX_EINVAL;
+  memcpy(name, req.ptr, req.len - 2);
+  name[req.len - 2] = 0;
+  return asx_grpc_health_set(ud, name, (asx_grpc_health_status)(req.ptr[req.len - 1] - '0'));
+}
+
+Test(grpcsrv, health_check_and_watch) {
+  h2t_server t;
+  asx_grpc_server *srv;
+  asx_grpc_health *h;
+  cr_assert_eq(asx_grpc_server_new(&srv, NULL), 0);
+  cr_assert_eq(asx_grpc_health_register(srv, &h), 0);
+  asx_grpc_health *h2 = (asx_grpc_health *)&h2;
+  cr_assert_eq(asx_grpc_health_register(srv, &h2), ASX_EEXIST); /* and nothing changed */
+  cr_assert_null(h2);
+  cr_assert_eq(asx_grpc_health_set(h, "svc.A", ASX_GRPC_HEALTH_NOT_SERVING), 0);
+  cr_assert_eq(asx_grpc_health_set(h, "svc.A", ASX_GRPC_HEALTH_SERVICE_UNKNOWN), ASX_EINVAL);
+  cr_assert_eq(asx_grpc_server_add_unary(srv, "/t.T/SetHealth", set_health, h), 0);
+  memset(&t, 0, sizeof(t));
+  asx_http2_server_config_default(&t.cfg);
+  asx_grpc_server_attach(srv, &t.cfg);
+  h2t_start(&t);
+  run_case(&t, "health", "h-after-watch pass");
+  stop(&t, srv);
+  asx_grpc_health_free(h);
+}
+
 /* The rules of asx_grpc_call_add_header / _add_trailer, checked inside a handler. */
 static int meta_rules(asx_cx *cx, asx_grpc_call *call, asx_slice req, asx_buf *resp, void *ud) {
   (void)req, (void)resp, (void)ud;

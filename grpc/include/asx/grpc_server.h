@@ -58,6 +58,27 @@ typedef struct asx_grpc_server_stats {
 /* Thread-safe. */
 void asx_grpc_server_stats_get(const asx_grpc_server *srv, asx_grpc_server_stats *out);
 
+/* ---- grpc.health.v1.Health ---- */
+typedef struct asx_grpc_health asx_grpc_health;
+/* The protocol's ServingStatus values. */
+typedef enum asx_grpc_health_status {
+  ASX_GRPC_HEALTH_UNKNOWN = 0,
+  ASX_GRPC_HEALTH_SERVING = 1,
+  ASX_GRPC_HEALTH_NOT_SERVING = 2,
+  ASX_GRPC_HEALTH_SERVICE_UNKNOWN = 3 /* Watch only: a service not in the table */
+} asx_grpc_health_status;
+/* Not thread-safe (setup, like the add_* calls): registers /grpc.health.v1.Health/Check and
+ * /Watch on srv, with "" (the whole server) SERVING. Caller owns *out (asx_grpc_health_free, once
+ * srv no longer serves). On failure nothing stays registered. 0, ASX_EINVAL, ASX_EEXIST,
+ * ASX_ENOMEM. Check answers NOT_FOUND for a service not in the table; Watch sends the status now
+ * and at every change until the client leaves. */
+int asx_grpc_health_register(asx_grpc_server *srv, asx_grpc_health **out);
+/* Thread-safe: sets a service's status ("" = the server) and wakes its watchers. service at most
+ * 256 bytes; st UNKNOWN, SERVING or NOT_SERVING. 0, ASX_EINVAL, ASX_ENOMEM. */
+int asx_grpc_health_set(asx_grpc_health *h, const char *service, asx_grpc_health_status st);
+/* After the server using it stopped serving. NULL ignored. */
+void asx_grpc_health_free(asx_grpc_health *h);
+
 /* Thread-safe, pure: defaults (asx_grpc_limits_default, no timeout cap). */
 void asx_grpc_server_config_default(asx_grpc_server_config *cfg);
 /* Caller owns *out (asx_grpc_server_free). cfg NULL = defaults. 0, ASX_ENOMEM. */
