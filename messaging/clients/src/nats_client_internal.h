@@ -55,6 +55,7 @@ struct asx_nats_client {
   asx_task *super;             /* the connection task: runs reader/writer/keepalive, reconnects */
   asx_region *conn_region;     /* the current connection's tasks (the connection task's) */
   char *host, *name, *user, *pass, *token; /* copies (reconnect repeats the handshake) */
+  char *tls_name;              /* opts.tls_server_name copy (NULL = host) */
   asx_nats_parser *parser;
   uint8_t *rbuf;               /* read buffer; bytes left over from the handshake first */
   size_t rpos, rlen;

@@ -244,7 +244,44 @@ static int next_op(asx_cx *cx, asx_nats_client *c, asx_nats_event *ev) {
   }
 }
 
-static int handshake(asx_cx *cx, asx_nats_client *c, char *err, size_t errlen) {
+/* INFO said TLS (or the options ask for it): the handshake runs over the plain stream, which the
+ * TLS stream then owns; the rest of the NATS handshake goes through it. Never a silent downgrade:
+ * TLS asked on one side only is an error. */
+static int upgrade_tls(asx_cx *cx, asx_nats_client *c, const asx_nats_server_info *info,
+                       uint64_t deadline, char *err, size_t errlen) {
+  bool offered = info->tls_required || info->tls_available;
+  if (!c->opts.tls && info->tls_required) {
+    set_err(err, errlen, "the server requires TLS: set opts.tls", NULL);
+    return ASX_EPROTO;
+  }
+  if (!c->opts.tls) return 0;
+  if (!offered) {
+    set_err(err, errlen, "TLS asked but the server does not offer it", NULL);
+    return ASX_EPROTO;
+  }
+  if (c->rpos != c->rlen) { /* nothing may follow INFO before the TLS handshake */
+    set_err(err, errlen, "bytes after INFO before the TLS handshake", NULL);
+    return ASX_EPROTO;
+  }
+  uint64_t now = asx_now(cx);
+  uint64_t budget = deadline == ASX_UNLIMITED ? 0 : deadline > now ? deadline - now : 1;
+  asx_stream_set_read_deadline(c->stream, ASX_UNLIMITED); /* the TLS layer times itself */
+  asx_stream_set_write_deadline(c->stream, ASX_UNLIMITED);
+  char msg[200] = "";
+  asx_stream *tls = NULL;
+  int rc = asx_tls_connect(cx, c->stream, c->opts.tls, c->tls_name ? c->tls_name : c->host, budget,
+                           &tls, msg, sizeof msg);
+  if (rc) {
+    set_err(err, errlen, "TLS handshake failed: ", msg[0] ? msg : asx_strerror(rc));
+    return rc;
+  }
+  c->stream = tls;
+  asx_stream_set_read_deadline(c->stream, deadline);
+  asx_stream_set_write_deadline(c->stream, deadline);
+  return 0;
+}
+
+static int handshake(asx_cx *cx, asx_nats_client *c, uint64_t deadline, char *err, size_t errlen) {
   asx_nats_event ev;
   int rc = next_op(cx, c, &ev);
   if (rc == 0 && ev.op != ASX_NATS_OP_INFO) rc = ASX_EPROTO;
@@ -265,11 +302,13 @@ static int handshake(asx_cx *cx, asx_nats_client *c, char *err, size_t errlen) {
     uint64_t mp = (uint64_t)info.max_payload;
     if (asx_nats_parser_set_max_payload(c->parser, mp) == 0) c->limits.max_payload = (size_t)mp;
   }
+  if (rc == 0) rc = upgrade_tls(cx, c, &info, deadline, err, errlen);
   asx_nats_server_info_free(&info);
   if (rc) return rc;
 
   asx_nats_connect_opts co;
   asx_nats_connect_opts_default(&co);
+  co.tls_required = c->opts.tls != NULL;
   co.echo = c->opts.echo;
   co.name = c->name;
   co.user = c->user;
@@ -334,7 +373,7 @@ static int dial(asx_cx *cx, asx_nats_client *c, char *err, size_t errlen) {
   uint64_t deadline = c->opts.connect_timeout_ns ? asx_now(cx) + c->opts.connect_timeout_ns : ASX_UNLIMITED;
   asx_stream_set_read_deadline(c->stream, deadline);
   asx_stream_set_write_deadline(c->stream, deadline);
-  rc = handshake(cx, c, err, errlen);
+  rc = handshake(cx, c, deadline, err, errlen);
   asx_stream_set_read_deadline(c->stream, ASX_UNLIMITED);
   asx_stream_set_write_deadline(c->stream, ASX_UNLIMITED);
   if (rc) {
@@ -484,7 +523,7 @@ static void destroy(asx_cx *cx, asx_nats_client *c, bool graceful) {
   asx_buf_free(&c->out);
   asx_free(c->alloc, c->subs);
   asx_free(c->alloc, c->rbuf);
-  char *strs[] = {c->host, c->name, c->user, c->pass, c->token};
+  char *strs[] = {c->host, c->name, c->user, c->pass, c->token, c->tls_name};
   for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) asx_free(c->alloc, strs[i]);
   pthread_mutex_destroy(&c->mu);
   asx_free(c->alloc, c);
@@ -495,7 +534,8 @@ void nc_destroy(asx_cx *cx, asx_nats_client *c, bool graceful) { destroy(cx, c, 
 static int connect_in(asx_cx *cx, asx_stream *given, const asx_nats_client_opts *o,
                       asx_nats_client **out, char *err, size_t errlen) {
   if (err && errlen) err[0] = 0;
-  if (!cx || !o || !out || (!given && !o->host) || o->max_output == 0) {
+  if (!cx || !o || !out || (!given && !o->host) || o->max_output == 0 ||
+      (given && o->tls && !o->tls_server_name)) {
     asx_stream_close(given);
     return ASX_EINVAL;
   }
@@ -508,12 +548,14 @@ static int connect_in(asx_cx *cx, asx_stream *given, const asx_nats_client_opts 
   c->alloc = o->alloc;
   c->opts = *o;
   c->opts.host = c->opts.name = c->opts.user = c->opts.pass = c->opts.token = NULL;
+  c->opts.tls_server_name = NULL;
   int rc = 0;
   c->host = given ? NULL : dup_or_null(c->alloc, o->host, &rc); /* NULL: no reconnect */
   c->name = dup_or_null(c->alloc, o->name, &rc);
   c->user = dup_or_null(c->alloc, o->user, &rc);
   c->pass = dup_or_null(c->alloc, o->pass, &rc);
   c->token = dup_or_null(c->alloc, o->token, &rc);
+  c->tls_name = dup_or_null(c->alloc, o->tls_server_name, &rc);
   c->limits = o->limits;
   c->next_sid = 1;
   c->next_token = 1;
@@ -534,7 +576,7 @@ static int connect_in(asx_cx *cx, asx_stream *given, const asx_nats_client_opts 
     uint64_t deadline = o->connect_timeout_ns ? asx_now(cx) + o->connect_timeout_ns : ASX_UNLIMITED;
     asx_stream_set_read_deadline(c->stream, deadline);
     asx_stream_set_write_deadline(c->stream, deadline);
-    rc = handshake(cx, c, err, errlen);
+    rc = handshake(cx, c, deadline, err, errlen);
     asx_stream_set_read_deadline(c->stream, ASX_UNLIMITED);
     asx_stream_set_write_deadline(c->stream, ASX_UNLIMITED);
   }

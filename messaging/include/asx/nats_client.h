@@ -64,6 +64,12 @@ typedef struct asx_nats_client_opts {
   uint64_t reconnect_wait_ns;   /* pause between attempts (default 2 s) */
   uint64_t reconnect_jitter_ns; /* plus a random 0..jitter (default 100 ms) */
   asx_nats_event_fn on_event;   /* NULL = none */
+  /* TLS the NATS way: INFO arrives in plain text, then the client runs the TLS handshake over the
+   * same socket and sends CONNECT through it (also on every reconnect). Borrowed: must outlive
+   * the client. A server that requires TLS without this, or this with a server that does not
+   * offer TLS, is ASX_EPROTO (never a silent downgrade). NULL = plain. */
+  asx_tls_config *tls;
+  const char *tls_server_name;  /* name the certificate must match; NULL = host */
   void *event_ud;
   const asx_allocator *alloc;   /* NULL = libc */
 } asx_nats_client_opts;
@@ -124,8 +130,9 @@ typedef struct asx_nats_client_stats {
 int asx_nats_client_connect(asx_cx *cx, const asx_nats_client_opts *o, asx_nats_client **out,
                             char *err, size_t errlen);
 
-/* Task-only. As asx_nats_client_connect over an already connected stream (TLS, Unix socket,
- * simulated): o->host/port are unused. Takes ownership of s (closed on failure too). */
+/* Task-only. As asx_nats_client_connect over an already connected stream (Unix socket, a TLS
+ * stream for servers with handshake_first, simulated): o->host/port are unused; o->tls upgrades
+ * after INFO as above (then o->tls_server_name is required). Takes ownership of s (closed on failure too). */
 int asx_nats_client_attach(asx_cx *cx, asx_stream *s, const asx_nats_client_opts *o,
                            asx_nats_client **out, char *err, size_t errlen);
 
