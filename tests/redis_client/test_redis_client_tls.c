@@ -45,6 +45,38 @@ static int tls_main(asx_cx *cx, void *arg) {
   cr_expect_str_eq(r->str, "yes");
   asx_redis_reply_free(r);
   asx_redis_client_close(cx, c);
+  /* The same through the options: the client dials and runs the handshake itself. */
+  o.host = "127.0.0.1";
+  o.port = (uint16_t)e->port;
+  o.tls = cfg;
+  o.tls_server_name = "localhost";
+  cr_assert_eq(asx_redis_client_connect(cx, &o, &c, err, sizeof(err)), 0, "%s", err);
+  r = rcl_cmd(cx, c, "GET", "secure", NULL);
+  cr_expect_str_eq(r->str, "yes");
+  asx_redis_reply_free(r);
+  asx_redis_client_close(cx, c);
+  /* A pool with the same options (no dial hook). */
+  asx_redis_pool_opts po;
+  asx_redis_pool_opts_default(&po);
+  po.client = o;
+  po.max_conns = 2;
+  asx_redis_pool *p = NULL;
+  cr_assert_eq(asx_redis_pool_new(cx, &po, &p), 0);
+  const char *argv[] = {"GET", "secure"};
+  cr_assert_eq(asx_redis_pool_command(cx, p, 2, argv, NULL, &r), 0);
+  cr_expect_str_eq(r->str, "yes");
+  asx_redis_reply_free(r);
+  asx_redis_pool_close(cx, p);
+  /* A client that trusts another CA is refused by its own verification. */
+  asx_tls_options_default(&to, ASX_TLS_CLIENT);
+  to.ca_file = e->pki->other_ca;
+  asx_tls_config *other = NULL;
+  cr_assert_eq(asx_tls_config_new(&to, &other, err, sizeof(err)), 0, "%s", err);
+  o.tls = other;
+  err[0] = 0;
+  cr_assert_eq(asx_redis_client_connect(cx, &o, &c, err, sizeof(err)), ASX_ETLS, "%s", err);
+  cr_expect(strstr(err, "TLS handshake failed"), "%s", err);
+  asx_tls_config_free(other);
   asx_tls_config_free(cfg);
   return 0;
 }

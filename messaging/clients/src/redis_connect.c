@@ -116,6 +116,16 @@ int rc_connect_in(asx_cx *cx, asx_region *region, asx_stream *given,
     co.alloc = o->alloc;
     rc = asx_tcp_connect(cx, o->host, o->port, &co, &c->stream);
     if (rc) set_err(err, errlen, rc == ASX_ETIMEDOUT ? "connect timed out" : "connect failed", NULL);
+    if (rc == 0 && o->tls) { /* Redis TLS starts at the first byte: handshake, then RESP */
+      uint64_t now = asx_now(cx);
+      uint64_t budget = deadline == ASX_UNLIMITED ? 0 : deadline > now ? deadline - now : 1;
+      char msg[200] = "";
+      asx_stream *tls = NULL;
+      rc = asx_tls_connect(cx, c->stream, o->tls, o->tls_server_name ? o->tls_server_name : o->host,
+                           budget, &tls, msg, sizeof msg);
+      if (rc && err && errlen) snprintf(err, errlen, "TLS handshake failed: %s", msg[0] ? msg : asx_strerror(rc));
+      else c->stream = tls; /* owns the TCP stream now */
+    }
   }
   if (rc == 0) {
     asx_stream_set_read_deadline(c->stream, deadline);

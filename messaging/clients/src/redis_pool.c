@@ -8,7 +8,7 @@
 struct asx_redis_pool {
   const asx_allocator *alloc;
   asx_redis_client_opts copts;
-  char *host, *username, *password;
+  char *host, *username, *password, *tls_name;
   size_t max_conns;
   uint64_t backoff_min, backoff_max;
   int (*dial)(asx_cx *cx, void *ud, asx_stream **out);
@@ -46,6 +46,7 @@ static void pool_free_mem(asx_redis_pool *p) {
   asx_free(p->alloc, p->host);
   asx_free(p->alloc, p->username);
   asx_free(p->alloc, p->password);
+  asx_free(p->alloc, p->tls_name);
   pthread_mutex_destroy(&p->mu);
   asx_free(p->alloc, p);
 }
@@ -64,6 +65,8 @@ int asx_redis_pool_new(asx_cx *cx, const asx_redis_pool_opts *o, asx_redis_pool 
   p->copts.host = p->host;
   p->copts.username = p->username;
   p->copts.password = p->password;
+  p->tls_name = dup_str(p->alloc, o->client.tls_server_name, &fail);
+  p->copts.tls_server_name = p->tls_name;
   p->max_conns = o->max_conns;
   p->dial = o->dial;
   p->dial_ud = o->dial_ud;

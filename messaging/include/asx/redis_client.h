@@ -43,6 +43,10 @@ typedef struct asx_redis_client_opts {
   void *push_ud;
   size_t push_queue;            /* capacity of that queue (1024); when full the newest push is
                                    dropped and counted (pushes_dropped), never unbounded growth */
+  asx_tls_config *tls;          /* TLS from the first byte (redis-server --tls-port) when the
+                                   client dials (connect, and a pool without a dial hook);
+                                   borrowed, must outlive the client/pool. NULL = plain */
+  const char *tls_server_name;  /* name the certificate must match; NULL = host */
   const asx_allocator *alloc;   /* NULL = libc */
 } asx_redis_client_opts;
 
