@@ -7,7 +7,7 @@
 
 #include "server_internal.h"
 
-#define MAX_SERVICE_NAME 256u
+#define MAX_SERVICE_NAME ASX_GRPC_HEALTH_MAX_SERVICE
 
 typedef struct health_entry {
   char *name;
@@ -70,50 +70,6 @@ int asx_grpc_health_set(asx_grpc_health *h, const char *service, asx_grpc_health
   return rc;
 }
 
-/* HealthCheckRequest { string service = 1; }: the service name, or ASX_EPROTO. */
-static int parse_request(asx_slice req, asx_slice *service) {
-  *service = (asx_slice){(const uint8_t *)"", 0};
-  size_t i = 0;
-  while (i < req.len) {
-    uint64_t key = 0, v = 0;
-    int shift = 0;
-    do { /* varint key */
-      if (i >= req.len || shift > 63) return ASX_EPROTO;
-      key |= (uint64_t)(req.ptr[i] & 0x7f) << shift;
-      shift += 7;
-    } while (req.ptr[i++] & 0x80);
-    unsigned wire = key & 7;
-    shift = 0;
-    if (wire == 0 || wire == 2) {
-      do { /* varint value or length */
-        if (i >= req.len || shift > 63) return ASX_EPROTO;
-        v |= (uint64_t)(req.ptr[i] & 0x7f) << shift;
-        shift += 7;
-      } while (req.ptr[i++] & 0x80);
-    }
-    if (wire == 2) {
-      if (v > req.len - i) return ASX_EPROTO;
-      if (key >> 3 == 1) *service = (asx_slice){req.ptr + i, (size_t)v};
-      i += (size_t)v;
-    } else if (wire == 1 || wire == 5) {
-      size_t w = wire == 1 ? 8 : 4;
-      if (w > req.len - i) return ASX_EPROTO;
-      i += w;
-    } else if (wire != 0) {
-      return ASX_EPROTO; /* groups (3, 4) are not in this message */
-    }
-  }
-  return service->len > MAX_SERVICE_NAME ? ASX_EPROTO : 0;
-}
-
-/* HealthCheckResponse { ServingStatus status = 1; } (omitted when 0, as proto3 does). */
-static size_t encode_response(asx_grpc_health_status st, uint8_t out[2]) {
-  if (st == ASX_GRPC_HEALTH_UNKNOWN) return 0;
-  out[0] = 0x08;
-  out[1] = (uint8_t)st;
-  return 2;
-}
-
 /* The status of service, or SERVICE_UNKNOWN; *version = the table's version. */
 static asx_grpc_health_status lookup(asx_grpc_health *h, asx_slice service, uint64_t *version) {
   pthread_mutex_lock(&h->mu);
@@ -132,21 +88,21 @@ static int bad_request(asx_grpc_call *call) {
 static int health_check(asx_cx *cx, asx_grpc_call *call, asx_slice req, asx_buf *resp, void *ud) {
   (void)cx;
   asx_slice service;
-  if (parse_request(req, &service) != 0) return bad_request(call);
+  if (asx_grpc_health_request_parse(req, &service) != 0) return bad_request(call);
   asx_grpc_health_status st = lookup(ud, service, NULL);
   if (st == ASX_GRPC_HEALTH_SERVICE_UNKNOWN) { /* the spec: Check answers NOT_FOUND */
     asx_grpc_call_set_status(call, ASX_GRPC_NOT_FOUND, "unknown service");
     return 0;
   }
   uint8_t b[2];
-  return asx_buf_append(resp, b, encode_response(st, b));
+  return asx_buf_append(resp, b, asx_grpc_health_response_encode((int)st, b));
 }
 
 /* Sends the status now and after every change of it, until the client goes away (cancelled). */
 static int health_watch(asx_cx *cx, asx_grpc_call *call, asx_slice req, void *ud) {
   asx_grpc_health *h = ud;
   asx_slice service;
-  if (parse_request(req, &service) != 0) return bad_request(call);
+  if (asx_grpc_health_request_parse(req, &service) != 0) return bad_request(call);
   char name[MAX_SERVICE_NAME + 1]; /* req is only borrowed for the first recv */
   memcpy(name, service.ptr, service.len);
   service.ptr = (const uint8_t *)name;
@@ -156,7 +112,7 @@ static int health_watch(asx_cx *cx, asx_grpc_call *call, asx_slice req, void *ud
     asx_grpc_health_status st = lookup(h, service, &version);
     if ((int)st != sent) {
       uint8_t b[2];
-      int rc = asx_grpc_call_send(cx, call, b, encode_response(st, b));
+      int rc = asx_grpc_call_send(cx, call, b, asx_grpc_health_response_encode((int)st, b));
       if (rc) return rc;
       sent = (int)st;
     }

@@ -56,6 +56,24 @@ int asx_grpc_compress(asx_grpc_encoding e, const void *in, size_t len, asx_buf *
  * On error out is as it was. */
 int asx_grpc_decompress(asx_grpc_encoding e, const void *in, size_t len, size_t max, asx_buf *out);
 
+/* ---- metadata and the health messages ------------------------------------------------- */
+
+/* Caller owns out. Appends the base64 of data (standard alphabet, unpadded, as gRPC sends "-bin"
+ * values). 0, ASX_EINVAL, ASX_ELIMIT/ASX_ENOMEM from out (then out is unchanged). */
+int asx_grpc_bin_encode(asx_buf *out, const void *data, size_t len);
+/* Caller owns out. Appends the bytes of a "-bin" value: padded or not, standard or URL-safe
+ * alphabet. 0, ASX_EPROTO (not base64), ASX_EINVAL, out's ASX_ELIMIT/ASX_ENOMEM (out unchanged). */
+int asx_grpc_bin_decode(asx_slice in, asx_buf *out);
+
+#define ASX_GRPC_HEALTH_MAX_SERVICE 256u
+/* Thread-safe, pure: the service name of a grpc.health.v1 HealthCheckRequest (field 1; unknown
+ * fields skipped; borrowed from req; "" when absent). 0, ASX_EPROTO (malformed, or a name over
+ * ASX_GRPC_HEALTH_MAX_SERVICE), ASX_EINVAL. */
+int asx_grpc_health_request_parse(asx_slice req, asx_slice *service);
+/* Thread-safe, pure: a HealthCheckResponse with ServingStatus `status` (0 = empty message, as
+ * proto3 omits defaults) into out; returns its length (0 or 2). */
+size_t asx_grpc_health_response_encode(int status, uint8_t out[2]);
+
 /* ---- status codes ---------------------------------------------------------------------- */
 
 /* The gRPC status codes (values are fixed by the gRPC specification). */
