@@ -3,7 +3,9 @@
  * four, and a call that fails with NOT_FOUND and a percent-encoded grpc-message). Messages are
  * framed with asx_grpc_encode and decoded with asx_grpc_decoder from DATA chunks that the
  * simulated network cuts anywhere; grpc-status / grpc-message / grpc-timeout go through the
- * codec's formatters and parsers. Each side checks every message, in order, per call. */
+ * codec's formatters and parsers. The client-streaming call's requests and the server-streaming
+ * call's replies travel gzip-compressed (flag 1, asx_grpc_compress / asx_grpc_decompress). Each
+ * side checks every message, in order, per call. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,13 +24,14 @@ typedef struct call_spec {
   int nresp;
   int status;
   const char *message; /* grpc-message (NULL = none) */
+  bool gzip;           /* this call's messages are compressed (both directions) */
 } call_spec;
 
 static const call_spec CALLS[NCALLS] = {
-    {"/lab.Echo/Unary", {10}, 1, {10}, 1, ASX_GRPC_OK, NULL},
-    {"/lab.Echo/ClientStream", {10, 5000, 0}, 3, {8}, 1, ASX_GRPC_OK, NULL},
-    {"/lab.Echo/ServerStream", {3}, 1, {1, 300, 3000, 2}, 4, ASX_GRPC_OK, NULL},
-    {"/lab.Echo/Missing", {7}, 1, {0}, 0, ASX_GRPC_NOT_FOUND, "no such method: caf\xc3\xa9 100%\n"},
+    {"/lab.Echo/Unary", {10}, 1, {10}, 1, ASX_GRPC_OK, NULL, false},
+    {"/lab.Echo/ClientStream", {10, 5000, 0}, 3, {8}, 1, ASX_GRPC_OK, NULL, true},
+    {"/lab.Echo/ServerStream", {3}, 1, {1, 300, 3000, 2}, 4, ASX_GRPC_OK, NULL, true},
+    {"/lab.Echo/Missing", {7}, 1, {0}, 0, ASX_GRPC_NOT_FOUND, "no such method: caf\xc3\xa9 100%\n", false},
 };
 
 static uint8_t pat(int call, int msg, size_t k) { return (uint8_t)(call * 41 + msg * 13 + k); }
@@ -80,10 +83,23 @@ static void take_data(lh2_conn *c, call_rx *r, int call, asx_slice d, const size
       c->err = rc;
       return;
     }
-    bool ok = r->msgs < n && !m.compressed && m.data.len == sizes[r->msgs];
-    for (size_t k = 0; ok && k < m.data.len; k++) ok = m.data.ptr[k] == pat(call, which + r->msgs, k);
+    if (m.compressed != CALLS[call].gzip) return bad(c, "compressed flag differs from the call's", r->id);
+    asx_buf plain;
+    asx_buf_init(&plain, NULL, 0);
+    asx_slice got = m.data;
+    if (m.compressed) {
+      rc = asx_grpc_decompress(ASX_GRPC_GZIP, m.data.ptr, m.data.len, 1u << 20, &plain);
+      if (rc) {
+        asx_buf_free(&plain);
+        return bad(c, "message does not decompress", r->id);
+      }
+      got = (asx_slice){plain.data, plain.len};
+    }
+    bool ok = r->msgs < n && got.len == sizes[r->msgs];
+    for (size_t k = 0; ok && k < got.len; k++) ok = got.ptr[k] == pat(call, which + r->msgs, k);
+    if (ok) lc_note(c->cx, "grpc.message", got.ptr, got.len);
+    asx_buf_free(&plain);
     if (!ok) return bad(c, "message differs from what was sent", r->id);
-    lc_note(c->cx, "grpc.message", m.data.ptr, m.data.len);
     r->msgs++;
   }
 }
@@ -93,7 +109,15 @@ static int encode_msgs(asx_buf *o, int call, const size_t *sizes, int n, int whi
   int rc = 0;
   for (int i = 0; i < n && !rc; i++) {
     for (size_t k = 0; k < sizes[i]; k++) payload[k] = pat(call, which + i, k);
-    rc = asx_grpc_encode(o, false, payload, sizes[i], NULL);
+    if (!CALLS[call].gzip) {
+      rc = asx_grpc_encode(o, false, payload, sizes[i], NULL);
+      continue;
+    }
+    asx_buf z;
+    asx_buf_init(&z, NULL, 0);
+    rc = asx_grpc_compress(ASX_GRPC_GZIP, payload, sizes[i], &z);
+    if (!rc) rc = asx_grpc_encode(o, true, z.data ? z.data : (const uint8_t *)"", z.len, NULL);
+    asx_buf_free(&z);
   }
   return rc;
 }
@@ -103,8 +127,9 @@ static int encode_msgs(asx_buf *o, int call, const size_t *sizes, int n, int whi
 static void serve(lh2_conn *c, int i) {
   const call_spec *q = &CALLS[i];
   call_rx *r = &G.srv[i];
-  asx_http2_header h[2] = {lh2_hdr(":status", "200"), lh2_hdr("content-type", "application/grpc")};
-  int rc = asx_http2_submit_response(c->s, r->id, h, 2, false);
+  asx_http2_header h[3] = {lh2_hdr(":status", "200"), lh2_hdr("content-type", "application/grpc"),
+                           lh2_hdr("grpc-encoding", "gzip")};
+  int rc = asx_http2_submit_response(c->s, r->id, h, q->gzip ? 3 : 2, false);
   asx_buf body, msg;
   asx_buf_init(&body, NULL, 0);
   asx_buf_init(&msg, NULL, 0);
@@ -141,6 +166,10 @@ static void server_event(void *ud, asx_http2_session *s, const asx_http2_event *
               asx_slice_eq(lh2_find(ev, "te"), "trailers");
     if (ok && i == 0) /* the unary call carries a deadline */
       ok = asx_grpc_timeout_parse(lh2_find(ev, "grpc-timeout"), &ns) == 0 && ns == 1500000000ull;
+    asx_grpc_encoding enc = ASX_GRPC_IDENTITY;
+    asx_slice es = lh2_find(ev, "grpc-encoding");
+    if (ok && es.ptr) ok = asx_grpc_encoding_parse(es, &enc) == 0;
+    if (ok) ok = (enc == ASX_GRPC_GZIP) == CALLS[i].gzip;
     if (!ok) return bad(c, "unexpected request head", ev->stream_id);
     G.srv[i].id = ev->stream_id;
     if (asx_grpc_decoder_new(&G.srv[i].dec, NULL, NULL)) c->err = ASX_ENOMEM;
@@ -260,9 +289,11 @@ static int client_fn(asx_cx *cx, lc_side *side) {
   for (int i = 0; i < NCALLS && !rc; i++) {
     asx_http2_header h[8] = {lh2_hdr(":method", "POST"), lh2_hdr(":scheme", "http"),
                              lh2_hdr(":authority", "lab"), lh2_hdr(":path", CALLS[i].path),
-                             lh2_hdr("content-type", "application/grpc"), lh2_hdr("te", "trailers"),
-                             lh2_hdr("grpc-timeout", tmo)};
-    rc = asx_http2_submit_request(c.s, h, i == 0 ? 7 : 6, false, &G.cli[i].id);
+                             lh2_hdr("content-type", "application/grpc"), lh2_hdr("te", "trailers")};
+    size_t nh = 6;
+    if (i == 0) h[nh++] = lh2_hdr("grpc-timeout", tmo);
+    if (CALLS[i].gzip) h[nh++] = lh2_hdr("grpc-encoding", "gzip");
+    rc = asx_http2_submit_request(c.s, h, nh, false, &G.cli[i].id);
     if (!rc) rc = asx_grpc_decoder_new(&G.cli[i].dec, NULL, NULL);
     asx_buf_reset(&body);
     if (!rc) rc = encode_msgs(&body, i, CALLS[i].req, CALLS[i].nreq, 0);
