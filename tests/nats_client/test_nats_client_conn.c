@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ncl_util.h"
+#include "peer_process.h"
 
 TestSuite(nats_client_conn, .timeout = 60, .fini = ncl_cleanup);
 
@@ -301,6 +302,67 @@ Test(nats_client_conn, gives_up_after_max_reconnects) {
   env e = {0};
   ncl_start(&e.srv);
   cr_expect_eq(ncl_run(2, give_up_main, &e), 0);
+}
+
+/* A list of two servers: connect takes the first that answers (the first entry is a closed
+ * port); when it goes away the client fails over to the other at once, subscriptions and all. */
+typedef struct two_env {
+  nt_peer a, b;
+} two_env;
+
+static int failover_main(asx_cx *cx, void *arg) {
+  two_env *e = arg;
+  char s0[32], s1[32], s2[32], cur[64];
+  snprintf(s0, sizeof s0, "127.0.0.1:%d", peer_free_port()); /* nobody listens there */
+  snprintf(s1, sizeof s1, "127.0.0.1:%d", e->a.port);
+  snprintf(s2, sizeof s2, "localhost:%d", e->b.port);
+  const char *list[] = {s0, s1, s2};
+  asx_nats_client_opts o;
+  asx_nats_client_opts_default(&o);
+  o.servers = list;
+  o.nservers = 3;
+  o.reconnect_wait_ns = 10000 * MS; /* failing over must not wait for it */
+  asx_nats_client *c = NULL;
+  char err[200] = "";
+  cr_assert_eq(asx_nats_client_connect(cx, &o, &c, err, sizeof err), 0, "%s", err);
+  asx_nats_client_server(c, cur, sizeof cur);
+  cr_expect_str_eq(cur, s1);
+  asx_nats_sub *s;
+  cr_assert_eq(asx_nats_subscribe(cx, c, "f", NULL, NULL, &s), 0);
+  cr_assert_eq(asx_nats_flush(cx, c, 5000 * MS), 0);
+  ncl_stop(&e->a);
+  uint64_t t0 = asx_now(cx);
+  asx_nats_client_stats st = {0};
+  for (int i = 0; i < 1000 && st.reconnects == 0; i++) { /* too quick to see RECONNECTING */
+    asx_sleep(cx, 10 * MS);
+    asx_nats_client_stats_get(c, &st);
+  }
+  cr_assert_eq(st.reconnects, 1, "no failover");
+  cr_assert(wait_state(cx, c, ASX_NATS_STATE_CONNECTED));
+  cr_expect_lt(asx_now(cx) - t0, 8000 * MS, "failover waited for reconnect_wait");
+  asx_nats_client_server(c, cur, sizeof cur);
+  cr_expect_str_eq(cur, s2);
+  cr_assert_eq(asx_nats_publish(cx, c, "f", NULL, NULL, "on b", 4), 0);
+  expect_msg(cx, s, "on b");
+  asx_nats_client_close(cx, c);
+  asx_nats_sub_free(s);
+  /* Bad entries are refused by connect. */
+  const char *bad[] = {"127.0.0.1:0", "::1:4222", "[::1", "host:99999", ":4222"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    o.servers = &bad[i];
+    o.nservers = 1;
+    c = NULL;
+    cr_expect_eq(asx_nats_client_connect(cx, &o, &c, err, sizeof err), ASX_EINVAL, "%s", bad[i]);
+  }
+  return 0;
+}
+
+Test(nats_client_conn, server_list_failover) {
+  two_env e = {0};
+  ncl_start(&e.a);
+  ncl_start(&e.b);
+  cr_expect_eq(ncl_run(2, failover_main, &e), 0);
+  ncl_stop(&e.b);
 }
 
 /* ---- allocation failure at every index ---- */

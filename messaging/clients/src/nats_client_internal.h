@@ -27,6 +27,12 @@ struct asx_nats_sub {
   _Atomic uint64_t received, delivered, dropped;
 };
 
+/* A server to dial. */
+typedef struct nc_server {
+  char *host;
+  uint16_t port;
+} nc_server;
+
 /* A PING in flight: flushes wait on it; keepalive PINGs have no waiter. Heap-allocated because
  * its FIFO position must outlive a cancelled flusher. */
 typedef struct nc_pong {
@@ -54,7 +60,9 @@ struct asx_nats_client {
   asx_region *region;
   asx_task *super;             /* the connection task: runs reader/writer/keepalive, reconnects */
   asx_region *conn_region;     /* the current connection's tasks (the connection task's) */
-  char *host, *name, *user, *pass, *token; /* copies (reconnect repeats the handshake) */
+  nc_server *servers;          /* what connect and reconnect dial (none for an attached stream) */
+  size_t nservers, cur;        /* cur: the one in use or being dialled (c->mu) */
+  char *name, *user, *pass, *token; /* copies (reconnect repeats the handshake) */
   char *tls_name;              /* opts.tls_server_name copy (NULL = host) */
   asx_nats_parser *parser;
   uint8_t *rbuf;               /* read buffer; bytes left over from the handshake first */

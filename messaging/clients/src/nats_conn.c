@@ -4,6 +4,7 @@
  * in one write) and a keepalive task in a region of its own. When that connection breaks it stops
  * them and either ends the client or dials again (reconnect), re-subscribes and starts over. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cl_pump.h"
@@ -269,7 +270,7 @@ static int upgrade_tls(asx_cx *cx, asx_nats_client *c, const asx_nats_server_inf
   asx_stream_set_write_deadline(c->stream, ASX_UNLIMITED);
   char msg[200] = "";
   asx_stream *tls = NULL;
-  int rc = asx_tls_connect(cx, c->stream, c->opts.tls, c->tls_name ? c->tls_name : c->host, budget,
+  int rc = asx_tls_connect(cx, c->stream, c->opts.tls, c->tls_name ? c->tls_name : c->servers[c->cur].host, budget,
                            &tls, msg, sizeof msg);
   if (rc) {
     set_err(err, errlen, "TLS handshake failed: ", msg[0] ? msg : asx_strerror(rc));
@@ -356,13 +357,44 @@ static void random_inbox(asx_cx *cx, char *out, size_t cap) {
   snprintf(out, cap, "_INBOX.%s.", tok);
 }
 
-/* Dials host:port and runs the handshake; on success c->stream is the new connection. */
+/* "host:port", "[v6]:port" or "host" (port 4222) into a server entry (host copied). */
+static int parse_server(const asx_allocator *a, const char *s, nc_server *out) {
+  const char *host = s, *colon = NULL;
+  size_t hlen;
+  if (s[0] == '[') {
+    const char *end = strchr(s, ']');
+    if (!end || (end[1] != 0 && end[1] != ':')) return ASX_EINVAL;
+    host = s + 1;
+    hlen = (size_t)(end - host);
+    colon = end[1] == ':' ? end + 1 : NULL;
+  } else {
+    colon = strrchr(s, ':');
+    if (colon && strchr(s, ':') != colon) return ASX_EINVAL; /* a bare IPv6 address: use [...] */
+    hlen = colon ? (size_t)(colon - s) : strlen(s);
+  }
+  unsigned long port = 4222;
+  if (colon) {
+    char *endp = NULL;
+    port = strtoul(colon + 1, &endp, 10);
+    if (!colon[1] || *endp || port == 0 || port > 65535) return ASX_EINVAL;
+  }
+  if (hlen == 0 || hlen > 255) return ASX_EINVAL;
+  out->host = asx_alloc(a, hlen + 1);
+  if (!out->host) return ASX_ENOMEM;
+  memcpy(out->host, host, hlen);
+  out->host[hlen] = 0;
+  out->port = (uint16_t)port;
+  return 0;
+}
+
+/* Dials the current server and runs the handshake; on success c->stream is the new connection. */
 static int dial(asx_cx *cx, asx_nats_client *c, char *err, size_t errlen) {
   asx_connect_opts co;
   asx_connect_opts_default(&co);
   co.timeout_ns = c->opts.connect_timeout_ns;
   co.alloc = c->alloc;
-  int rc = asx_tcp_connect(cx, c->host, c->opts.port, &co, &c->stream);
+  const nc_server *sv = &c->servers[c->cur];
+  int rc = asx_tcp_connect(cx, sv->host, sv->port, &co, &c->stream);
   if (rc) {
     set_err(err, errlen, "connect failed: ", asx_strerror(rc));
     return rc;
@@ -445,11 +477,15 @@ static int resume(asx_nats_client *c) {
   return rc;
 }
 
-/* Dials until a connection is up, the attempts run out or the task is cancelled. */
+/* Dials until a connection is up, the attempts run out or the task is cancelled. Each attempt
+ * takes the next server of the list; the pause comes after a whole pass failed. */
 static int reconnect(asx_cx *cx, asx_nats_client *c) {
   int last = ASX_ECONNRESET;
   for (int attempt = 0; c->opts.max_reconnects < 0 || attempt < c->opts.max_reconnects; attempt++) {
-    if (attempt > 0) {
+    pthread_mutex_lock(&c->mu); /* asx_nats_client_server reads it */
+    c->cur = (c->cur + 1) % c->nservers;
+    pthread_mutex_unlock(&c->mu);
+    if (attempt > 0 && attempt % (int)c->nservers == 0) {
       uint64_t j = c->opts.reconnect_jitter_ns;
       int rc = asx_sleep(cx, c->opts.reconnect_wait_ns + (j ? asx_random(cx) % (j + 1) : 0));
       if (rc) return rc;
@@ -474,7 +510,7 @@ static int super_task(asx_cx *cx, void *arg) {
   asx_nats_client *c = arg;
   for (;;) {
     int lost = run_connection(cx, c);
-    bool again = lost != ASX_ECANCELED && lost != ASX_ENOMEM && c->host && c->opts.max_reconnects != 0;
+    bool again = lost != ASX_ECANCELED && lost != ASX_ENOMEM && c->nservers && c->opts.max_reconnects != 0;
     if (!again) {
       nc_fail(c, lost == ASX_ECANCELED ? ASX_ECLOSED : lost);
       return 0;
@@ -523,7 +559,9 @@ static void destroy(asx_cx *cx, asx_nats_client *c, bool graceful) {
   asx_buf_free(&c->out);
   asx_free(c->alloc, c->subs);
   asx_free(c->alloc, c->rbuf);
-  char *strs[] = {c->host, c->name, c->user, c->pass, c->token, c->tls_name};
+  for (size_t i = 0; i < c->nservers; i++) asx_free(c->alloc, c->servers[i].host);
+  asx_free(c->alloc, c->servers);
+  char *strs[] = {c->name, c->user, c->pass, c->token, c->tls_name};
   for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) asx_free(c->alloc, strs[i]);
   pthread_mutex_destroy(&c->mu);
   asx_free(c->alloc, c);
@@ -534,7 +572,8 @@ void nc_destroy(asx_cx *cx, asx_nats_client *c, bool graceful) { destroy(cx, c, 
 static int connect_in(asx_cx *cx, asx_stream *given, const asx_nats_client_opts *o,
                       asx_nats_client **out, char *err, size_t errlen) {
   if (err && errlen) err[0] = 0;
-  if (!cx || !o || !out || (!given && !o->host) || o->max_output == 0 ||
+  if (!cx || !o || !out || (!given && !o->host && !o->nservers) || (o->nservers && !o->servers) ||
+      o->max_output == 0 ||
       (given && o->tls && !o->tls_server_name)) {
     asx_stream_close(given);
     return ASX_EINVAL;
@@ -550,7 +589,22 @@ static int connect_in(asx_cx *cx, asx_stream *given, const asx_nats_client_opts 
   c->opts.host = c->opts.name = c->opts.user = c->opts.pass = c->opts.token = NULL;
   c->opts.tls_server_name = NULL;
   int rc = 0;
-  c->host = given ? NULL : dup_or_null(c->alloc, o->host, &rc); /* NULL: no reconnect */
+  if (!given) { /* the servers to dial (none for an attached stream: no reconnect) */
+    size_t n = o->nservers ? o->nservers : 1;
+    c->servers = asx_calloc(c->alloc, n, sizeof(*c->servers));
+    if (!c->servers) rc = ASX_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+      if (o->nservers) {
+        rc = o->servers[i] ? parse_server(c->alloc, o->servers[i], &c->servers[i]) : ASX_EINVAL;
+        if (rc == ASX_EINVAL) set_err(err, errlen, "bad server address: ", o->servers[i]);
+      } else {
+        c->servers[i].host = nc_strdup(c->alloc, o->host);
+        c->servers[i].port = o->port;
+        if (!c->servers[i].host) rc = ASX_ENOMEM;
+      }
+      if (rc == 0) c->nservers++;
+    }
+  }
   c->name = dup_or_null(c->alloc, o->name, &rc);
   c->user = dup_or_null(c->alloc, o->user, &rc);
   c->pass = dup_or_null(c->alloc, o->pass, &rc);
@@ -571,7 +625,8 @@ static int connect_in(asx_cx *cx, asx_stream *given, const asx_nats_client_opts 
     rc = asx_region_open(cx, &ro, &c->region);
   }
   if (rc == 0 && !given) {
-    rc = dial(cx, c, err, errlen);
+    for (c->cur = 0; c->cur < c->nservers; c->cur++) /* the first one that answers */
+      if ((rc = dial(cx, c, err, errlen)) == 0 || rc == ASX_ECANCELED || c->cur + 1 == c->nservers) break;
   } else if (rc == 0) {
     uint64_t deadline = o->connect_timeout_ns ? asx_now(cx) + o->connect_timeout_ns : ASX_UNLIMITED;
     asx_stream_set_read_deadline(c->stream, deadline);
@@ -610,6 +665,16 @@ int asx_nats_client_attach(asx_cx *cx, asx_stream *s, const asx_nats_client_opts
 
 void asx_nats_client_close(asx_cx *cx, asx_nats_client *c) {
   if (c) destroy(cx, c, false);
+}
+
+void asx_nats_client_server(const asx_nats_client *c, char *buf, size_t len) {
+  if (!buf || len == 0) return;
+  asx_nats_client *m = (asx_nats_client *)c;
+  pthread_mutex_lock(&m->mu);
+  if (m->nservers == 0) snprintf(buf, len, "%s", "");
+  else if (strchr(m->servers[m->cur].host, ':')) snprintf(buf, len, "[%s]:%u", m->servers[m->cur].host, m->servers[m->cur].port);
+  else snprintf(buf, len, "%s:%u", m->servers[m->cur].host, m->servers[m->cur].port);
+  pthread_mutex_unlock(&m->mu);
 }
 
 asx_nats_conn_state asx_nats_client_state(const asx_nats_client *c) {

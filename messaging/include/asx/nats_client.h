@@ -44,6 +44,10 @@ typedef enum asx_nats_conn_state {
 typedef struct asx_nats_client_opts {
   const char *host;             /* numeric IPv4/IPv6 or "localhost" (default "127.0.0.1") */
   uint16_t port;                /* default 4222 */
+  const char *const *servers;   /* when nservers > 0, instead of host/port: "host:port" entries
+                                   ("[v6]:port"; port 4222 when omitted). Connect takes the first
+                                   that answers; each reconnect attempt takes the next one */
+  size_t nservers;
   const char *name;             /* client name shown by the server; NULL = none */
   const char *user, *pass;      /* NULL = none */
   const char *token;            /* auth_token; NULL = none */
@@ -185,6 +189,8 @@ int asx_nats_flush(asx_cx *cx, asx_nats_client *c, uint64_t timeout_ns);
 /* Thread-safe: 0 while healthy (also while reconnecting), else the error that ended the client
  * (sticky: no more reconnects). */
 int asx_nats_client_status(const asx_nats_client *c);
+/* Thread-safe: "host:port" of the server in use (or being dialled); "" for an attached stream. */
+void asx_nats_client_server(const asx_nats_client *c, char *buf, size_t len);
 /* Thread-safe: connected, reconnecting, or closed (status then says why). */
 asx_nats_conn_state asx_nats_client_state(const asx_nats_client *c);
 /* Thread-safe: the last -ERR text from the server ("" if none), copied into buf. */
