@@ -160,6 +160,9 @@ static int read_upgrade_body(h1conn *c) {
 static bool run_exchange(h1conn *c) {
   const asx_http1_server_config *cfg = c->cfg;
   asx_http1_req *req = &c->req;
+  /* The previous pipelined response goes out before this handler runs: a handler that waits
+   * (a slow backend) must not hold back an answer that is already complete. */
+  if (h1_flush(c)) return false;
   h1_resp_reset(&c->resp, c);
   /* In flight: shutdown must not interrupt the handler (drain), only end the connection after. */
   asx_mask_push(c->cx);

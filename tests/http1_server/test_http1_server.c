@@ -15,6 +15,7 @@
 #include "srv_util.h"
 
 static atomic_int slow_started;
+static atomic_int slow_finished;
 static atomic_int upgrade_calls;
 static char upgrade_rest[256];
 static size_t upgrade_rest_len;
@@ -56,6 +57,7 @@ static int handler(asx_cx *cx, asx_http1_req *req, asx_http1_resp *resp, void *u
   if (asx_slice_eq(path, "/slow")) {
     atomic_store(&slow_started, 1);
     asx_sleep(cx, 500000000ull); /* masked by the server: shutdown does not cut it short */
+    atomic_store(&slow_finished, 1);
     return reply(cx, resp, "slow done\n");
   }
   if (asx_slice_eq(path, "/own-date")) {
@@ -92,6 +94,7 @@ static void setup_with(void (*tweak)(asx_http1_server_config *)) {
   cfg.server_header = "asx-test";
   if (tweak) tweak(&cfg);
   atomic_store(&slow_started, 0);
+  atomic_store(&slow_finished, 0);
   atomic_store(&upgrade_calls, 0);
   memset(&ts, 0, sizeof ts);
   testsrv_start(&ts, asx_http1_conn_fn, &cfg);
@@ -253,6 +256,22 @@ Test(http1_server, pipelined_responses_in_order) {
     p = q + strlen(want[i]);
   }
   cr_expect(strstr(all, "Connection: close"), "the last response announces the close");
+  close(fd);
+}
+
+/* A pipelined response that is complete goes out before the next handler runs: a slow handler
+ * behind it does not hold it back (head-of-line). */
+Test(http1_server, pipelined_response_not_held_by_a_slow_handler) {
+  int fd = cli_connect(ts.port);
+  cr_assert(fd >= 0);
+  cr_assert(cli_send_str(fd, "GET / HTTP/1.1\r\nHost: x\r\n\r\nGET /slow HTTP/1.1\r\nHost: x\r\n\r\n"));
+  static char first[4096];
+  size_t n = cli_recv_response(fd, first, sizeof first);
+  cr_assert(n > 0 && strstr(first, "\r\n\r\nhello\n"), "%s", first);
+  cr_expect_eq(atomic_load(&slow_finished), 0, "the first response waited for the slow handler");
+  static char second[4096];
+  n = cli_recv_response(fd, second, sizeof second);
+  cr_assert(n > 0 && strstr(second, "slow done"), "%s", second);
   close(fd);
 }
 
