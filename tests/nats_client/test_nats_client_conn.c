@@ -365,6 +365,59 @@ Test(nats_client_conn, server_list_failover) {
   ncl_stop(&e.b);
 }
 
+/* Cluster discovery: the client is given one server of a two-server cluster, learns the other
+ * from INFO's connect_urls, and fails over to it when the first goes away. */
+static int discovery_main(asx_cx *cx, void *arg) {
+  two_env *e = arg;
+  char s1[32], want[32], cur[64];
+  snprintf(s1, sizeof s1, "127.0.0.1:%d", e->a.port);
+  snprintf(want, sizeof want, "127.0.0.1:%d", e->b.port);
+  const char *list[] = {s1};
+  asx_nats_client_opts o;
+  asx_nats_client_opts_default(&o);
+  o.servers = list;
+  o.nservers = 1;
+  o.reconnect_wait_ns = 10000 * MS;
+  asx_nats_client *c = NULL;
+  char err[200] = "";
+  cr_assert_eq(asx_nats_client_connect(cx, &o, &c, err, sizeof err), 0, "%s", err);
+  asx_nats_client_stats st = {0};
+  for (int i = 0; i < 1000 && st.known_servers < 2; i++) { /* the route forms, INFO follows */
+    asx_sleep(cx, 10 * MS);
+    asx_nats_client_stats_get(c, &st);
+  }
+  cr_assert_eq(st.known_servers, 2, "the cluster's other member was not learned");
+  asx_nats_sub *s;
+  cr_assert_eq(asx_nats_subscribe(cx, c, "k", NULL, NULL, &s), 0);
+  cr_assert_eq(asx_nats_flush(cx, c, 5000 * MS), 0);
+  ncl_stop(&e->a);
+  for (int i = 0; i < 1000 && st.reconnects == 0; i++) {
+    asx_sleep(cx, 10 * MS);
+    asx_nats_client_stats_get(c, &st);
+  }
+  cr_assert_eq(st.reconnects, 1, "no failover to the discovered server");
+  cr_assert(wait_state(cx, c, ASX_NATS_STATE_CONNECTED));
+  asx_nats_client_server(c, cur, sizeof cur);
+  cr_expect_str_eq(cur, want);
+  cr_assert_eq(asx_nats_publish(cx, c, "k", NULL, NULL, "on b", 4), 0);
+  expect_msg(cx, s, "on b");
+  asx_nats_client_close(cx, c);
+  asx_nats_sub_free(s);
+  return 0;
+}
+
+Test(nats_client_conn, cluster_discovery_failover) {
+  two_env e = {0};
+  int ca = peer_free_port(), cb = peer_free_port();
+  char conf[256];
+  snprintf(conf, sizeof conf, "cluster {\n  name: asx\n  listen: 127.0.0.1:%d\n}\n", ca);
+  ncl_start_conf(&e.a, conf);
+  snprintf(conf, sizeof conf, "cluster {\n  name: asx\n  listen: 127.0.0.1:%d\n  routes: [\"nats://127.0.0.1:%d\"]\n}\n", cb, ca);
+  ncl_start_conf(&e.b, conf);
+  cr_expect_eq(ncl_run(2, discovery_main, &e), 0);
+  ncl_stop(&e.b);
+}
+
 /* ---- allocation failure at every index ---- */
 
 #include "test_alloc.h"

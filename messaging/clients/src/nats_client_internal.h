@@ -11,6 +11,7 @@
 #include "cl_wait.h"
 
 #define NC_READ_CHUNK 16384
+#define NC_MAX_SERVERS 64        /* configured + discovered servers kept */
 
 struct asx_nats_sub {
   _Atomic(asx_nats_client *) c; /* NULL once out of the client's table (set under c->mu) */
@@ -60,8 +61,10 @@ struct asx_nats_client {
   asx_region *region;
   asx_task *super;             /* the connection task: runs reader/writer/keepalive, reconnects */
   asx_region *conn_region;     /* the current connection's tasks (the connection task's) */
-  nc_server *servers;          /* what connect and reconnect dial (none for an attached stream) */
-  size_t nservers, cur;        /* cur: the one in use or being dialled (c->mu) */
+  nc_server *servers;          /* what connect and reconnect dial (none for an attached stream):
+                                  the configured ones, then those a cluster announced (c->mu) */
+  size_t nservers, servers_cap, cur; /* cur: the one in use or being dialled (c->mu) */
+  const char *dial_host;       /* host of the last dial (the connection task's) */
   char *name, *user, *pass, *token; /* copies (reconnect repeats the handshake) */
   char *tls_name;              /* opts.tls_server_name copy (NULL = host) */
   asx_nats_parser *parser;
@@ -117,6 +120,8 @@ int nc_resubscribe_locked(asx_nats_client *c, asx_buf *b);
 void nc_detach_subs(asx_nats_client *c);
 /* A copy of s (NULL for NULL, and when out of memory). */
 char *nc_strdup(const asx_allocator *a, const char *s);
+/* Adds the connect_urls of an INFO to the server list (unless opts.ignore_discovered). */
+void nc_learn_servers(asx_nats_client *c, const asx_nats_server_info *info);
 /* Drops a reference; frees the subscription at zero. */
 void nc_sub_unref(asx_nats_sub *s);
 

@@ -153,7 +153,14 @@ static int on_event(asx_cx *cx, asx_nats_client *c, const asx_nats_event *ev) {
     pthread_mutex_unlock(&c->mu);
     break; /* the server closes the connection itself when the error is fatal */
   }
-  default: break; /* +OK, async INFO */
+  case ASX_NATS_OP_INFO: { /* async INFO: a cluster announcing its members */
+    asx_nats_server_info info;
+    memset(&info, 0, sizeof(info));
+    if (asx_nats_info_parse(&info, ev->info_json, &c->limits, c->alloc, NULL, 0) == 0) nc_learn_servers(c, &info);
+    asx_nats_server_info_free(&info);
+    break;
+  }
+  default: break; /* +OK */
   }
   return 0;
 }
@@ -270,7 +277,7 @@ static int upgrade_tls(asx_cx *cx, asx_nats_client *c, const asx_nats_server_inf
   asx_stream_set_write_deadline(c->stream, ASX_UNLIMITED);
   char msg[200] = "";
   asx_stream *tls = NULL;
-  int rc = asx_tls_connect(cx, c->stream, c->opts.tls, c->tls_name ? c->tls_name : c->servers[c->cur].host, budget,
+  int rc = asx_tls_connect(cx, c->stream, c->opts.tls, c->tls_name ? c->tls_name : c->dial_host, budget,
                            &tls, msg, sizeof msg);
   if (rc) {
     set_err(err, errlen, "TLS handshake failed: ", msg[0] ? msg : asx_strerror(rc));
@@ -303,6 +310,7 @@ static int handshake(asx_cx *cx, asx_nats_client *c, uint64_t deadline, char *er
     uint64_t mp = (uint64_t)info.max_payload;
     if (asx_nats_parser_set_max_payload(c->parser, mp) == 0) c->limits.max_payload = (size_t)mp;
   }
+  if (rc == 0) nc_learn_servers(c, &info);
   if (rc == 0) rc = upgrade_tls(cx, c, &info, deadline, err, errlen);
   asx_nats_server_info_free(&info);
   if (rc) return rc;
@@ -387,14 +395,42 @@ static int parse_server(const asx_allocator *a, const char *s, nc_server *out) {
   return 0;
 }
 
+void nc_learn_servers(asx_nats_client *c, const asx_nats_server_info *info) {
+  if (c->opts.ignore_discovered || c->nservers == 0) return; /* attached: nothing to dial */
+  for (size_t i = 0; i < info->connect_urls_len; i++) {
+    nc_server sv;
+    if (parse_server(c->alloc, info->connect_urls[i], &sv) != 0) continue; /* not fatal: skip it */
+    pthread_mutex_lock(&c->mu);
+    bool known = false;
+    for (size_t k = 0; k < c->nservers && !known; k++)
+      known = c->servers[k].port == sv.port && strcmp(c->servers[k].host, sv.host) == 0;
+    if (!known && c->nservers < NC_MAX_SERVERS) {
+      if (c->nservers == c->servers_cap) {
+        size_t cap = c->servers_cap * 2;
+        nc_server *t = asx_realloc(c->alloc, c->servers, cap * sizeof(*t));
+        if (t) c->servers = t, c->servers_cap = cap;
+      }
+      if (c->nservers < c->servers_cap) {
+        c->servers[c->nservers++] = sv;
+        sv.host = NULL;
+      }
+    }
+    pthread_mutex_unlock(&c->mu);
+    asx_free(c->alloc, sv.host);
+  }
+}
+
 /* Dials the current server and runs the handshake; on success c->stream is the new connection. */
 static int dial(asx_cx *cx, asx_nats_client *c, char *err, size_t errlen) {
   asx_connect_opts co;
   asx_connect_opts_default(&co);
   co.timeout_ns = c->opts.connect_timeout_ns;
   co.alloc = c->alloc;
-  const nc_server *sv = &c->servers[c->cur];
-  int rc = asx_tcp_connect(cx, sv->host, sv->port, &co, &c->stream);
+  pthread_mutex_lock(&c->mu); /* the reader may append discovered servers meanwhile */
+  nc_server sv = c->servers[c->cur];
+  pthread_mutex_unlock(&c->mu);
+  c->dial_host = sv.host; /* entries are only ever appended: the string stays valid */
+  int rc = asx_tcp_connect(cx, sv.host, sv.port, &co, &c->stream);
   if (rc) {
     set_err(err, errlen, "connect failed: ", asx_strerror(rc));
     return rc;
@@ -482,10 +518,11 @@ static int resume(asx_nats_client *c) {
 static int reconnect(asx_cx *cx, asx_nats_client *c) {
   int last = ASX_ECONNRESET;
   for (int attempt = 0; c->opts.max_reconnects < 0 || attempt < c->opts.max_reconnects; attempt++) {
-    pthread_mutex_lock(&c->mu); /* asx_nats_client_server reads it */
+    pthread_mutex_lock(&c->mu); /* asx_nats_client_server reads it, the reader may grow the list */
     c->cur = (c->cur + 1) % c->nservers;
+    size_t n = c->nservers;
     pthread_mutex_unlock(&c->mu);
-    if (attempt > 0 && attempt % (int)c->nservers == 0) {
+    if (attempt > 0 && attempt % (int)n == 0) {
       uint64_t j = c->opts.reconnect_jitter_ns;
       int rc = asx_sleep(cx, c->opts.reconnect_wait_ns + (j ? asx_random(cx) % (j + 1) : 0));
       if (rc) return rc;
@@ -510,7 +547,7 @@ static int super_task(asx_cx *cx, void *arg) {
   asx_nats_client *c = arg;
   for (;;) {
     int lost = run_connection(cx, c);
-    bool again = lost != ASX_ECANCELED && lost != ASX_ENOMEM && c->nservers && c->opts.max_reconnects != 0;
+    bool again = lost != ASX_ECANCELED && lost != ASX_ENOMEM && c->servers && c->opts.max_reconnects != 0;
     if (!again) {
       nc_fail(c, lost == ASX_ECANCELED ? ASX_ECLOSED : lost);
       return 0;
@@ -604,6 +641,7 @@ static int connect_in(asx_cx *cx, asx_stream *given, const asx_nats_client_opts 
       }
       if (rc == 0) c->nservers++;
     }
+    c->servers_cap = n;
   }
   c->name = dup_or_null(c->alloc, o->name, &rc);
   c->user = dup_or_null(c->alloc, o->user, &rc);
@@ -713,5 +751,8 @@ void asx_nats_client_stats_get(const asx_nats_client *c, asx_nats_client_stats *
   o->pings_answered = atomic_load(&m->st_pings);
   o->pongs = atomic_load(&m->st_pongs);
   o->server_errors = atomic_load(&m->st_errs);
+  pthread_mutex_lock(&m->mu);
+  o->known_servers = m->nservers;
+  pthread_mutex_unlock(&m->mu);
   o->reconnects = atomic_load(&m->st_reconnects);
 }

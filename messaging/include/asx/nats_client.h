@@ -48,6 +48,8 @@ typedef struct asx_nats_client_opts {
                                    ("[v6]:port"; port 4222 when omitted). Connect takes the first
                                    that answers; each reconnect attempt takes the next one */
   size_t nservers;
+  bool ignore_discovered;       /* do not add the connect_urls a cluster announces in INFO to the
+                                   list (default false: they are tried after the configured ones) */
   const char *name;             /* client name shown by the server; NULL = none */
   const char *user, *pass;      /* NULL = none */
   const char *token;            /* auth_token; NULL = none */
@@ -123,6 +125,7 @@ typedef struct asx_nats_client_stats {
   uint64_t pongs;               /* PONGs received (flushes and keepalives) */
   uint64_t server_errors;       /* -ERR lines received */
   uint64_t reconnects;          /* successful reconnects */
+  uint64_t known_servers;       /* servers in the list: configured plus discovered */
 } asx_nats_client_stats;
 
 /* Task-only. Connects, reads INFO (max_payload, headers support), sends CONNECT (headers and
