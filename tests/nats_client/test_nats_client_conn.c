@@ -3,6 +3,7 @@
  * a cancelled consumer. Every test ends with no live task, region or obligation (ncl_run). */
 #include <criterion/criterion.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -194,6 +195,19 @@ static bool wait_state(asx_cx *cx, asx_nats_client *c, asx_nats_conn_state want)
   return false;
 }
 
+/* Polls the client's counters (10 s at most) until the uint64_t field at `off` reaches want. */
+static asx_nats_client_stats wait_stat(asx_cx *cx, asx_nats_client *c, size_t off, uint64_t want) {
+  asx_nats_client_stats st;
+  for (int i = 0; i < 1000; i++) {
+    asx_nats_client_stats_get(c, &st);
+    uint64_t v;
+    memcpy(&v, (const char *)&st + off, sizeof v);
+    if (v >= want) break;
+    asx_sleep(cx, 10 * MS);
+  }
+  return st;
+}
+
 static void expect_msg(asx_cx *cx, asx_nats_sub *s, const char *want) {
   asx_nats_msg *m = NULL;
   int rc = asx_nats_sub_next(cx, s, &m);
@@ -332,12 +346,8 @@ static int failover_main(asx_cx *cx, void *arg) {
   cr_assert_eq(asx_nats_flush(cx, c, 5000 * MS), 0);
   ncl_stop(&e->a);
   uint64_t t0 = asx_now(cx);
-  asx_nats_client_stats st = {0};
-  for (int i = 0; i < 1000 && st.reconnects == 0; i++) { /* too quick to see RECONNECTING */
-    asx_sleep(cx, 10 * MS);
-    asx_nats_client_stats_get(c, &st);
-  }
-  cr_assert_eq(st.reconnects, 1, "no failover");
+  asx_nats_client_stats st = wait_stat(cx, c, offsetof(asx_nats_client_stats, reconnects), 1);
+  cr_assert_eq(st.reconnects, 1, "no failover"); /* too quick to watch for RECONNECTING */
   cr_assert(wait_state(cx, c, ASX_NATS_STATE_CONNECTED));
   cr_expect_lt(asx_now(cx) - t0, 8000 * MS, "failover waited for reconnect_wait");
   asx_nats_client_server(c, cur, sizeof cur);
@@ -381,20 +391,14 @@ static int discovery_main(asx_cx *cx, void *arg) {
   asx_nats_client *c = NULL;
   char err[200] = "";
   cr_assert_eq(asx_nats_client_connect(cx, &o, &c, err, sizeof err), 0, "%s", err);
-  asx_nats_client_stats st = {0};
-  for (int i = 0; i < 1000 && st.known_servers < 2; i++) { /* the route forms, INFO follows */
-    asx_sleep(cx, 10 * MS);
-    asx_nats_client_stats_get(c, &st);
-  }
+  /* The route forms, then an async INFO announces the other member. */
+  asx_nats_client_stats st = wait_stat(cx, c, offsetof(asx_nats_client_stats, known_servers), 2);
   cr_assert_eq(st.known_servers, 2, "the cluster's other member was not learned");
   asx_nats_sub *s;
   cr_assert_eq(asx_nats_subscribe(cx, c, "k", NULL, NULL, &s), 0);
   cr_assert_eq(asx_nats_flush(cx, c, 5000 * MS), 0);
   ncl_stop(&e->a);
-  for (int i = 0; i < 1000 && st.reconnects == 0; i++) {
-    asx_sleep(cx, 10 * MS);
-    asx_nats_client_stats_get(c, &st);
-  }
+  st = wait_stat(cx, c, offsetof(asx_nats_client_stats, reconnects), 1);
   cr_assert_eq(st.reconnects, 1, "no failover to the discovered server");
   cr_assert(wait_state(cx, c, ASX_NATS_STATE_CONNECTED));
   asx_nats_client_server(c, cur, sizeof cur);
