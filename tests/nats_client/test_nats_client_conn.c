@@ -2,6 +2,7 @@
  * our keepalive, the server's max_payload honoured, authentication errors, refused connects and
  * a cancelled consumer. Every test ends with no live task, region or obligation (ncl_run). */
 #include <criterion/criterion.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -178,7 +179,7 @@ Test(nats_client_conn, server_killed_fails_waiters) {
 
 /* ---- reconnect ---- */
 
-static atomic_int ev_count[4];
+static atomic_int ev_count[8];
 static atomic_int ev_last_err;
 
 static void on_conn_event(void *ud, asx_nats_conn_event ev, int err) {
@@ -420,6 +421,31 @@ Test(nats_client_conn, cluster_discovery_failover) {
   ncl_start_conf(&e.b, conf);
   cr_expect_eq(ncl_run(2, discovery_main, &e), 0);
   ncl_stop(&e.b);
+}
+
+/* Lame duck mode (SIGUSR2 to nats-server): the announcement reaches on_event and the counters
+ * while the connection still works. */
+static int lame_duck_main(asx_cx *cx, void *arg) {
+  env *e = arg;
+  asx_nats_client_opts o = ncl_opts(&e->srv);
+  o.on_event = on_conn_event;
+  o.max_reconnects = 0;
+  asx_nats_client *c = NULL;
+  cr_assert_eq(asx_nats_client_connect(cx, &o, &c, NULL, 0), 0);
+  atomic_store(&ev_count[ASX_NATS_LAME_DUCK], 0);
+  cr_assert_eq(kill(e->srv.pid, SIGUSR2), 0);
+  asx_nats_client_stats st = wait_stat(cx, c, offsetof(asx_nats_client_stats, lame_ducks), 1);
+  cr_assert_eq(st.lame_ducks, 1, "no lame duck announcement");
+  cr_expect_eq(atomic_load(&ev_count[ASX_NATS_LAME_DUCK]), 1);
+  asx_nats_client_close(cx, c);
+  return 0;
+}
+
+Test(nats_client_conn, lame_duck_is_announced) {
+  env e = {0};
+  ncl_start_conf(&e.srv, "lame_duck_duration: \"30s\"\nlame_duck_grace_period: \"1s\"\n");
+  cr_expect_eq(ncl_run(2, lame_duck_main, &e), 0);
+  ncl_stop(&e.srv);
 }
 
 /* ---- allocation failure at every index ---- */

@@ -90,7 +90,7 @@ struct asx_nats_client {
   char last_err[256];
 
   _Atomic uint64_t st_msgs_in, st_msgs_out, st_bytes_in, st_bytes_out, st_dropped, st_pings,
-      st_pongs, st_errs, st_reconnects;
+      st_pongs, st_errs, st_reconnects, st_lame_ducks;
 };
 
 /* Stops and frees the client; graceful lets subscription handlers finish their queue. */

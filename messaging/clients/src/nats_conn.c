@@ -156,7 +156,13 @@ static int on_event(asx_cx *cx, asx_nats_client *c, const asx_nats_event *ev) {
   case ASX_NATS_OP_INFO: { /* async INFO: a cluster announcing its members */
     asx_nats_server_info info;
     memset(&info, 0, sizeof(info));
-    if (asx_nats_info_parse(&info, ev->info_json, &c->limits, c->alloc, NULL, 0) == 0) nc_learn_servers(c, &info);
+    if (asx_nats_info_parse(&info, ev->info_json, &c->limits, c->alloc, NULL, 0) == 0) {
+      nc_learn_servers(c, &info);
+      if (info.ldm) {
+        atomic_fetch_add(&c->st_lame_ducks, 1);
+        emit(c, ASX_NATS_LAME_DUCK, 0);
+      }
+    }
     asx_nats_server_info_free(&info);
     break;
   }
@@ -755,4 +761,5 @@ void asx_nats_client_stats_get(const asx_nats_client *c, asx_nats_client_stats *
   o->known_servers = m->nservers;
   pthread_mutex_unlock(&m->mu);
   o->reconnects = atomic_load(&m->st_reconnects);
+  o->lame_ducks = atomic_load(&m->st_lame_ducks);
 }

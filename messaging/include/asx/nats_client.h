@@ -27,7 +27,9 @@ typedef struct asx_nats_sub asx_nats_sub;
 typedef enum asx_nats_conn_event {
   ASX_NATS_DISCONNECTED = 1,    /* the connection broke; reconnecting (err = why) */
   ASX_NATS_RECONNECTED = 2,     /* a new connection is up; subscriptions were re-sent */
-  ASX_NATS_CLOSED = 3           /* no more reconnects (err = why, ASX_ECLOSED after close) */
+  ASX_NATS_CLOSED = 3,          /* no more reconnects (err = why, ASX_ECLOSED after close) */
+  ASX_NATS_LAME_DUCK = 4        /* the server announced lame duck mode: it will close this
+                                   connection soon (err = 0); a chance to drain or move on */
 } asx_nats_conn_event;
 
 /* Called by the client's connection task: keep it short, do not block, do not call the client. */
@@ -126,6 +128,7 @@ typedef struct asx_nats_client_stats {
   uint64_t server_errors;       /* -ERR lines received */
   uint64_t reconnects;          /* successful reconnects */
   uint64_t known_servers;       /* servers in the list: configured plus discovered */
+  uint64_t lame_ducks;          /* lame duck announcements received */
 } asx_nats_client_stats;
 
 /* Task-only. Connects, reads INFO (max_payload, headers support), sends CONNECT (headers and
