@@ -33,6 +33,11 @@ void testsrv_start(testsrv *t, asx_conn_fn fn, void *arg);
  * task, region or unresolved obligation). */
 void testsrv_stop(testsrv *t);
 
+/* Runs fn(arg) as the main task of a fresh THREADS runtime with `workers` workers and the
+ * reactor, then checks teardown: no live task or region, no unresolved or leaked obligation, no
+ * panic, no descriptor left open. Returns fn's rc. */
+int srv_run_main(unsigned workers, asx_task_fn fn, void *arg);
+
 /* Blocking loopback client socket with 10 s send/receive timeouts; -1 on failure. */
 int cli_connect(uint16_t port);
 /* Sends all of s. */

@@ -1,4 +1,5 @@
 #include "rcl_util.h"
+#include "srv_util.h"
 #include "test_fds.h"
 
 #include <criterion/criterion.h>
@@ -73,31 +74,7 @@ void rcl_server_stop(rcl_server *s) {
   s->pid = -1;
 }
 
-int rcl_run(unsigned workers, asx_task_fn fn, void *arg) {
-  asx_runtime_config cfg;
-  asx_runtime_config_default(&cfg);
-  cfg.workers = workers;
-  int fds_before = test_count_fds();
-  asx_net_reactor *re = NULL;
-  cr_assert_eq(asx_net_reactor_new(NULL, &re), 0);
-  asx_net_reactor_configure(re, &cfg);
-  asx_runtime *rt = NULL;
-  cr_assert_eq(asx_runtime_new(&cfg, &rt), 0);
-  int rc = -1;
-  cr_assert_eq(asx_runtime_run(rt, fn, arg, &rc, NULL), 0);
-  asx_runtime_stats st;
-  asx_runtime_stats_get(rt, &st);
-  cr_expect_eq(st.live_tasks, 0);
-  cr_expect_eq(st.live_regions, 0);
-  cr_expect_eq(st.unresolved_obligations, 0);
-  cr_expect_eq(st.obligation_leaks, 0, "obligation leaks: %llu", (unsigned long long)st.obligation_leaks);
-  cr_expect_eq(st.region_leaks, 0);
-  cr_expect_eq(st.panics, 0);
-  asx_runtime_free(rt);
-  asx_net_reactor_free(re);
-  cr_expect_eq(test_count_fds(), fds_before, "descriptors leaked");
-  return rc;
-}
+int rcl_run(unsigned workers, asx_task_fn fn, void *arg) { return srv_run_main(workers, fn, arg); }
 
 asx_redis_client_opts rcl_opts(const rcl_server *s, int resp) {
   asx_redis_client_opts o;

@@ -8,24 +8,14 @@
 #include <unistd.h>
 
 #include "asx/websocket_server.h"
-#include "srv_util.h"
+#include "ws_testsrv.h"
 #include "test_alloc.h"
 
-static asx_ws_server_config wscfg;
-static asx_http1_server_config hcfg;
-static asx_ws_deflate_offer deflate_policy;
-static testsrv ts;
-
-static int http_handler(asx_cx *cx, asx_http1_req *req, asx_http1_resp *resp, void *ud) {
-  (void)req, (void)ud;
-  return asx_http1_resp_send(cx, resp, "plain\n", 6);
+static ws_testsrv W;
+static void start_with(bool deflate, size_t max_message, asx_ws_handler_fn h, uint64_t close_timeout) {
+  ws_testsrv_start(&W, deflate, max_message, h, close_timeout);
 }
-
-static int route_upgrade(asx_cx *cx, asx_stream *s, asx_http1_req *req, const uint8_t *rest,
-                         size_t rest_len, void *ud) {
-  if (!req || !asx_slice_eq(asx_http1_req_path(req), "/ws")) return ASX_HTTP1_DECLINE;
-  return asx_ws_server_hook(cx, s, req, rest, rest_len, ud);
-}
+static void start(bool deflate, size_t max_message) { start_with(deflate, max_message, NULL, 0); }
 
 /* Sends one message and returns: the glue then closes with 1000 and waits for the peer. */
 static int closer(asx_cx *cx, asx_ws_conn *ws, void *ud) {
@@ -33,33 +23,14 @@ static int closer(asx_cx *cx, asx_ws_conn *ws, void *ud) {
   return asx_ws_conn_send(cx, ws, ASX_WS_TEXT, "bye", 3);
 }
 
-static void start_with(bool deflate, size_t max_message, asx_ws_handler_fn h, uint64_t close_timeout);
-static void start(bool deflate, size_t max_message) { start_with(deflate, max_message, NULL, 0); }
-
-static void start_with(bool deflate, size_t max_message, asx_ws_handler_fn h, uint64_t close_timeout) {
-  if (ts.running) testsrv_stop(&ts);
-  memset(&ts, 0, sizeof ts);
-  asx_ws_server_config_default(&wscfg);
-  wscfg.handler = h ? h : asx_ws_echo_handler;
-  if (close_timeout) wscfg.limits.close_timeout_ns = close_timeout;
-  memset(&deflate_policy, 0, sizeof deflate_policy);
-  if (deflate) wscfg.policy.deflate = &deflate_policy;
-  if (max_message) wscfg.limits.max_message = max_message;
-  asx_http1_server_config_default(&hcfg);
-  hcfg.handler = http_handler;
-  hcfg.upgrade = route_upgrade;
-  hcfg.upgrade_ud = &wscfg;
-  testsrv_start(&ts, asx_http1_conn_fn, &hcfg);
-}
-
 static void setup(void) { start(false, 0); }
-static void teardown(void) { testsrv_stop(&ts); }
+static void teardown(void) { testsrv_stop(&W.ts); }
 
 TestSuite(websocket_server, .init = setup, .fini = teardown, .timeout = 90);
 
 static int py(char *out, size_t cap, const char *mode) {
   char cmd[512];
-  snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s ws://127.0.0.1:%u/ws %s 2>&1", WS_CLIENT_PY, ts.port, mode);
+  snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s ws://127.0.0.1:%u/ws %s 2>&1", WS_CLIENT_PY, W.ts.port, mode);
   return run_cmd(cmd, out, cap);
 }
 
@@ -84,7 +55,7 @@ Test(websocket_server, message_over_limit_closes_1009) {
 }
 
 static void raw_exchange(const char *req, char *buf, size_t cap) {
-  int fd = cli_connect(ts.port);
+  int fd = cli_connect(W.ts.port);
   cr_assert(fd >= 0);
   cr_assert(cli_send_str(fd, req));
   cli_recv_all(fd, buf, cap);
@@ -123,7 +94,7 @@ Test(websocket_server, frame_in_the_same_packet_as_the_upgrade) {
   n += 4;
   pkt[n++] = 'h' ^ mask[0];
   pkt[n++] = 'i' ^ mask[1];
-  int fd = cli_connect(ts.port);
+  int fd = cli_connect(W.ts.port);
   cr_assert(cli_send(fd, pkt, n));
   /* The close goes separately: after a close the server may not send the echo any more. */
   usleep(200000);
@@ -145,13 +116,13 @@ Test(websocket_server, frame_in_the_same_packet_as_the_upgrade) {
 
 Test(websocket_server, shutdown_closes_with_1001) {
   char cmd[512];
-  snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s ws://127.0.0.1:%u/ws wait 2>&1", WS_CLIENT_PY, ts.port);
+  snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s ws://127.0.0.1:%u/ws wait 2>&1", WS_CLIENT_PY, W.ts.port);
   FILE *p = popen(cmd, "r");
   cr_assert(p);
   char line[256] = {0};
   cr_assert(fgets(line, sizeof line, p), "client did not start");
   cr_assert_str_eq(line, "open\n");
-  testsrv_stop(&ts);
+  testsrv_stop(&W.ts);
   cr_assert(fgets(line, sizeof line, p));
   pclose(p);
   cr_expect_str_eq(line, "closed 1001\n");
@@ -162,7 +133,7 @@ Test(websocket_server, close_handshake_times_out_on_a_silent_peer) {
   static const char req[] =
       "GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
       "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
-  int fd = cli_connect(ts.port);
+  int fd = cli_connect(W.ts.port);
   cr_assert(cli_send_str(fd, req));
   uint64_t t0 = now_ms();
   char buf[4096];
@@ -186,16 +157,16 @@ TestSuite(websocket_server_alloc, .timeout = 120);
 Test(websocket_server_alloc, every_allocation_failing_in_turn) {
   static test_alloc ta;
   test_alloc_init(&ta);
-  memset(&ts, 0, sizeof ts);
-  ts.workers = 1;
-  asx_ws_server_config_default(&wscfg);
-  wscfg.handler = asx_ws_echo_handler;
-  wscfg.alloc = &ta.base;
-  asx_http1_server_config_default(&hcfg);
-  hcfg.handler = http_handler;
-  hcfg.upgrade = route_upgrade;
-  hcfg.upgrade_ud = &wscfg;
-  testsrv_start(&ts, asx_http1_conn_fn, &hcfg);
+  memset(&W.ts, 0, sizeof W.ts);
+  W.ts.workers = 1;
+  asx_ws_server_config_default(&W.ws);
+  W.ws.handler = asx_ws_echo_handler;
+  W.ws.alloc = &ta.base;
+  asx_http1_server_config_default(&W.http);
+  W.http.handler = ws_testsrv_http_handler;
+  W.http.upgrade = ws_testsrv_route;
+  W.http.upgrade_ud = &W.ws;
+  testsrv_start(&W.ts, asx_http1_conn_fn, &W.http);
   static const char req[] =
       "GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
       "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
@@ -205,7 +176,7 @@ Test(websocket_server_alloc, every_allocation_failing_in_turn) {
   for (long n = -1; n < 100; n++) {
     test_alloc_fail_after(&ta, n);
     long before = ta.allocs;
-    int fd = cli_connect(ts.port);
+    int fd = cli_connect(W.ts.port);
     cr_assert(fd >= 0);
     cli_send_str(fd, req);
     usleep(20000);
@@ -226,7 +197,7 @@ Test(websocket_server_alloc, every_allocation_failing_in_turn) {
     }
   }
   test_alloc_fail_after(&ta, -1);
-  testsrv_stop(&ts);
+  testsrv_stop(&W.ts);
   cr_expect(ta.failures > 0);
   cr_expect_eq(ta.live, 0, "%ld blocks leaked", ta.live);
 }

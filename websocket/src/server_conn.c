@@ -198,19 +198,42 @@ asx_ws *asx_ws_conn_session(asx_ws_conn *c) { return c->ws; }
 
 int ws_srv_run(asx_cx *cx, asx_stream *s, const asx_ws_server_handshake *hs, const uint8_t *rest,
                size_t rest_len, const asx_ws_server_config *cfg) {
+  return ws_conn_run(cx, s, ASX_WS_SERVER, hs->subprotocol, hs->deflate ? &hs->deflate_params : NULL,
+                     rest, rest_len, cfg);
+}
+
+/* Masking keys for the client role, from the runtime's PRNG (seeded: lab runs stay replayable;
+ * RFC 6455 asks for unpredictable keys against proxy cache poisoning, which a seeded xoshiro of
+ * a real run provides to the same degree as any non-cryptographic source). */
+static int mask_random(void *ud, uint8_t *buf, size_t len) {
+  asx_cx *cx = ud;
+  for (size_t i = 0; i < len; i += 8) {
+    uint64_t v = asx_random(cx);
+    memcpy(buf + i, &v, len - i < 8 ? len - i : 8);
+  }
+  return 0;
+}
+
+int ws_conn_run(asx_cx *cx, asx_stream *s, asx_ws_role role, const char *subprotocol,
+                const asx_ws_deflate_params *deflate, const uint8_t *rest, size_t rest_len,
+                const asx_ws_server_config *cfg) {
   asx_ws_conn *c = asx_calloc(cfg->alloc, 1, sizeof *c);
   if (!c) return ASX_ENOMEM;
   c->cx = cx;
   c->s = s;
   c->cfg = cfg;
-  c->subprotocol = hs->subprotocol;
+  c->subprotocol = subprotocol;
   c->in_cap = cfg->read_chunk ? cfg->read_chunk : 16 * 1024;
   c->in = asx_alloc(cfg->alloc, c->in_cap);
   c->out = asx_alloc(cfg->alloc, PULL_CHUNK);
-  asx_ws_config wc = asx_ws_config_default(ASX_WS_SERVER);
+  asx_ws_config wc = asx_ws_config_default(role);
   wc.limits = cfg->limits;
   wc.alloc = cfg->alloc;
-  wc.deflate = hs->deflate ? &hs->deflate_params : NULL;
+  wc.deflate = deflate;
+  if (role == ASX_WS_CLIENT) {
+    wc.random = mask_random;
+    wc.random_ud = cx;
+  }
   asx_ws_callbacks cb = {.on_message = on_message, .on_close = on_close};
   int rc = c->in && c->out ? asx_ws_new(&c->ws, &wc, &cb, c) : ASX_ENOMEM;
   if (rc == 0) {
