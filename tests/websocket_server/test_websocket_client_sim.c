@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "asx/websocket_client.h"
+#include "ws_testsrv.h"
 
 #define MS 1000000ull
 
@@ -61,13 +62,7 @@ static int cli(asx_cx *cx, void *arg) {
 
 static int sim_main(asx_cx *cx, void *arg) {
   run *r = arg;
-  asx_sim_opts o;
-  asx_sim_opts_default(&o);
-  o.max_segment = 13;
-  o.max_delay_ns = 2 * MS;
-  o.partial_permille = 250;
-  o.capacity = 4096;
-  cr_assert_eq(asx_sim_pair(cx, &o, &r->a, &r->b), 0);
+  ws_sim_pair(cx, 13, 4096, &r->a, &r->b);
   asx_region *g = NULL;
   cr_assert_eq(asx_region_open(cx, NULL, &g), 0);
   asx_spawn(cx, g, srv, r, NULL, NULL);
@@ -76,30 +71,7 @@ static int sim_main(asx_cx *cx, void *arg) {
   return 0;
 }
 
-/* Runs one seed; returns the recorded choice sequence (caller frees) and its length. */
-static asx_choice *run_one(run *r, size_t *nchoices) {
-  asx_runtime_config rc;
-  asx_runtime_config_default(&rc);
-  rc.driver = ASX_DRIVER_DETERMINISTIC;
-  rc.seed = r->seed;
-  rc.record_choices = 1;
-  asx_runtime *rt = NULL;
-  cr_assert_eq(asx_runtime_new(&rc, &rt), 0);
-  cr_assert_eq(asx_runtime_run(rt, sim_main, r, NULL, NULL), 0);
-  asx_runtime_stats st;
-  asx_runtime_stats_get(rt, &st);
-  cr_assert_eq(st.deadlocks, 0, "seed %llu deadlocked", (unsigned long long)r->seed);
-  cr_assert_eq(st.live_tasks, 0);
-  cr_assert_eq(st.live_regions, 0);
-  cr_assert_eq(st.unresolved_obligations, 0);
-  size_t n = 0;
-  const asx_choice *c = asx_runtime_choices(rt, &n);
-  asx_choice *copy = malloc(n * sizeof(*c) + 1);
-  if (n) memcpy(copy, c, n * sizeof(*c));
-  *nchoices = n;
-  asx_runtime_free(rt);
-  return copy;
-}
+static asx_choice *run_one(run *r, size_t *n) { return ws_sim_run(r->seed, sim_main, r, true, n); }
 
 static void setup(void) {
   asx_ws_server_config_default(&ws_cfg);

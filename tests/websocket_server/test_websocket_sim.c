@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "asx/websocket_server.h"
+#include "ws_testsrv.h"
 
 #define MS 1000000ull
 
@@ -54,13 +55,7 @@ static int reader(asx_cx *cx, void *arg) {
 
 static int sim_main(asx_cx *cx, void *arg) {
   run *r = arg;
-  asx_sim_opts o;
-  asx_sim_opts_default(&o);
-  o.max_segment = 11;
-  o.max_delay_ns = 3 * MS;
-  o.partial_permille = 250;
-  o.capacity = 512;
-  cr_assert_eq(asx_sim_pair(cx, &o, &r->a, &r->b), 0);
+  ws_sim_pair(cx, 11, 512, &r->a, &r->b);
   asx_region *g = NULL;
   cr_assert_eq(asx_region_open(cx, NULL, &g), 0);
   asx_spawn(cx, g, srv, r, NULL, NULL);
@@ -72,21 +67,9 @@ static int sim_main(asx_cx *cx, void *arg) {
 }
 
 static void run_one(run *r) {
-  asx_runtime_config rc;
-  asx_runtime_config_default(&rc);
-  rc.driver = ASX_DRIVER_DETERMINISTIC;
-  rc.seed = r->seed;
-  asx_runtime *rt = NULL;
-  cr_assert_eq(asx_runtime_new(&rc, &rt), 0);
   asx_buf_init(&r->out, NULL, 1u << 20);
-  cr_assert_eq(asx_runtime_run(rt, sim_main, r, NULL, NULL), 0);
-  asx_runtime_stats st;
-  asx_runtime_stats_get(rt, &st);
-  cr_assert_eq(st.deadlocks, 0, "seed %llu deadlocked", (unsigned long long)r->seed);
-  cr_assert_eq(st.live_tasks, 0);
-  cr_assert_eq(st.live_regions, 0);
-  cr_assert_eq(st.unresolved_obligations, 0);
-  asx_runtime_free(rt);
+  size_t n;
+  ws_sim_run(r->seed, sim_main, r, false, &n);
 }
 
 /* Appends a masked client frame. */

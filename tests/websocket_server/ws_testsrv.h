@@ -24,4 +24,11 @@ int ws_testsrv_route(asx_cx *cx, asx_stream *s, asx_http1_req *req, const uint8_
 void ws_testsrv_start(ws_testsrv *w, bool deflate, size_t max_message, asx_ws_handler_fn handler,
                       uint64_t close_timeout);
 
+/* Lab helpers for the sim suites. A simulated pair with small segments (max_segment), random
+ * delays up to 3 ms and 25 % partial reads/writes. */
+void ws_sim_pair(asx_cx *cx, size_t max_segment, size_t capacity, asx_stream **a, asx_stream **b);
+/* Runs fn(arg) on a DETERMINISTIC runtime with `seed`; asserts no deadlock and nothing left
+ * alive. With `record`, returns the choice sequence (malloc'd; *n entries), else NULL. */
+asx_choice *ws_sim_run(uint64_t seed, asx_task_fn fn, void *arg, bool record, size_t *n);
+
 #endif
