@@ -37,6 +37,9 @@ void testsrv_stop(testsrv *t);
  * reactor, then checks teardown: no live task or region, no unresolved or leaked obligation, no
  * panic, no descriptor left open. Returns fn's rc. */
 int srv_run_main(unsigned workers, asx_task_fn fn, void *arg);
+/* The same; check_fds false when a server in this process may still be closing its side (the
+ * caller then counts descriptors around the server's whole life). */
+int srv_run_main_ex(unsigned workers, asx_task_fn fn, void *arg, bool check_fds);
 
 /* Blocking loopback client socket with 10 s send/receive timeouts; -1 on failure. */
 int cli_connect(uint16_t port);

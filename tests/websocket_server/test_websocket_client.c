@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "asx/websocket_client.h"
+#include "test_fds.h"
 #include "ws_testsrv.h"
 
 static ws_testsrv W;
@@ -73,11 +74,12 @@ static int client_main(asx_cx *cx, void *arg) {
 }
 
 static void run_client(cl_env *e) {
-  int rc = srv_run_main(2, client_main, e);
+  int rc = srv_run_main_ex(2, client_main, e, false); /* counted around the server instead */
   cr_assert_eq(rc, 0, "%s", asx_strerror(rc));
 }
 
 Test(websocket_client, against_asx_server_plain_and_deflate) {
+  int fds = test_count_fds();
   for (int deflate = 0; deflate < 2; deflate++) {
     ws_testsrv_start(&W, deflate, 0, NULL, 0);
     cl_env e = {.port = W.ts.port, .path = "/ws", .deflate = deflate};
@@ -87,9 +89,11 @@ Test(websocket_client, against_asx_server_plain_and_deflate) {
     cr_expect_eq(e.compressed, (bool)deflate);
     testsrv_stop(&W.ts);
   }
+  cr_expect_eq(test_count_fds(), fds, "descriptors leaked");
 }
 
 Test(websocket_client, refused_upgrade_is_eproto_with_the_status) {
+  int fds = test_count_fds();
   ws_testsrv_start(&W, false, 0, NULL, 0);
   cl_env e = {.port = W.ts.port, .path = "/not-ws"};
   run_client(&e);
@@ -97,6 +101,7 @@ Test(websocket_client, refused_upgrade_is_eproto_with_the_status) {
   cr_expect(strstr(e.err, "HTTP 200"), "%s", e.err);
   cr_expect_eq(e.echoes, 0);
   testsrv_stop(&W.ts);
+  cr_expect_eq(test_count_fds(), fds, "descriptors leaked");
 }
 
 /* Python websockets: started with a pipe on its stdin (closing it stops the server). */
