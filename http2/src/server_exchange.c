@@ -162,6 +162,15 @@ int asx_http2_res_write(asx_cx *cx, asx_http2_exchange *ex, const void *data, si
   if (rc) return rc;
   h2s_lock(c);
   if (!ex->res_started) rc = submit_headers(ex, 200, NULL, 0, false);
+  /* A response to HEAD has no content (RFC 9110 §9.3.2): the bytes are taken and dropped, and
+   * only the end of the stream goes out (a DATA frame with content is a protocol error there). */
+  if (rc == 0 && asx_slice_eq(ex->method, "HEAD")) {
+    len = 0;
+    if (!end_stream) {
+      h2s_unlock(c);
+      return 0;
+    }
+  }
   while (rc == 0) {
     if (ex->res_ended) {
       rc = ASX_ESTATE;

@@ -136,6 +136,19 @@ Test(h2srv, curl_get_and_post) {
   h2t_stop(&t);
 }
 
+/* HEAD: the handler writes its body as for GET; the client gets the head and no content (a DATA
+ * frame with content would be a protocol error to curl and nghttp). */
+Test(h2srv, head_gets_no_body) {
+  h2t_server t;
+  setup(&t);
+  cr_assert_eq(h2t_sh(out, sizeof(out), "curl -sS -I --max-time 10 --http2-prior-knowledge http://127.0.0.1:%u/hello", t.port), 0, "%s", out);
+  cr_assert(strstr(out, "HTTP/2 200"), "%s", out);
+  cr_assert_eq(h2t_sh(out, sizeof(out), "curl -sS -X HEAD --max-time 10 --http2-prior-knowledge -o /dev/null -w '%%{http_code} %%{size_download}' http://127.0.0.1:%u/big", t.port), 0, "%s", out);
+  cr_assert_str_eq(out, "200 0");
+  cr_assert_eq(h2t_sh(out, sizeof(out), "nghttp -v -H ':method: HEAD' http://127.0.0.1:%u/hello 2>&1 | grep -c RST_STREAM", t.port), 1, "%s", out);
+  h2t_stop(&t);
+}
+
 /* A date header on every response (IMF-fixdate of the wall clock), none added when the handler
  * sent its own, none at all when turned off. */
 static int count_dates(const char *s) {
