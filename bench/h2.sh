@@ -13,15 +13,7 @@ demo=$build/examples/demo/asx-demo
 [ -x "$demo" ] || { echo "build asx-demo first ($demo missing)" >&2; exit 1; }
 command -v h2load >/dev/null && command -v nghttpd >/dev/null ||
   { echo "h2load/nghttpd are not installed (nghttp2-client nghttp2-server)" >&2; exit 1; }
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. "$root/bench/common.sh"
 # h2load output -> requests per second; refuses a run with failed or non-2xx requests
 measure() {
   h2load -D "$secs" -c 10 -m 10 "$1" > "$tmp/h2load.out" 2>&1 || true
@@ -33,10 +25,7 @@ measure() {
           printf "%s\n", (failed + errored + bad > 0) ? 0 : rps }' url="$1" "$tmp/h2load.out"
 }
 
-"$demo" --listen 127.0.0.1:0 --workers "${ASX_DEMO_WORKERS:-1}" > "$tmp/demo.out" &
-pids+=($!)
-for _ in $(seq 50); do grep -q listening "$tmp/demo.out" 2>/dev/null && break; sleep 0.1; done
-aport=$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$tmp/demo.out" | head -1)
+start_demo
 mkdir -p "$tmp/www"
 curl -s --http2-prior-knowledge "http://127.0.0.1:$aport/" > "$tmp/www/index.html"
 
@@ -48,7 +37,6 @@ curl -s --http2-prior-knowledge "http://127.0.0.1:$nport/index.html" | cmp -s - 
   echo "warning: nghttpd body differs" >&2
 
 a=0; n=0
-better() { awk -v x="$1" -v y="$2" 'BEGIN { exit !(x > y) }'; }
 for _ in $(seq "${ROUNDS:-3}"); do
   r=$(measure "http://127.0.0.1:$aport/"); if better "$r" "$a"; then a=$r; fi
   r=$(measure "http://127.0.0.1:$nport/index.html"); if better "$r" "$n"; then n=$r; fi

@@ -13,16 +13,8 @@ demo=$build/examples/demo/asx-demo
 command -v wrk >/dev/null || { echo "wrk is not installed" >&2; exit 1; }
 nginx=$(command -v nginx || echo /usr/sbin/nginx)
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+. "$root/bench/common.sh"
 
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # wrk output -> "rps p99_ms"
 measure() {
@@ -36,10 +28,7 @@ measure() {
 }
 
 # asx-demo
-"$demo" --listen 127.0.0.1:0 --workers "${ASX_DEMO_WORKERS:-1}" > "$tmp/demo.out" &
-pids+=($!)
-for _ in $(seq 50); do grep -q listening "$tmp/demo.out" 2>/dev/null && break; sleep 0.1; done
-aport=$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$tmp/demo.out" | head -1)
+start_demo
 curl -s "http://127.0.0.1:$aport/" > "$tmp/index.html"
 
 # nginx with the same body
@@ -71,7 +60,6 @@ curl -s "http://127.0.0.1:$nport/" | cmp -s - "$tmp/index.html" || echo "warning
 # Alternate the servers for ROUNDS rounds and keep each one's best round (the machine is shared:
 # the best round is the one least disturbed by other load).
 a_rps=0; a_p99=0; n_rps=0; n_p99=0
-better() { awk -v x="$1" -v y="$2" 'BEGIN { exit !(x > y) }'; }
 for _ in $(seq "${ROUNDS:-3}"); do
   read -r r p < <(measure "http://127.0.0.1:$aport/")
   if better "$r" "$a_rps"; then a_rps=$r; a_p99=$p; fi

@@ -19,6 +19,14 @@ static char out[1 << 16];
 
 static asx_grpc_encoding next_send_encoding; /* for the next start() only */
 
+/* Serves srv (methods registered) over HTTP/2 h2c on a background runtime: t->port. */
+static void serve(h2t_server *t, asx_grpc_server *srv) {
+  memset(t, 0, sizeof(*t));
+  asx_http2_server_config_default(&t->cfg);
+  asx_grpc_server_attach(srv, &t->cfg);
+  h2t_start(t);
+}
+
 static void start(h2t_server *t, asx_grpc_server **srv, size_t max_msg, uint64_t max_timeout) {
   asx_grpc_server_config gc;
   asx_grpc_server_config_default(&gc);
@@ -28,10 +36,7 @@ static void start(h2t_server *t, asx_grpc_server **srv, size_t max_msg, uint64_t
   gc.max_timeout_ns = max_timeout;
   cr_assert_eq(asx_grpc_server_new(srv, &gc), 0);
   cr_assert_eq(asx_grpc_register_echo(*srv, "/asx.demo.Echo"), 0);
-  memset(t, 0, sizeof(*t));
-  asx_http2_server_config_default(&t->cfg);
-  asx_grpc_server_attach(*srv, &t->cfg);
-  h2t_start(t);
+  serve(t, *srv);
 }
 
 static void stop(h2t_server *t, asx_grpc_server *srv) {
@@ -112,10 +117,7 @@ Test(grpcsrv, health_check_and_watch) {
   cr_assert_eq(asx_grpc_health_set(h, "svc.A", ASX_GRPC_HEALTH_NOT_SERVING), 0);
   cr_assert_eq(asx_grpc_health_set(h, "svc.A", ASX_GRPC_HEALTH_SERVICE_UNKNOWN), ASX_EINVAL);
   cr_assert_eq(asx_grpc_server_add_unary(srv, "/t.T/SetHealth", set_health, h), 0);
-  memset(&t, 0, sizeof(t));
-  asx_http2_server_config_default(&t.cfg);
-  asx_grpc_server_attach(srv, &t.cfg);
-  h2t_start(&t);
+  serve(&t, srv);
   run_case(&t, "health", "h-after-watch pass");
   stop(&t, srv);
   asx_grpc_health_free(h);
@@ -157,10 +159,7 @@ Test(grpcsrv, metadata_rules) {
   asx_grpc_server *srv;
   cr_assert_eq(asx_grpc_server_new(&srv, NULL), 0);
   cr_assert_eq(asx_grpc_server_add_unary(srv, "/t.T/Meta", meta_rules, NULL), 0);
-  memset(&t, 0, sizeof(t));
-  asx_http2_server_config_default(&t.cfg);
-  asx_grpc_server_attach(srv, &t.cfg);
-  h2t_start(&t);
+  serve(&t, srv);
   int rc = h2t_sh(out, sizeof(out), "printf '\\000\\000\\000\\000\\001x' | curl -sS -i --max-time 10 --http2-prior-knowledge "
                   "-H 'content-type: application/grpc' -H 'te: trailers' -H 'x-ok-bin: AAEC' -H 'x-bad-bin: @@@' "
                   "--data-binary @- http://127.0.0.1:%u/t.T/Meta | tr -d '\\000'", t.port);
@@ -269,10 +268,7 @@ Test(grpcsrv, shutdown_cancels_call_with_status) {
   asx_grpc_server *srv;
   cr_assert_eq(asx_grpc_server_new(&srv, NULL), 0);
   cr_assert_eq(asx_grpc_server_add_unary(srv, "/t.T/Slow", slow_unary, NULL), 0);
-  memset(&t, 0, sizeof(t));
-  asx_http2_server_config_default(&t.cfg);
-  asx_grpc_server_attach(srv, &t.cfg);
-  h2t_start(&t);
+  serve(&t, srv);
   atomic_store(&slow_started, 0);
   shell_job j;
   snprintf(j.cmd, sizeof(j.cmd), "/usr/bin/python3 %s/grpc_client.py %u slow", GRPC_TEST_DIR, t.port);

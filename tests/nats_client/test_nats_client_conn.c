@@ -18,6 +18,16 @@ typedef struct env {
   asx_nats_sub *sub;
 } env;
 
+/* One nats-server (plain, or with the configuration text `conf`) for fn as the main task of a
+ * 2-worker runtime; stopped afterwards (also if fn already stopped it). */
+static void run_against(const char *conf, asx_task_fn fn) {
+  env e = {0};
+  if (conf) ncl_start_conf(&e.srv, conf);
+  else ncl_start(&e.srv);
+  cr_expect_eq(ncl_run(2, fn, &e), 0);
+  ncl_stop(&e.srv);
+}
+
 static int ping_main(asx_cx *cx, void *arg) {
   env *e = arg;
   /* The server skips its PING while the client is active: first a quiet client. */
@@ -50,10 +60,7 @@ static int ping_main(asx_cx *cx, void *arg) {
 }
 
 Test(nats_client_conn, server_pings_answered_and_keepalive) {
-  env e = {0};
-  ncl_start_conf(&e.srv, "ping_interval: \"100ms\"\nping_max: 2\n");
-  cr_expect_eq(ncl_run(2, ping_main, &e), 0);
-  ncl_stop(&e.srv);
+  run_against("ping_interval: \"100ms\"\nping_max: 2\n", ping_main);
 }
 
 static int payload_main(asx_cx *cx, void *arg) {
@@ -77,10 +84,7 @@ static int payload_main(asx_cx *cx, void *arg) {
 }
 
 Test(nats_client_conn, server_max_payload_honoured) {
-  env e = {0};
-  ncl_start_conf(&e.srv, "max_payload: 1024\n");
-  cr_expect_eq(ncl_run(2, payload_main, &e), 0);
-  ncl_stop(&e.srv);
+  run_against("max_payload: 1024\n", payload_main);
 }
 
 static int auth_main(asx_cx *cx, void *arg) {
@@ -103,10 +107,7 @@ static int auth_main(asx_cx *cx, void *arg) {
 }
 
 Test(nats_client_conn, auth_error_and_refused) {
-  env e = {0};
-  ncl_start_conf(&e.srv, "authorization {\n user: alice\n password: wonder\n}\n");
-  cr_expect_eq(ncl_run(2, auth_main, &e), 0);
-  ncl_stop(&e.srv);
+  run_against("authorization {\n user: alice\n password: wonder\n}\n", auth_main);
 }
 
 static int waiter(asx_cx *cx, void *arg) {
@@ -143,10 +144,7 @@ static int cancel_main(asx_cx *cx, void *arg) {
 }
 
 Test(nats_client_conn, cancelled_consumer_and_close) {
-  env e = {0};
-  ncl_start(&e.srv);
-  cr_expect_eq(ncl_run(2, cancel_main, &e), 0);
-  ncl_stop(&e.srv);
+  run_against(NULL, cancel_main);
 }
 
 /* Server killed: waiting flushes and requests fail with the connection error. */
@@ -171,10 +169,7 @@ static int killed_main(asx_cx *cx, void *arg) {
 }
 
 Test(nats_client_conn, server_killed_fails_waiters) {
-  env e = {0};
-  ncl_start(&e.srv);
-  cr_expect_eq(ncl_run(2, killed_main, &e), 0);
-  ncl_stop(&e.srv);
+  run_against(NULL, killed_main);
 }
 
 /* ---- reconnect ---- */
@@ -290,10 +285,7 @@ static int reconnect_main(asx_cx *cx, void *arg) {
 }
 
 Test(nats_client_conn, reconnects_and_resubscribes) {
-  env e = {0};
-  ncl_start(&e.srv);
-  cr_expect_eq(ncl_run(2, reconnect_main, &e), 0);
-  ncl_stop(&e.srv);
+  run_against(NULL, reconnect_main);
 }
 
 /* The attempts run out: the client ends with the last dial error, waiters are released. */
@@ -314,9 +306,7 @@ static int give_up_main(asx_cx *cx, void *arg) {
 }
 
 Test(nats_client_conn, gives_up_after_max_reconnects) {
-  env e = {0};
-  ncl_start(&e.srv);
-  cr_expect_eq(ncl_run(2, give_up_main, &e), 0);
+  run_against(NULL, give_up_main);
 }
 
 /* A list of two servers: connect takes the first that answers (the first entry is a closed
@@ -442,10 +432,7 @@ static int lame_duck_main(asx_cx *cx, void *arg) {
 }
 
 Test(nats_client_conn, lame_duck_is_announced) {
-  env e = {0};
-  ncl_start_conf(&e.srv, "lame_duck_duration: \"30s\"\nlame_duck_grace_period: \"1s\"\n");
-  cr_expect_eq(ncl_run(2, lame_duck_main, &e), 0);
-  ncl_stop(&e.srv);
+  run_against("lame_duck_duration: \"30s\"\nlame_duck_grace_period: \"1s\"\n", lame_duck_main);
 }
 
 /* ---- allocation failure at every index ---- */
